@@ -1,0 +1,1 @@
+//! Builds the running application (store, registries, services, listeners) from a configuration.

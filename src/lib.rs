@@ -1,0 +1,32 @@
+//! `gms`: Genesys Mobile Services 8.1 and the part of Genesys Orchestration Server it needs, in one crate.
+//!
+//! # Layout
+//! - [`scxml`]: the SCXML 1.0 engine (parse → model → synchronous W3C interpreter). Knows nothing of HTTP,
+//!   tokio or GMS.
+//! - [`config`]: GMS option sections read from an INI option file, typed, reloadable.
+//! - [`store`]: the one trait for shared state (key/value with TTL, booking, counters, pub/sub) and its backends.
+//! - [`storage`], [`services`], [`resources`], [`notify`], [`cometd`], [`chat`]: GMS domain logic.
+//! - [`ors`]: ORS-compatible session runtime; the only place where tokio meets the engine.
+//! - [`dfm`]: DFM files turned into custom actions for flows.
+//! - [`http`]: axum routes; the only module that knows status codes.
+//! - [`app`]: wires everything together from a configuration; [`cli`]: the command line.
+//!
+//! `ARCHITECTURE.md` at the repository root has the code map and the invariants.
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod app;
+pub mod chat;
+pub mod cli;
+pub mod cometd;
+pub mod config;
+pub mod dfm;
+pub mod http;
+pub mod log;
+pub mod notify;
+pub mod ors;
+pub mod resources;
+pub mod scxml;
+pub mod services;
+pub mod storage;
+pub mod store;

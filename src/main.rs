@@ -1,0 +1,18 @@
+//! The `gms` binary: parses the command line and hands it to [`gms::cli`].
+//!
+//! `anyhow` lives here and in `cli/`; library modules return their own `thiserror` errors.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = gms::cli::Cli::parse();
+    match gms::cli::run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("gms: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The GMS Notification service: subscriptions, publish, and delivery to android, ios, httpcb, orscb and comet.

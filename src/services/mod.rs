@@ -1,0 +1,1 @@
+//! The GMS Service API domain: builtin services (request-interaction, match-interaction, request-access) and ors services.

@@ -1,0 +1,1 @@
+//! The GMS Storage API semantics: TTL'd key/value data sets over the store.
