@@ -32,7 +32,10 @@ fn arg(name: &str, default: u64) -> u64 {
 }
 
 fn millis(text: &str) -> f64 {
-    let (number, unit) = text.split_at(text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len()));
+    let (number, unit) = text.split_at(
+        text.find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(text.len()),
+    );
     let value: f64 = number.parse().unwrap_or(f64::NAN);
     match unit {
         "us" => value / 1000.0,
@@ -53,7 +56,10 @@ fn wrk(name: &'static str, url: &str, script: Option<&Path>) -> Figures {
     if let Some(script) = script {
         command.arg("-s").arg(script);
     }
-    let output = command.arg(url).output().expect("wrk runs (scripts/bench-http installs it)");
+    let output = command
+        .arg(url)
+        .output()
+        .expect("wrk runs (scripts/bench-http installs it)");
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     let mut figures = Figures {
         name,
@@ -65,21 +71,30 @@ fn wrk(name: &'static str, url: &str, script: Option<&Path>) -> Figures {
     for line in text.lines() {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
-            ["Requests/sec:", value] => figures.requests_per_sec = value.parse().unwrap_or(f64::NAN),
+            ["Requests/sec:", value] => {
+                figures.requests_per_sec = value.parse().unwrap_or(f64::NAN)
+            }
             ["50%", value] => figures.p50_ms = millis(value),
             ["99%", value] => figures.p99_ms = millis(value),
-            ["Non-2xx", "or", "3xx", "responses:", value] => figures.non_2xx = value.parse().unwrap_or(0),
+            ["Non-2xx", "or", "3xx", "responses:", value] => {
+                figures.non_2xx = value.parse().unwrap_or(0)
+            }
             _ => {}
         }
     }
     if figures.requests_per_sec.is_nan() {
-        eprintln!("wrk output for {name}:\n{text}\n{}", String::from_utf8_lossy(&output.stderr));
+        eprintln!(
+            "wrk output for {name}:\n{text}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     figures
 }
 
 async fn bind() -> (tokio::net::TcpListener, SocketAddr) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("address");
     (listener, addr)
 }
@@ -94,7 +109,11 @@ fn main() {
 
         // The sample options, with a resource group large enough that request-access never runs dry.
         let sample = include_str!("../samples/gms.ini");
-        let mut options = sample.split("[Dnis_Pool]").next().expect("sample").to_string();
+        let mut options = sample
+            .split("[Dnis_Pool]")
+            .next()
+            .expect("sample")
+            .to_string();
         options.push_str("[Dnis_Pool]\n_allocation_strategy = LOCAL\n");
         for idx in 0..512 {
             options.push_str(&format!("dnis{idx} = 1-888-{idx:04}\n"));
@@ -127,7 +146,10 @@ fn main() {
     for idx in 0..128 {
         let created: serde_json::Value = client
             .post(format!("{base}/genesys/1/service/request-interaction"))
-            .form(&[("_phone_number", format!("555{idx:04}").as_str()), ("_ttl", "3600")])
+            .form(&[
+                ("_phone_number", format!("555{idx:04}").as_str()),
+                ("_ttl", "3600"),
+            ])
             .send()
             .and_then(|r| r.json())
             .expect("service fixture");

@@ -277,3 +277,27 @@ fn futures_stream(
     }
     Chunks(text.into_bytes().chunks(100).map(<[u8]>::to_vec).collect())
 }
+
+#[tokio::test]
+async fn odd_paths_and_encodings_are_4xx_not_5xx() {
+    let server = TestServer::sample().await;
+    for path in [
+        "/genesys/1/storage/%FF%FE",
+        "/genesys/1/storage/%FF/%FE",
+        "/genesys/1/storage/a/b/c",
+        "/genesys/1/storage/",
+        "/genesys/1/service/",
+        "/genesys/1/service/%00",
+    ] {
+        let (status, body) = server.get(path).await;
+        assert!((400..500).contains(&status), "{path}: {status}");
+        assert!(body["exception"].is_string(), "{path}: {body}");
+    }
+    let bad_form = server
+        .http
+        .post(server.public_url("/genesys/1/storage/30"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(vec![b'a', b'=', 0xff, 0xfe, b'&', b'=', b'&', b'%']);
+    let (status, _) = server.send(bad_form).await;
+    assert!(status == 200 || (400..500).contains(&status), "{status}");
+}
