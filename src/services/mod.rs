@@ -329,7 +329,7 @@ impl ServiceCore {
                 Err(error) => return Err(error),
             }
         }
-        records.sort_by(|a, b| b.created_ms.cmp(&a.created_ms));
+        records.sort_by_key(|record| std::cmp::Reverse(record.created_ms));
         Ok(records)
     }
 

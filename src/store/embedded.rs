@@ -46,7 +46,7 @@ pub struct Embedded {
 
 struct Inner {
     db: Arc<Database>,
-    writer: Mutex<std_mpsc::Sender<Job>>,
+    writer: std_mpsc::Sender<Job>,
     clock: Arc<dyn Clock>,
     channels: Mutex<HashMap<String, Vec<mpsc::Sender<Bytes>>>>,
     path: PathBuf,
@@ -134,7 +134,7 @@ impl Embedded {
         Ok(Embedded {
             inner: Arc::new(Inner {
                 db,
-                writer: Mutex::new(sender),
+                writer: sender,
                 clock,
                 channels: Mutex::new(HashMap::new()),
                 path,
@@ -151,8 +151,6 @@ impl Embedded {
         let (reply, answer) = oneshot::channel();
         self.inner
             .writer
-            .lock()
-            .map_err(|_| Error::Closed)?
             .send(Job { op, reply })
             .map_err(|_| Error::Closed)?;
         answer.await.map_err(|_| Error::Closed)?
