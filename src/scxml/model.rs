@@ -195,8 +195,8 @@ pub enum Content {
     Text(Arc<str>),
     /// Child elements: serialised XML.
     Xml(Arc<str>),
-    /// An inline `<scxml>` (only meaningful for `<invoke>`).
-    Scxml(Arc<Model>),
+    /// An inline `<scxml>`: its model (for `<invoke>`) and its text (for everything else).
+    Scxml(Arc<Model>, Arc<str>),
 }
 
 /// `<param name expr|location>`.

@@ -87,13 +87,14 @@ pub const DOM_PRELUDE: &str = r#"(function () {
     node.lastChild = node.childNodes.length ? node.childNodes[node.childNodes.length - 1] : null;
     return node;
   };
-  return function (trees) {
+  return function (trees, source) {
     var doc = Object.create(proto);
     doc.nodeType = 9; doc.nodeName = '#document'; doc._attrs = {};
     doc.childNodes = trees.map(function (tree) { return build(tree, doc); });
     doc.children = doc.childNodes.filter(function (child) { return child.nodeType === 1; });
     doc.documentElement = doc.children.length ? doc.children[0] : null;
     doc.firstChild = doc.documentElement;
+    Object.defineProperty(doc, '_source', { value: source });
     return doc;
   };
 })()"#;
@@ -153,12 +154,12 @@ impl EcmaScriptDatamodel {
             return Ok(script.clone());
         }
         let code = match kind {
-            KIND_EXPR => format!("(\n{text}\n)"),
+            KIND_EXPR => format!("(\n{}\n)", trim_expr(text)),
             KIND_SCRIPT => text.to_string(),
             KIND_ASSIGN_VALUE => format!("\"use strict\";\n{text} = globalThis.__scxml_value;"),
             _ => {
                 let (location, expr) = text.split_once('\u{0}').unwrap_or((text, "undefined"));
-                format!("\"use strict\";\n{location} = (\n{expr}\n);")
+                format!("\"use strict\";\n{location} = (\n{}\n);", trim_expr(expr))
             }
         };
         let script = Script::parse(Source::from_bytes(code.as_bytes()), None, &mut self.context)
@@ -253,7 +254,8 @@ impl EcmaScriptDatamodel {
                 dom
             }
         };
-        dom.call(&JsValue::undefined(), &[trees], &mut self.context)
+        let source = JsValue::from(JsString::from(text));
+        dom.call(&JsValue::undefined(), &[trees, source], &mut self.context)
             .unwrap_or_else(|_| JsValue::undefined())
     }
 
@@ -283,6 +285,12 @@ impl EcmaScriptDatamodel {
         };
         if depth > 32 || object.is_callable() {
             return Value::Undefined;
+        }
+        // A DOM built from XML goes back to XML text.
+        if let Ok(source) = object.get(js_string!("_source"), &mut self.context)
+            && let Some(source) = source.as_string()
+        {
+            return Value::Xml(Arc::from(source.to_std_string_escaped()));
         }
         if object.is_array() {
             let length = object
@@ -350,6 +358,8 @@ impl Datamodel for EcmaScriptDatamodel {
         self.define_readonly("_name", name);
         let ioprocessors = self.to_js(ioprocessors);
         self.define_readonly("_ioprocessors", ioprocessors);
+        // `_event` exists but is unbound until the first event (W3C test 319).
+        self.define_readonly("_event", JsValue::undefined());
     }
 
     fn declare(&mut self, id: &str, value: Value) -> Result<(), String> {
@@ -425,6 +435,18 @@ impl Datamodel for EcmaScriptDatamodel {
         }
         let data = self.to_js(&event.data);
         let _ = object.set(js_string!("data"), data, false, &mut self.context);
+        // `raw`: the payload as the SCXML I/O processor would put it on the wire (key=value pairs,
+        // repeated keys kept).
+        let raw = match &event.data {
+            Value::Object(entries) => entries
+                .iter()
+                .map(|(key, value)| format!("{key}={}", value.display()))
+                .collect::<Vec<_>>()
+                .join("&"),
+            Value::Undefined => String::new(),
+            other => other.display(),
+        };
+        let _ = object.set(js_string!("raw"), JsString::from(raw.as_str()), false, &mut self.context);
         self.define_readonly("_event", object.into());
     }
 
@@ -505,6 +527,11 @@ impl EcmaScriptDatamodel {
         let global = self.context.global_object();
         global.has_property(JsString::from(name), &mut self.context).unwrap_or(false)
     }
+}
+
+/// An expression without the trailing semicolons authors sometimes write (`expr="new f();"`).
+fn trim_expr(text: &str) -> &str {
+    text.trim().trim_end_matches(|ch: char| ch == ';' || ch.is_whitespace())
 }
 
 fn is_identifier(text: &str) -> bool {

@@ -184,6 +184,6 @@ pub(super) fn content_value(content: &Content) -> Value {
     match content {
         Content::Text(text) => Value::from_content_text(text),
         Content::Xml(text) => Value::Xml(text.clone()),
-        Content::Scxml(_) => Value::Undefined,
+        Content::Scxml(_, text) => Value::Xml(text.clone()),
     }
 }

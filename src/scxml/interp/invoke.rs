@@ -111,9 +111,12 @@ impl Session {
             return parse::parse_file(&path).map_err(|errors| format!("the invoked document cannot be loaded: {errors}"));
         }
         let text = match &invoke.content {
-            Some(ContentSpec::Inline(Content::Scxml(model))) => return Ok(model.clone()),
+            Some(ContentSpec::Inline(Content::Scxml(model, _))) => return Ok(model.clone()),
             Some(ContentSpec::Inline(Content::Text(text) | Content::Xml(text))) => text.to_string(),
-            Some(ContentSpec::Expr(expr)) => self.datamodel.eval_string(expr)?,
+            Some(ContentSpec::Expr(expr)) => match self.datamodel.eval(expr)? {
+                Value::Xml(text) | Value::String(text) => text.to_string(),
+                other => return Err(format!("`{}` is not an SCXML document: {}.", expr.text, other.display())),
+            },
             None => return Err("<invoke> of an SCXML session needs `src`, `srcexpr` or <content>.".to_string()),
         };
         let source = parse::Source {

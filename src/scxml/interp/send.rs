@@ -107,7 +107,7 @@ impl Session {
                             delivery,
                         });
                     }
-                    None => self.deliver(delivery, true, host),
+                    None => return self.deliver(delivery, true, host),
                 }
                 Ok(())
             }
@@ -195,7 +195,8 @@ impl Session {
 
     /// Delivers an evaluated send. `immediate` is false for sends fired by the clock, whose
     /// failures are always communication errors.
-    fn deliver(&mut self, delivery: Delivery, immediate: bool, host: &mut dyn Host) {
+    /// Returns `Err` when the send raised `error.execution` (the rest of the block is skipped).
+    fn deliver(&mut self, delivery: Delivery, immediate: bool, host: &mut dyn Host) -> Result<(), ()> {
         match delivery {
             Delivery::SelfExternal(event) => self.external.push_back(event),
             Delivery::Parent(event) => {
@@ -236,11 +237,13 @@ impl Session {
                     Ok(()) => {}
                     Err(HostError::Unsupported(message)) if immediate && bad_target_is_execution => {
                         self.raise_error("error.execution", &message, sendid);
+                        return Err(());
                     }
                     Err(error) => self.raise_error("error.communication", &error.to_string(), sendid),
                 }
             }
         }
+        Ok(())
     }
 
     /// Fires every timer (of this session and its children) due at `due`, in scheduling order.
@@ -263,7 +266,7 @@ impl Session {
                 .map(|(idx, _)| idx);
             let Some(idx) = next else { break };
             let timer = self.timers.remove(idx);
-            self.deliver(timer.delivery, false, host);
+            let _ = self.deliver(timer.delivery, false, host);
         }
         self.run_queues(host);
     }

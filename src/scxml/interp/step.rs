@@ -21,6 +21,13 @@ impl Session {
                 self.init_data(state, host);
             }
         } else {
+            // Late binding: every variable exists from the start (undefined), and gets its value
+            // when its state is first entered, so reading it early is not an error (W3C test 307).
+            for state in &model.states {
+                for data in &state.data {
+                    let _ = self.datamodel.declare(&data.id, Value::Undefined);
+                }
+            }
             self.init_data(Model::ROOT, host);
         }
         if let Some(script) = &model.script {

@@ -595,8 +595,9 @@ impl<'a> Builder<'a> {
                     name: self.source.name.clone(),
                     file: self.source.file.clone(),
                 };
+                let text: Arc<str> = Arc::from(xml::serialize(self.doc, first));
                 return match build(self.doc, first, &source) {
-                    Ok(model) => Content::Scxml(Arc::new(model)),
+                    Ok(model) => Content::Scxml(Arc::new(model), text),
                     Err(errors) => {
                         self.errors.extend(errors.0);
                         Content::Text(Arc::from(""))
@@ -722,7 +723,7 @@ impl<'a> Builder<'a> {
                 false
             }
         };
-        let (params, content) = self.params_and_content(idx, false);
+        let (params, content) = self.params_and_content(idx, true);
         if src.is_some() && content.is_some() {
             self.error(element.pos, "<invoke> cannot have both `src` and <content>.");
         }
@@ -814,7 +815,8 @@ impl<'a> Builder<'a> {
                 self.check_attrs(idx, &["label", "expr"]);
                 Action::Log {
                     label: element.attr("label").map(Arc::from),
-                    expr: self.expr(element, "expr"),
+                    // `expr=""` logs just the label.
+                    expr: self.expr(element, "expr").filter(|expr| !expr.text.trim().is_empty()),
                 }
             }
             "assign" => {
@@ -941,8 +943,8 @@ impl<'a> Builder<'a> {
         }
         let namelist = self.namelist(element);
         let (params, content) = self.params_and_content(idx, false);
-        if content.is_some() && (event.is_some() || !namelist.is_empty()) {
-            self.error(element.pos, "<send> with <content> cannot have `event`, `eventexpr` or `namelist`.");
+        if content.is_some() && !namelist.is_empty() {
+            self.error(element.pos, "<send> cannot have both `namelist` and <content>.");
         }
         if let (Some(ValueOrExpr::Value(target)), Some(_)) = (&target, &delay)
             && &**target == "#_internal"
