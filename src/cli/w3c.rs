@@ -72,8 +72,10 @@ pub struct Verdict {
 /// Reads `manifest.xml` of `dir` into the list of test documents that exist in `dir`.
 pub fn read_manifest(dir: &Path) -> anyhow::Result<Vec<TestCase>> {
     let path = dir.join("manifest.xml");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let doc = xml::read(&text).map_err(|(pos, message)| anyhow::anyhow!("{}:{pos}: {message}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let doc = xml::read(&text)
+        .map_err(|(pos, message)| anyhow::anyhow!("{}:{pos}: {message}", path.display()))?;
     let mut cases = Vec::new();
     for element in &doc.elements {
         if element.local != "test" {
@@ -90,7 +92,9 @@ pub fn read_manifest(dir: &Path) -> anyhow::Result<Vec<TestCase>> {
         };
         for child in element.child_elements() {
             let start = &doc.elements[child];
-            let Some(uri) = start.attr("uri") else { continue };
+            let Some(uri) = start.attr("uri") else {
+                continue;
+            };
             let name = uri.rsplit('/').next().unwrap_or(uri);
             let file = format!("{name}.scxml");
             if dir.join(&file).is_file() {
@@ -114,7 +118,11 @@ struct Recorder {
 
 impl Host for Recorder {
     fn log(&mut self, session: &SessionInfo, label: &str, message: &str) {
-        self.logs.push((session.invokeid.clone(), label.to_string(), message.to_string()));
+        self.logs.push((
+            session.invokeid.clone(),
+            label.to_string(),
+            message.to_string(),
+        ));
     }
 }
 
@@ -176,7 +184,11 @@ fn describe(outcome: &Outcome) -> String {
 fn judge(case: &TestCase, outcome: Result<Outcome, scxml::ParseErrors>) -> (bool, String) {
     let outcome = match outcome {
         Err(errors) => {
-            let first = errors.0.first().map(|error| error.message.clone()).unwrap_or_default();
+            let first = errors
+                .0
+                .first()
+                .map(|error| error.message.clone())
+                .unwrap_or_default();
             let accepted = matches!(case.id.as_str(), "301" | "313" | "314");
             return (accepted, format!("rejected: {first}"));
         }
@@ -197,7 +209,9 @@ fn judge(case: &TestCase, outcome: Result<Outcome, scxml::ParseErrors>) -> (bool
                 outcome
                     .logs
                     .iter()
-                    .filter(|(invokeid, label, _)| invokeid.is_some() == child && label.ends_with(" is "))
+                    .filter(|(invokeid, label, _)| {
+                        invokeid.is_some() == child && label.ends_with(" is ")
+                    })
                     .map(|(_, label, message)| (label.clone(), message.clone()))
                     .collect()
             };
@@ -211,12 +225,17 @@ fn judge(case: &TestCase, outcome: Result<Outcome, scxml::ParseErrors>) -> (bool
                 .filter(|(invokeid, _, _)| invokeid.is_some())
                 .map(|(_, _, message)| message.as_str())
                 .collect();
-            halted_in(&outcome, "final")
-                && child_logs == ["Exiting sub01", "Exiting sub0"]
+            halted_in(&outcome, "final") && child_logs == ["Exiting sub01", "Exiting sub0"]
         }
         "307" => {
-            let labels: Vec<&str> = outcome.logs.iter().map(|(_, label, _)| label.as_str()).collect();
-            halted_in(&outcome, "final") && labels.contains(&"no error in s0") && labels.contains(&"No error in s1")
+            let labels: Vec<&str> = outcome
+                .logs
+                .iter()
+                .map(|(_, label, _)| label.as_str())
+                .collect();
+            halted_in(&outcome, "final")
+                && labels.contains(&"no error in s0")
+                && labels.contains(&"No error in s1")
         }
         "415" => halted_in(&outcome, "final") && outcome.logs.is_empty(),
         _ => halted_in(&outcome, "pass"),
@@ -238,7 +257,10 @@ pub fn summary(verdicts: &[Verdict]) -> serde_json::Value {
     let mut out = serde_json::Map::new();
     for class in [Class::Mandatory, Class::Optional, Class::Manual] {
         let mut tally = Tally::default();
-        for verdict in verdicts.iter().filter(|verdict| verdict.case.class == class) {
+        for verdict in verdicts
+            .iter()
+            .filter(|verdict| verdict.case.class == class)
+        {
             tally.total += 1;
             tally.pass += usize::from(verdict.pass);
         }
@@ -273,7 +295,11 @@ pub fn run(args: W3cArgs) -> anyhow::Result<ExitCode> {
             println!("{line}");
         } else {
             let mark = if verdict.pass { "pass" } else { "FAIL" };
-            println!("{mark} {name} ({}): {}", verdict.case.class.as_str(), verdict.detail);
+            println!(
+                "{mark} {name} ({}): {}",
+                verdict.case.class.as_str(),
+                verdict.detail
+            );
         }
     }
     println!("{}", summary(&verdicts));

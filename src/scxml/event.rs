@@ -72,7 +72,9 @@ impl Event {
 
     /// True when one of `descriptors` matches this event's name (prefix match on dot-separated tokens).
     pub fn matches(&self, descriptors: &[String]) -> bool {
-        descriptors.iter().any(|descriptor| name_matches(descriptor, &self.name))
+        descriptors
+            .iter()
+            .any(|descriptor| name_matches(descriptor, &self.name))
     }
 }
 

@@ -121,13 +121,19 @@ pub trait Host {
     /// A `<send>` the engine does not deliver itself. `Err` raises `error.communication`.
     fn send(&mut self, session: &SessionInfo, send: OutgoingSend) -> Result<(), HostError> {
         let _ = session;
-        Err(HostError::Unsupported(format!("target \"{}\" of type \"{}\"", send.target, send.kind)))
+        Err(HostError::Unsupported(format!(
+            "target \"{}\" of type \"{}\"",
+            send.target, send.kind
+        )))
     }
 
     /// An `<invoke>` of a type other than SCXML. `Err` raises `error.execution`.
     fn invoke(&mut self, session: &SessionInfo, request: InvokeRequest) -> Result<(), HostError> {
         let _ = session;
-        Err(HostError::Unsupported(format!("invoke type \"{}\"", request.kind)))
+        Err(HostError::Unsupported(format!(
+            "invoke type \"{}\"",
+            request.kind
+        )))
     }
 
     /// A host-side invocation is cancelled (its state was exited).
@@ -143,7 +149,10 @@ pub trait Host {
         scope: &mut dyn ActionScope,
     ) -> Result<(), HostError> {
         let _ = (session, scope);
-        Err(HostError::Unsupported(format!("custom action <{}> in namespace {}", action.name, action.ns)))
+        Err(HostError::Unsupported(format!(
+            "custom action <{}> in namespace {}",
+            action.name, action.ns
+        )))
     }
 
     /// A trace record; ignored unless the host traces.

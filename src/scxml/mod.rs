@@ -32,7 +32,9 @@ pub mod value;
 
 pub use error::{ParseError, ParseErrors, Pos};
 pub use event::{Event, EventKind};
-pub use host::{ActionScope, Host, HostError, InvokeRequest, NoHost, OutgoingSend, SessionInfo, TraceRecord};
+pub use host::{
+    ActionScope, Host, HostError, InvokeRequest, NoHost, OutgoingSend, SessionInfo, TraceRecord,
+};
 pub use interp::{Halt, SCXML_EVENT_PROCESSOR, Session, SessionOptions};
 pub use model::Model;
 pub use parse::{parse_file, parse_str};

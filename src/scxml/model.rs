@@ -313,7 +313,10 @@ pub struct CustomAction {
 impl CustomAction {
     /// The value of attribute `name`.
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(key, _)| &**key == name).map(|(_, value)| &**value)
+        self.attrs
+            .iter()
+            .find(|(key, _)| &**key == name)
+            .map(|(_, value)| &**value)
     }
 }
 
@@ -349,17 +352,26 @@ impl Model {
 
     /// True for atomic and final states (the leaves of a configuration).
     pub fn is_atomic(&self, state: StateId) -> bool {
-        matches!(self.states[state].kind, StateKind::Atomic | StateKind::Final)
+        matches!(
+            self.states[state].kind,
+            StateKind::Atomic | StateKind::Final
+        )
     }
 
     /// True for compound states and the root.
     pub fn is_compound(&self, state: StateId) -> bool {
-        matches!(self.states[state].kind, StateKind::Compound | StateKind::Root)
+        matches!(
+            self.states[state].kind,
+            StateKind::Compound | StateKind::Root
+        )
     }
 
     /// True for history pseudo-states.
     pub fn is_history(&self, state: StateId) -> bool {
-        matches!(self.states[state].kind, StateKind::HistoryShallow | StateKind::HistoryDeep)
+        matches!(
+            self.states[state].kind,
+            StateKind::HistoryShallow | StateKind::HistoryDeep
+        )
     }
 
     /// The id of the state at `state`.

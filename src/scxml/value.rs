@@ -37,7 +37,10 @@ impl Value {
     /// The value of `key` in an object (the first one when repeated).
     pub fn get(&self, key: &str) -> Option<&Value> {
         match self {
-            Value::Object(entries) => entries.iter().find(|(name, _)| &**name == key).map(|(_, value)| value),
+            Value::Object(entries) => entries
+                .iter()
+                .find(|(name, _)| &**name == key)
+                .map(|(_, value)| value),
             _ => None,
         }
     }
@@ -49,10 +52,14 @@ impl Value {
             serde_json::Value::Bool(flag) => Value::Bool(*flag),
             serde_json::Value::Number(number) => Value::Number(number.as_f64().unwrap_or(f64::NAN)),
             serde_json::Value::String(text) => Value::String(Arc::from(text.as_str())),
-            serde_json::Value::Array(items) => Value::Array(items.iter().map(Value::from_json).collect()),
-            serde_json::Value::Object(map) => {
-                Value::Object(map.iter().map(|(key, value)| (Arc::from(key.as_str()), Value::from_json(value))).collect())
+            serde_json::Value::Array(items) => {
+                Value::Array(items.iter().map(Value::from_json).collect())
             }
+            serde_json::Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(key, value)| (Arc::from(key.as_str()), Value::from_json(value)))
+                    .collect(),
+            ),
         }
     }
 
@@ -65,9 +72,14 @@ impl Value {
                 .map(serde_json::Value::Number)
                 .unwrap_or(serde_json::Value::Null),
             Value::String(text) | Value::Xml(text) => serde_json::Value::String(text.to_string()),
-            Value::Array(items) => serde_json::Value::Array(items.iter().map(Value::to_json).collect()),
+            Value::Array(items) => {
+                serde_json::Value::Array(items.iter().map(Value::to_json).collect())
+            }
             Value::Object(entries) => serde_json::Value::Object(
-                entries.iter().map(|(key, value)| (key.to_string(), value.to_json())).collect(),
+                entries
+                    .iter()
+                    .map(|(key, value)| (key.to_string(), value.to_json()))
+                    .collect(),
             ),
         }
     }

@@ -117,8 +117,12 @@ impl EcmaScriptDatamodel {
     /// A fresh context with `In()` installed, the limits applied and the host's globals added.
     pub fn new(limits: ScriptLimits, hook: Option<&GlobalsHook>) -> Self {
         let mut context = Context::default();
-        context.runtime_limits_mut().set_loop_iteration_limit(limits.loop_iterations);
-        context.runtime_limits_mut().set_recursion_limit(limits.recursion);
+        context
+            .runtime_limits_mut()
+            .set_loop_iteration_limit(limits.loop_iterations);
+        context
+            .runtime_limits_mut()
+            .set_recursion_limit(limits.recursion);
         let active = JsObject::with_null_proto();
         let in_function = NativeFunction::from_copy_closure_with_captures(
             |_this, args, active: &JsObject, context| {
@@ -205,7 +209,7 @@ impl EcmaScriptDatamodel {
     }
 
     /// Converts a plain value into a JS value.
-    pub fn to_js(&mut self, value: &Value) -> JsValue {
+    pub fn value_to_js(&mut self, value: &Value) -> JsValue {
         match value {
             Value::Undefined => JsValue::undefined(),
             Value::Null => JsValue::null(),
@@ -213,13 +217,13 @@ impl EcmaScriptDatamodel {
             Value::Number(number) => JsValue::from(*number),
             Value::String(text) => JsValue::from(JsString::from(&**text)),
             Value::Array(items) => {
-                let items: Vec<JsValue> = items.iter().map(|item| self.to_js(item)).collect();
+                let items: Vec<JsValue> = items.iter().map(|item| self.value_to_js(item)).collect();
                 JsArray::from_iter(items, &mut self.context).into()
             }
             Value::Object(entries) => {
                 let object = JsObject::with_object_proto(self.context.intrinsics());
                 for (key, item) in entries {
-                    let item = self.to_js(item);
+                    let item = self.value_to_js(item);
                     let _ = object.set(JsString::from(&**key), item, false, &mut self.context);
                 }
                 object.into()
@@ -240,7 +244,7 @@ impl EcmaScriptDatamodel {
                 Node::Text(_) => None,
             })
             .collect();
-        let trees = self.to_js(&Value::Array(trees));
+        let trees = self.value_to_js(&Value::Array(trees));
         let dom = match &self.dom {
             Some(dom) => dom.clone(),
             None => {
@@ -260,11 +264,11 @@ impl EcmaScriptDatamodel {
     }
 
     /// Converts a JS value into a plain value (functions and cycles become `undefined`).
-    pub fn from_js(&mut self, value: &JsValue) -> Value {
-        self.from_js_depth(value, 0)
+    pub fn js_to_value(&mut self, value: &JsValue) -> Value {
+        self.js_to_value_depth(value, 0)
     }
 
-    fn from_js_depth(&mut self, value: &JsValue, depth: usize) -> Value {
+    fn js_to_value_depth(&mut self, value: &JsValue, depth: usize) -> Value {
         if value.is_undefined() {
             return Value::Undefined;
         }
@@ -301,11 +305,13 @@ impl EcmaScriptDatamodel {
             let mut items = Vec::new();
             for idx in 0..length {
                 let item = object.get(idx, &mut self.context).unwrap_or_default();
-                items.push(self.from_js_depth(&item, depth + 1));
+                items.push(self.js_to_value_depth(&item, depth + 1));
             }
             return Value::Array(items);
         }
-        let keys = object.own_property_keys(&mut self.context).unwrap_or_default();
+        let keys = object
+            .own_property_keys(&mut self.context)
+            .unwrap_or_default();
         let mut entries = Vec::new();
         for key in keys {
             let name = match &key {
@@ -314,7 +320,7 @@ impl EcmaScriptDatamodel {
                 PropertyKey::Symbol(_) => continue,
             };
             let item = object.get(key, &mut self.context).unwrap_or_default();
-            entries.push((Arc::from(name), self.from_js_depth(&item, depth + 1)));
+            entries.push((Arc::from(name), self.js_to_value_depth(&item, depth + 1)));
         }
         Value::Object(entries)
     }
@@ -326,7 +332,12 @@ fn xml_tree(doc: &xml::Document, idx: usize) -> Value {
     let attrs = element
         .attrs
         .iter()
-        .map(|attr| (Arc::from(attr.qname.as_str()), Value::string(attr.value.as_str())))
+        .map(|attr| {
+            (
+                Arc::from(attr.qname.as_str()),
+                Value::string(attr.value.as_str()),
+            )
+        })
         .collect();
     let children = element
         .children
@@ -341,7 +352,11 @@ fn xml_tree(doc: &xml::Document, idx: usize) -> Value {
         (Arc::from("local"), Value::string(element.local.as_str())),
         (
             Arc::from("ns"),
-            if element.ns.is_empty() { Value::Null } else { Value::string(element.ns.as_str()) },
+            if element.ns.is_empty() {
+                Value::Null
+            } else {
+                Value::string(element.ns.as_str())
+            },
         ),
         (Arc::from("attrs"), Value::Object(attrs)),
         (Arc::from("children"), Value::Array(children)),
@@ -356,14 +371,14 @@ impl Datamodel for EcmaScriptDatamodel {
             None => JsValue::undefined(),
         };
         self.define_readonly("_name", name);
-        let ioprocessors = self.to_js(ioprocessors);
+        let ioprocessors = self.value_to_js(ioprocessors);
         self.define_readonly("_ioprocessors", ioprocessors);
         // `_event` exists but is unbound until the first event (W3C test 319).
         self.define_readonly("_event", JsValue::undefined());
     }
 
     fn declare(&mut self, id: &str, value: Value) -> Result<(), String> {
-        let value = self.to_js(&value);
+        let value = self.value_to_js(&value);
         let global = self.context.global_object();
         global
             .set(JsString::from(id), value, false, &mut self.context)
@@ -381,7 +396,7 @@ impl Datamodel for EcmaScriptDatamodel {
 
     fn eval(&mut self, expr: &Expr) -> Result<Value, String> {
         let value = self.run(KIND_EXPR, &expr.text)?;
-        Ok(self.from_js(&value))
+        Ok(self.js_to_value(&value))
     }
 
     fn eval_bool(&mut self, expr: &Expr) -> Result<bool, String> {
@@ -404,7 +419,7 @@ impl Datamodel for EcmaScriptDatamodel {
 
     fn assign_value(&mut self, location: &Expr, value: Value) -> Result<(), String> {
         Self::check_location(&location.text)?;
-        let value = self.to_js(&value);
+        let value = self.value_to_js(&value);
         let global = self.context.global_object();
         let _ = global.set(js_string!("__scxml_value"), value, false, &mut self.context);
         let result = self.run(KIND_ASSIGN_VALUE, &location.text).map(|_| ());
@@ -433,7 +448,7 @@ impl Datamodel for EcmaScriptDatamodel {
         for (key, value) in fields {
             let _ = object.set(JsString::from(key), value, false, &mut self.context);
         }
-        let data = self.to_js(&event.data);
+        let data = self.value_to_js(&event.data);
         let _ = object.set(js_string!("data"), data, false, &mut self.context);
         // `raw`: the payload as the SCXML I/O processor would put it on the wire (key=value pairs,
         // repeated keys kept).
@@ -446,7 +461,12 @@ impl Datamodel for EcmaScriptDatamodel {
             Value::Undefined => String::new(),
             other => other.display(),
         };
-        let _ = object.set(js_string!("raw"), JsString::from(raw.as_str()), false, &mut self.context);
+        let _ = object.set(
+            js_string!("raw"),
+            JsString::from(raw.as_str()),
+            false,
+            &mut self.context,
+        );
         self.define_readonly("_event", object.into());
     }
 
@@ -472,7 +492,12 @@ impl Datamodel for EcmaScriptDatamodel {
         Ok(n_items)
     }
 
-    fn foreach_step(&mut self, item: &Expr, index: Option<&Expr>, position: usize) -> Result<(), String> {
+    fn foreach_step(
+        &mut self,
+        item: &Expr,
+        index: Option<&Expr>,
+        position: usize,
+    ) -> Result<(), String> {
         let value = self
             .foreach
             .last()
@@ -489,7 +514,9 @@ impl Datamodel for EcmaScriptDatamodel {
         let result = match result {
             // A new item variable is declared as the spec asks.
             Err(_) if !self.has_global(&item_text) => {
-                let value = global.get(js_string!("__scxml_value"), &mut self.context).unwrap_or_default();
+                let value = global
+                    .get(js_string!("__scxml_value"), &mut self.context)
+                    .unwrap_or_default();
                 let _ = global.set(JsString::from(&*item_text), value, false, &mut self.context);
                 Ok(JsValue::undefined())
             }
@@ -501,7 +528,12 @@ impl Datamodel for EcmaScriptDatamodel {
             if !is_identifier(name) {
                 return Err(format!("`{name}` is not a legal variable name."));
             }
-            let _ = global.set(JsString::from(name), JsValue::from(position as f64), false, &mut self.context);
+            let _ = global.set(
+                JsString::from(name),
+                JsValue::from(position as f64),
+                false,
+                &mut self.context,
+            );
         }
         Ok(())
     }
@@ -515,7 +547,9 @@ impl Datamodel for EcmaScriptDatamodel {
     fn set_active(&mut self, state: &str, active: bool) {
         let key = JsString::from(state);
         if active {
-            let _ = self.active.set(key, JsValue::from(true), false, &mut self.context);
+            let _ = self
+                .active
+                .set(key, JsValue::from(true), false, &mut self.context);
         } else {
             let _ = self.active.delete_property_or_throw(key, &mut self.context);
         }
@@ -525,13 +559,16 @@ impl Datamodel for EcmaScriptDatamodel {
 impl EcmaScriptDatamodel {
     fn has_global(&mut self, name: &str) -> bool {
         let global = self.context.global_object();
-        global.has_property(JsString::from(name), &mut self.context).unwrap_or(false)
+        global
+            .has_property(JsString::from(name), &mut self.context)
+            .unwrap_or(false)
     }
 }
 
 /// An expression without the trailing semicolons authors sometimes write (`expr="new f();"`).
 fn trim_expr(text: &str) -> &str {
-    text.trim().trim_end_matches(|ch: char| ch == ';' || ch.is_whitespace())
+    text.trim()
+        .trim_end_matches(|ch: char| ch == ';' || ch.is_whitespace())
 }
 
 fn is_identifier(text: &str) -> bool {

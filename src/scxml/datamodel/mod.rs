@@ -34,7 +34,12 @@ pub trait Datamodel {
     /// Starts a `<foreach>`: snapshots the array and returns its length.
     fn foreach_begin(&mut self, array: &Expr) -> Result<usize, String>;
     /// Assigns item `position` of the innermost snapshot to `item` (and `index`).
-    fn foreach_step(&mut self, item: &Expr, index: Option<&Expr>, position: usize) -> Result<(), String>;
+    fn foreach_step(
+        &mut self,
+        item: &Expr,
+        index: Option<&Expr>,
+        position: usize,
+    ) -> Result<(), String>;
     /// Ends the innermost `<foreach>`.
     fn foreach_end(&mut self);
     /// Tells the datamodel that `state` became active or inactive (for `In()`).

@@ -26,7 +26,13 @@ fn unsupported(what: &str) -> Result<(), String> {
 
 /// Parses `In('id')` / `In("id")`.
 fn parse_in(text: &str) -> Option<&str> {
-    let inner = text.trim().strip_prefix("In")?.trim_start().strip_prefix('(')?.strip_suffix(')')?.trim();
+    let inner = text
+        .trim()
+        .strip_prefix("In")?
+        .trim_start()
+        .strip_prefix('(')?
+        .strip_suffix(')')?
+        .trim();
     let quote = inner.chars().next()?;
     if quote != '\'' && quote != '"' {
         return None;
@@ -46,7 +52,10 @@ impl Datamodel for NullDatamodel {
     }
 
     fn eval(&mut self, expr: &Expr) -> Result<Value, String> {
-        Err(format!("the null datamodel cannot evaluate \"{}\".", expr.text))
+        Err(format!(
+            "the null datamodel cannot evaluate \"{}\".",
+            expr.text
+        ))
     }
 
     fn eval_bool(&mut self, expr: &Expr) -> Result<bool, String> {
@@ -58,12 +67,17 @@ impl Datamodel for NullDatamodel {
         }
         match parse_in(text) {
             Some(state) => Ok(self.active.contains(state)),
-            None => Err(format!("the null datamodel accepts only In('state') conditions, not \"{text}\".")),
+            None => Err(format!(
+                "the null datamodel accepts only In('state') conditions, not \"{text}\"."
+            )),
         }
     }
 
     fn eval_string(&mut self, expr: &Expr) -> Result<String, String> {
-        Err(format!("the null datamodel cannot evaluate \"{}\".", expr.text))
+        Err(format!(
+            "the null datamodel cannot evaluate \"{}\".",
+            expr.text
+        ))
     }
 
     fn assign_expr(&mut self, _location: &Expr, _expr: &Expr) -> Result<(), String> {
@@ -84,7 +98,12 @@ impl Datamodel for NullDatamodel {
         Err("the null datamodel has no arrays.".to_string())
     }
 
-    fn foreach_step(&mut self, _item: &Expr, _index: Option<&Expr>, _position: usize) -> Result<(), String> {
+    fn foreach_step(
+        &mut self,
+        _item: &Expr,
+        _index: Option<&Expr>,
+        _position: usize,
+    ) -> Result<(), String> {
         unsupported("arrays")
     }
 

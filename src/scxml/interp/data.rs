@@ -15,7 +15,11 @@ impl Session {
         self.data_initialized[state] = true;
         let model = self.model.clone();
         for data in &model.states[state].data {
-            if let Some((_, value)) = self.initial_values.iter().find(|(name, _)| *name == data.id) {
+            if let Some((_, value)) = self
+                .initial_values
+                .iter()
+                .find(|(name, _)| *name == data.id)
+            {
                 let value = value.clone();
                 if let Err(message) = self.datamodel.declare(&data.id, value) {
                     self.raise_error("error.execution", &message, None);
@@ -24,7 +28,9 @@ impl Session {
             }
             let result = match (&data.expr, &data.content) {
                 (Some(expr), _) => self.datamodel.declare_expr(&data.id, expr),
-                (None, Some(content)) => self.datamodel.declare(&data.id, super::exec::content_value(content)),
+                (None, Some(content)) => self
+                    .datamodel
+                    .declare(&data.id, super::exec::content_value(content)),
                 (None, None) => self.datamodel.declare(&data.id, Value::Undefined),
             };
             if let Err(message) = result {

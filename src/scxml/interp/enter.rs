@@ -34,7 +34,8 @@ impl Session {
     pub(super) fn exit_states(&mut self, enabled: &[TransitionId], host: &mut dyn Host) {
         let model = self.model.clone();
         let mut states_to_exit = self.compute_exit_set(enabled);
-        self.states_to_invoke.retain(|state| !states_to_exit.contains(state));
+        self.states_to_invoke
+            .retain(|state| !states_to_exit.contains(state));
         // Exit order: reverse document order (descendants before ancestors).
         states_to_exit.reverse();
         for &state in &states_to_exit {
@@ -68,7 +69,9 @@ impl Session {
             if model.uses_in {
                 self.datamodel.set_active(&model.states[state].id, false);
             }
-            self.trace(host, || TraceRecord::Exit(model.state_id(state).to_string()));
+            self.trace(host, || {
+                TraceRecord::Exit(model.state_id(state).to_string())
+            });
         }
     }
 
@@ -88,7 +91,9 @@ impl Session {
                 *count += 1;
             }
             self.states_to_invoke.push(state);
-            self.trace(host, || TraceRecord::Enter(model.state_id(state).to_string()));
+            self.trace(host, || {
+                TraceRecord::Enter(model.state_id(state).to_string())
+            });
             if model.binding == Binding::Late && !self.data_initialized[state] {
                 self.init_data(state, host);
             }
@@ -106,13 +111,19 @@ impl Session {
             if model.states[state].kind != StateKind::Final {
                 continue;
             }
-            let Some(parent) = model.states[state].parent else { continue };
+            let Some(parent) = model.states[state].parent else {
+                continue;
+            };
             if parent == Model::ROOT {
                 self.running = false;
                 continue;
             }
             let data = self.done_data(state, host);
-            let event = Event::new(format!("done.state.{}", model.state_id(parent)), EventKind::Platform).with_data(data);
+            let event = Event::new(
+                format!("done.state.{}", model.state_id(parent)),
+                EventKind::Platform,
+            )
+            .with_data(data);
             self.internal.push_back(event);
             if let Some(grandparent) = model.states[parent].parent
                 && model.states[grandparent].kind == StateKind::Parallel
@@ -122,7 +133,10 @@ impl Session {
                     .filter(|&&child| !model.is_history(child))
                     .all(|&child| self.is_in_final_state(child))
             {
-                let event = Event::new(format!("done.state.{}", model.state_id(grandparent)), EventKind::Platform);
+                let event = Event::new(
+                    format!("done.state.{}", model.state_id(grandparent)),
+                    EventKind::Platform,
+                );
                 self.internal.push_back(event);
             }
         }
@@ -174,7 +188,9 @@ impl Session {
             if !entry.default_entry.contains(&state) {
                 entry.default_entry.push(state);
             }
-            let Some(initial) = model.states[state].initial else { return };
+            let Some(initial) = model.states[state].initial else {
+                return;
+            };
             let targets = model.transitions[initial].targets.clone();
             for &target in &targets {
                 self.add_descendant_states_to_enter(target, entry);
@@ -187,7 +203,11 @@ impl Session {
                 if model.is_history(child) {
                     continue;
                 }
-                if !entry.states.iter().any(|&s| s == child || model.is_descendant(s, child)) {
+                if !entry
+                    .states
+                    .iter()
+                    .any(|&s| s == child || model.is_descendant(s, child))
+                {
                     self.add_descendant_states_to_enter(child, entry);
                 }
             }
@@ -195,7 +215,12 @@ impl Session {
     }
 
     /// `addAncestorStatesToEnter(state, ancestor, ...)`.
-    fn add_ancestor_states_to_enter(&self, state: StateId, ancestor: Option<StateId>, entry: &mut EntrySet) {
+    fn add_ancestor_states_to_enter(
+        &self,
+        state: StateId,
+        ancestor: Option<StateId>,
+        entry: &mut EntrySet,
+    ) {
         let model = &self.model;
         for anc in model.proper_ancestors(state, ancestor) {
             entry.add(anc);
@@ -204,7 +229,11 @@ impl Session {
                     if model.is_history(child) {
                         continue;
                     }
-                    if !entry.states.iter().any(|&s| s == child || model.is_descendant(s, child)) {
+                    if !entry
+                        .states
+                        .iter()
+                        .any(|&s| s == child || model.is_descendant(s, child))
+                    {
                         self.add_descendant_states_to_enter(child, entry);
                     }
                 }
@@ -216,10 +245,11 @@ impl Session {
     pub(super) fn is_in_final_state(&self, state: StateId) -> bool {
         let model = &self.model;
         match model.states[state].kind {
-            StateKind::Compound | StateKind::Root => model.states[state]
-                .children
-                .iter()
-                .any(|&child| model.states[child].kind == StateKind::Final && self.configuration[child]),
+            StateKind::Compound | StateKind::Root => {
+                model.states[state].children.iter().any(|&child| {
+                    model.states[child].kind == StateKind::Final && self.configuration[child]
+                })
+            }
             StateKind::Parallel => model.states[state]
                 .children
                 .iter()

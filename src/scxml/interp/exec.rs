@@ -69,7 +69,8 @@ impl Session {
     fn execute_action(&mut self, action: &Action, host: &mut dyn Host) -> Flow {
         match action {
             Action::Raise { event } => {
-                self.internal.push_back(Event::new(event.clone(), EventKind::Internal));
+                self.internal
+                    .push_back(Event::new(event.clone(), EventKind::Internal));
                 Ok(())
             }
             Action::Log { label, expr } => {
@@ -120,14 +121,21 @@ impl Session {
                 }
                 Ok(())
             }
-            Action::Foreach { array, item, index, body } => {
+            Action::Foreach {
+                array,
+                item,
+                index,
+                body,
+            } => {
                 let n_items = match self.datamodel.foreach_begin(array) {
                     Ok(n_items) => n_items,
                     Err(message) => return self.fail(message),
                 };
                 let mut flow = Ok(());
                 for position in 0..n_items {
-                    if let Err(message) = self.datamodel.foreach_step(item, index.as_ref(), position) {
+                    if let Err(message) =
+                        self.datamodel.foreach_step(item, index.as_ref(), position)
+                    {
                         flow = self.fail(message);
                         break;
                     }
@@ -164,7 +172,12 @@ impl Session {
         match host.custom_action(&self.info, action, &mut scope) {
             Ok(()) => Ok(()),
             Err(error) => {
-                let message = format!("{}:{}: <{}>: {error}.", self.model_name(), action.pos, action.name);
+                let message = format!(
+                    "{}:{}: <{}>: {error}.",
+                    self.model_name(),
+                    action.pos,
+                    action.name
+                );
                 self.fail(message)
             }
         }

@@ -14,7 +14,10 @@ use crate::scxml::value::Value;
 fn is_scxml_invoke_type(kind: &str) -> bool {
     matches!(
         kind,
-        "http://www.w3.org/TR/scxml/" | "http://www.w3.org/TR/scxml" | "scxml" | super::SCXML_EVENT_PROCESSOR
+        "http://www.w3.org/TR/scxml/"
+            | "http://www.w3.org/TR/scxml"
+            | "scxml"
+            | super::SCXML_EVENT_PROCESSOR
     )
 }
 
@@ -32,9 +35,15 @@ impl Session {
             Some(id) => id.clone(),
             None => {
                 self.id_counter += 1;
-                let id: Arc<str> = Arc::from(format!("{}.{}", self.model.state_id(state), self.id_counter));
+                let id: Arc<str> = Arc::from(format!(
+                    "{}.{}",
+                    self.model.state_id(state),
+                    self.id_counter
+                ));
                 if let Some(location) = &invoke.idlocation
-                    && let Err(message) = self.datamodel.assign_value(location, Value::String(id.clone()))
+                    && let Err(message) = self
+                        .datamodel
+                        .assign_value(location, Value::String(id.clone()))
                 {
                     self.raise_error("error.execution", &message, None);
                     return;
@@ -88,7 +97,8 @@ impl Session {
                 params,
                 autoforward: invoke.autoforward,
             };
-            host.invoke(&self.info, request).map_err(|error| error.to_string())?;
+            host.invoke(&self.info, request)
+                .map_err(|error| error.to_string())?;
             return Ok(None);
         }
         let model = self.child_model(invoke, src)?;
@@ -108,22 +118,34 @@ impl Session {
     fn child_model(&mut self, invoke: &Invoke, src: Option<String>) -> Result<Arc<Model>, String> {
         if let Some(src) = src {
             let path = resolve_src(self.model.file.as_deref(), &src);
-            return parse::parse_file(&path).map_err(|errors| format!("the invoked document cannot be loaded: {errors}"));
+            return parse::parse_file(&path)
+                .map_err(|errors| format!("the invoked document cannot be loaded: {errors}"));
         }
         let text = match &invoke.content {
             Some(ContentSpec::Inline(Content::Scxml(model, _))) => return Ok(model.clone()),
             Some(ContentSpec::Inline(Content::Text(text) | Content::Xml(text))) => text.to_string(),
             Some(ContentSpec::Expr(expr)) => match self.datamodel.eval(expr)? {
                 Value::Xml(text) | Value::String(text) => text.to_string(),
-                other => return Err(format!("`{}` is not an SCXML document: {}.", expr.text, other.display())),
+                other => {
+                    return Err(format!(
+                        "`{}` is not an SCXML document: {}.",
+                        expr.text,
+                        other.display()
+                    ));
+                }
             },
-            None => return Err("<invoke> of an SCXML session needs `src`, `srcexpr` or <content>.".to_string()),
+            None => {
+                return Err(
+                    "<invoke> of an SCXML session needs `src`, `srcexpr` or <content>.".to_string(),
+                );
+            }
         };
         let source = parse::Source {
             name: "<invoke content>".to_string(),
             file: self.model.file.clone(),
         };
-        parse::parse_source(&text, &source).map_err(|errors| format!("the invoked document is not valid: {errors}"))
+        parse::parse_source(&text, &source)
+            .map_err(|errors| format!("the invoked document is not valid: {errors}"))
     }
 
     /// Cancels the invocations of `state` (it is being exited).

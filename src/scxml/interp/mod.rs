@@ -155,9 +155,10 @@ impl Session {
         let sessionid: Arc<str> = Arc::from(options.sessionid.clone().unwrap_or_else(generate_id));
         let datamodel: Box<dyn Datamodel> = match model.datamodel {
             DatamodelKind::Null => Box::new(NullDatamodel::new()),
-            DatamodelKind::EcmaScript => {
-                Box::new(EcmaScriptDatamodel::new(options.script_limits, options.globals.as_ref()))
-            }
+            DatamodelKind::EcmaScript => Box::new(EcmaScriptDatamodel::new(
+                options.script_limits,
+                options.globals.as_ref(),
+            )),
         };
         let n_states = model.states.len();
         Session {
@@ -184,7 +185,11 @@ impl Session {
             id_counter: 0,
             last_configuration: Vec::new(),
             initial_values: Vec::new(),
-            entry_counts: if options.count_entries { vec![0; n_states] } else { Vec::new() },
+            entry_counts: if options.count_entries {
+                vec![0; n_states]
+            } else {
+                Vec::new()
+            },
             options,
             model,
         }
@@ -315,7 +320,9 @@ impl Session {
 
     /// True when the state with this id is active.
     pub fn is_in(&self, id: &str) -> bool {
-        self.model.find_state(id).is_some_and(|state| self.configuration[state])
+        self.model
+            .find_state(id)
+            .is_some_and(|state| self.configuration[state])
     }
 
     /// How many times the state `id` was entered (counted only with `count_entries`).
@@ -339,12 +346,17 @@ impl Session {
         if self.halt.is_some() {
             return self.last_configuration.clone();
         }
-        (0..self.configuration.len()).filter(|&state| self.configuration[state]).collect()
+        (0..self.configuration.len())
+            .filter(|&state| self.configuration[state])
+            .collect()
     }
 
     fn next_id(&mut self, prefix: &str) -> Arc<str> {
         self.id_counter += 1;
-        Arc::from(format!("{prefix}{}.{}", self.info.sessionid, self.id_counter))
+        Arc::from(format!(
+            "{prefix}{}.{}",
+            self.info.sessionid, self.id_counter
+        ))
     }
 
     fn set_clock(&mut self, now: u64) {

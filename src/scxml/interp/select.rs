@@ -10,12 +10,19 @@ use crate::scxml::model::{Model, StateId, TransitionId};
 impl Session {
     /// `selectEventlessTransitions()`: for each active atomic state in document order, the first
     /// eventless transition whose condition holds, searching the state then its ancestors.
-    pub(super) fn select_eventless_transitions(&mut self, host: &mut dyn Host) -> Vec<TransitionId> {
+    pub(super) fn select_eventless_transitions(
+        &mut self,
+        host: &mut dyn Host,
+    ) -> Vec<TransitionId> {
         self.select(None, host)
     }
 
     /// `selectTransitions(event)`: as above, for transitions whose descriptors match `event`.
-    pub(super) fn select_transitions(&mut self, event: &Event, host: &mut dyn Host) -> Vec<TransitionId> {
+    pub(super) fn select_transitions(
+        &mut self,
+        event: &Event,
+        host: &mut dyn Host,
+    ) -> Vec<TransitionId> {
         self.select(Some(event), host)
     }
 
@@ -32,7 +39,9 @@ impl Session {
                     let candidate = &model.transitions[transition];
                     let matches = match event {
                         None => candidate.events.is_empty(),
-                        Some(event) => !candidate.events.is_empty() && event.matches(&candidate.events),
+                        Some(event) => {
+                            !candidate.events.is_empty() && event.matches(&candidate.events)
+                        }
                     };
                     if matches && self.condition_holds(transition, host) {
                         if !enabled.contains(&transition) {
@@ -68,7 +77,10 @@ impl Session {
     /// `removeConflictingTransitions(enabledTransitions)`: when two transitions exit a common state,
     /// the one whose source is a descendant of the other's wins; otherwise the earlier one in
     /// document order wins.
-    pub(super) fn remove_conflicting_transitions(&self, enabled: Vec<TransitionId>) -> Vec<TransitionId> {
+    pub(super) fn remove_conflicting_transitions(
+        &self,
+        enabled: Vec<TransitionId>,
+    ) -> Vec<TransitionId> {
         let mut filtered: Vec<(TransitionId, Vec<StateId>)> = Vec::new();
         for t1 in enabled {
             let exit1 = self.compute_exit_set(&[t1]);
@@ -93,7 +105,10 @@ impl Session {
                 filtered.push((t1, exit1));
             }
         }
-        filtered.into_iter().map(|(transition, _)| transition).collect()
+        filtered
+            .into_iter()
+            .map(|(transition, _)| transition)
+            .collect()
     }
 
     /// `computeExitSet(transitions)`: the active states that are descendants of each transition's
@@ -130,7 +145,9 @@ impl Session {
         let source = transition.source;
         if transition.internal
             && model.is_compound(source)
-            && targets.iter().all(|&target| model.is_descendant(target, source))
+            && targets
+                .iter()
+                .all(|&target| model.is_descendant(target, source))
         {
             return Some(source);
         }
@@ -143,7 +160,11 @@ impl Session {
         let model = &self.model;
         let mut cursor = model.states[first].parent;
         while let Some(ancestor) = cursor {
-            if model.is_compound(ancestor) && rest.iter().all(|&state| model.is_descendant(state, ancestor)) {
+            if model.is_compound(ancestor)
+                && rest
+                    .iter()
+                    .all(|&state| model.is_descendant(state, ancestor))
+            {
                 return ancestor;
             }
             cursor = model.states[ancestor].parent;
@@ -153,7 +174,10 @@ impl Session {
 
     /// `getEffectiveTargetStates(transition)`: targets with history states replaced by their
     /// recorded (or default) configuration.
-    pub(super) fn get_effective_target_states(&self, targets: impl Iterator<Item = StateId>) -> Vec<StateId> {
+    pub(super) fn get_effective_target_states(
+        &self,
+        targets: impl Iterator<Item = StateId>,
+    ) -> Vec<StateId> {
         let mut out: Vec<StateId> = Vec::new();
         for target in targets {
             if self.model.is_history(target) {

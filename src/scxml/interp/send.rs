@@ -30,12 +30,18 @@ pub(super) enum Delivery {
 fn is_scxml_type(kind: &str) -> bool {
     matches!(
         kind,
-        SCXML_EVENT_PROCESSOR | "scxml" | "http://www.w3.org/TR/scxml/" | "http://www.w3.org/TR/scxml"
+        SCXML_EVENT_PROCESSOR
+            | "scxml"
+            | "http://www.w3.org/TR/scxml/"
+            | "http://www.w3.org/TR/scxml"
     )
 }
 
 impl Session {
-    fn eval_value_or_expr(&mut self, value: &Option<ValueOrExpr>) -> Result<Option<String>, String> {
+    fn eval_value_or_expr(
+        &mut self,
+        value: &Option<ValueOrExpr>,
+    ) -> Result<Option<String>, String> {
         match value {
             None => Ok(None),
             Some(ValueOrExpr::Value(value)) => Ok(Some(value.to_string())),
@@ -77,7 +83,10 @@ impl Session {
             (Some(id), _) => Some(id.clone()),
             (None, Some(location)) => {
                 let id = self.next_id("send.");
-                if let Err(message) = self.datamodel.assign_value(location, Value::String(id.clone())) {
+                if let Err(message) = self
+                    .datamodel
+                    .assign_value(location, Value::String(id.clone()))
+                {
                     self.raise_error("error.execution", &message, None);
                     return Err(());
                 }
@@ -92,10 +101,19 @@ impl Session {
                     let (event, target) = match &delivery {
                         Delivery::SelfExternal(event) => (event.name.clone(), Arc::from("")),
                         Delivery::Parent(event) => (event.name.clone(), Arc::from("#_parent")),
-                        Delivery::Child(invokeid, event) => (event.name.clone(), Arc::from(format!("#_{invokeid}"))),
+                        Delivery::Child(invokeid, event) => {
+                            (event.name.clone(), Arc::from(format!("#_{invokeid}")))
+                        }
                         Delivery::Host(send, _) => (send.event.name.clone(), send.target.clone()),
                     };
-                    host.trace(&self.info, TraceRecord::Send { event, target, delay: delay.unwrap_or(0) });
+                    host.trace(
+                        &self.info,
+                        TraceRecord::Send {
+                            event,
+                            target,
+                            delay: delay.unwrap_or(0),
+                        },
+                    );
                 }
                 match delay {
                     Some(delay) => {
@@ -122,19 +140,34 @@ impl Session {
         }
     }
 
-    fn prepare_send(&mut self, send: &Send, sendid: Option<Arc<str>>) -> Result<(Delivery, Option<u64>), Prepared> {
-        let name = self.eval_value_or_expr(&send.event).map_err(Prepared::Error)?;
-        let target = self.eval_value_or_expr(&send.target).map_err(Prepared::Error)?;
+    fn prepare_send(
+        &mut self,
+        send: &Send,
+        sendid: Option<Arc<str>>,
+    ) -> Result<(Delivery, Option<u64>), Prepared> {
+        let name = self
+            .eval_value_or_expr(&send.event)
+            .map_err(Prepared::Error)?;
+        let target = self
+            .eval_value_or_expr(&send.target)
+            .map_err(Prepared::Error)?;
         let kind = self
             .eval_value_or_expr(&send.kind)
             .map_err(Prepared::Error)?
             .unwrap_or_else(|| SCXML_EVENT_PROCESSOR.to_string());
-        let delay = match self.eval_value_or_expr(&send.delay).map_err(Prepared::Error)? {
+        let delay = match self
+            .eval_value_or_expr(&send.delay)
+            .map_err(Prepared::Error)?
+        {
             None => None,
             Some(text) => match parse_duration(&text) {
                 Some(0) => None,
                 Some(delay) => Some(delay),
-                None => return Err(Prepared::Error(format!("\"{text}\" is not a delay such as \"2s\"."))),
+                None => {
+                    return Err(Prepared::Error(format!(
+                        "\"{text}\" is not a delay such as \"2s\"."
+                    )));
+                }
             },
         };
         let data = self
@@ -162,7 +195,9 @@ impl Session {
             Delivery::SelfExternal(event)
         } else if target == "#_internal" {
             if delay.is_some() {
-                return Err(Prepared::Error("a send to #_internal cannot be delayed.".to_string()));
+                return Err(Prepared::Error(
+                    "a send to #_internal cannot be delayed.".to_string(),
+                ));
             }
             let mut event = event;
             event.kind = EventKind::Internal;
@@ -196,14 +231,23 @@ impl Session {
     /// Delivers an evaluated send. `immediate` is false for sends fired by the clock, whose
     /// failures are always communication errors.
     /// Returns `Err` when the send raised `error.execution` (the rest of the block is skipped).
-    fn deliver(&mut self, delivery: Delivery, immediate: bool, host: &mut dyn Host) -> Result<(), ()> {
+    fn deliver(
+        &mut self,
+        delivery: Delivery,
+        immediate: bool,
+        host: &mut dyn Host,
+    ) -> Result<(), ()> {
         match delivery {
             Delivery::SelfExternal(event) => self.external.push_back(event),
             Delivery::Parent(event) => {
                 if self.info.invokeid.is_some() {
                     self.to_parent.push(event);
                 } else {
-                    self.raise_error("error.communication", "this session has no parent.", event.sendid);
+                    self.raise_error(
+                        "error.communication",
+                        "this session has no parent.",
+                        event.sendid,
+                    );
                 }
             }
             Delivery::Child(invokeid, event) => {
@@ -235,11 +279,15 @@ impl Session {
                 let sendid = outgoing.event.sendid.clone();
                 match host.send(&self.info, outgoing) {
                     Ok(()) => {}
-                    Err(HostError::Unsupported(message)) if immediate && bad_target_is_execution => {
+                    Err(HostError::Unsupported(message))
+                        if immediate && bad_target_is_execution =>
+                    {
                         self.raise_error("error.execution", &message, sendid);
                         return Err(());
                     }
-                    Err(error) => self.raise_error("error.communication", &error.to_string(), sendid),
+                    Err(error) => {
+                        self.raise_error("error.communication", &error.to_string(), sendid)
+                    }
                 }
             }
         }

@@ -13,7 +13,8 @@ impl Session {
     pub(super) fn interpret(&mut self, host: &mut dyn Host) {
         let ioprocessors = self.ioprocessors();
         let name = self.model.name.clone();
-        self.datamodel.set_system(&self.info.sessionid, name.as_deref(), &ioprocessors);
+        self.datamodel
+            .set_system(&self.info.sessionid, name.as_deref(), &ioprocessors);
         self.running = true;
         let model = self.model.clone();
         if model.binding == Binding::Early {
@@ -128,7 +129,11 @@ impl Session {
                 let transition = &model.transitions[transition];
                 let record = TraceRecord::Transition {
                     source: model.state_id(transition.source).to_string(),
-                    targets: transition.targets.iter().map(|&target| model.state_id(target).to_string()).collect(),
+                    targets: transition
+                        .targets
+                        .iter()
+                        .map(|&target| model.state_id(target).to_string())
+                        .collect(),
                 };
                 host.trace(&self.info, record);
             }
@@ -146,8 +151,11 @@ impl Session {
     }
 
     fn final_halt(&self) -> Halt {
-        let reached = (0..self.configuration.len())
-            .find(|&state| self.configuration[state] && self.model.states[state].parent == Some(Model::ROOT) && self.model.states[state].kind == crate::scxml::model::StateKind::Final);
+        let reached = (0..self.configuration.len()).find(|&state| {
+            self.configuration[state]
+                && self.model.states[state].parent == Some(Model::ROOT)
+                && self.model.states[state].kind == crate::scxml::model::StateKind::Final
+        });
         match reached {
             Some(state) => Halt::Final(self.model.state_id(state).to_string()),
             None => Halt::Cancelled,
@@ -157,7 +165,9 @@ impl Session {
     /// `exitInterpreter()`: exits every active state in reverse document order, cancels invokes, and
     /// tells the parent (`done.invoke.<id>`) when a top-level final state was reached.
     pub(super) fn exit_interpreter(&mut self, host: &mut dyn Host, halt: Halt) {
-        let active: Vec<StateId> = (0..self.configuration.len()).filter(|&state| self.configuration[state]).collect();
+        let active: Vec<StateId> = (0..self.configuration.len())
+            .filter(|&state| self.configuration[state])
+            .collect();
         self.last_configuration = active.clone();
         let model = self.model.clone();
         let mut done_data = Value::Undefined;
@@ -168,7 +178,10 @@ impl Session {
             self.cancel_invokes_of(state, host);
             self.configuration[state] = false;
             if self.options.trace && state != Model::ROOT {
-                host.trace(&self.info, TraceRecord::Exit(model.state_id(state).to_string()));
+                host.trace(
+                    &self.info,
+                    TraceRecord::Exit(model.state_id(state).to_string()),
+                );
             }
             if model.states[state].parent == Some(Model::ROOT)
                 && model.states[state].kind == crate::scxml::model::StateKind::Final
@@ -211,13 +224,21 @@ impl Session {
             Value::string(format!("#_scxml_{}", self.info.sessionid)),
         )]);
         Value::Object(vec![
-            (std::sync::Arc::from(super::SCXML_EVENT_PROCESSOR), location.clone()),
+            (
+                std::sync::Arc::from(super::SCXML_EVENT_PROCESSOR),
+                location.clone(),
+            ),
             (std::sync::Arc::from("scxml"), location),
         ])
     }
 
     /// Queues `error.execution` (or another platform error) on the internal queue.
-    pub(super) fn raise_error(&mut self, name: &str, message: &str, sendid: Option<std::sync::Arc<str>>) {
+    pub(super) fn raise_error(
+        &mut self,
+        name: &str,
+        message: &str,
+        sendid: Option<std::sync::Arc<str>>,
+    ) {
         let mut event = Event::new(name, EventKind::Platform);
         event.sendid = sendid;
         event.data = Value::string(message);

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use crate::scxml::error::{ParseError, ParseErrors, Pos};
 use crate::scxml::model::{
-    Action, AssignValue, Binding, Block, Content, ContentSpec, CustomAction, Data, DatamodelKind, DoneData, Expr,
-    Invoke, Model, Param, Send, State, StateId, StateKind, Transition, ValueOrExpr,
+    Action, AssignValue, Binding, Block, Content, ContentSpec, CustomAction, Data, DatamodelKind,
+    DoneData, Expr, Invoke, Model, Param, Send, State, StateId, StateKind, Transition, ValueOrExpr,
 };
 use crate::scxml::parse::Source;
 use crate::scxml::parse::xml::{self, Document, Element, Node};
@@ -33,7 +33,9 @@ pub fn build(doc: &Document, root: usize, source: &Source) -> Result<Model, Pars
     if builder.errors.is_empty() {
         Ok(model)
     } else {
-        builder.errors.sort_by_key(|error| (error.pos.line, error.pos.column));
+        builder
+            .errors
+            .sort_by_key(|error| (error.pos.line, error.pos.column));
         Err(ParseErrors(builder.errors))
     }
 }
@@ -53,10 +55,26 @@ struct Builder<'a> {
 }
 
 const STATE_CHILDREN: &[&str] = &[
-    "onentry", "onexit", "transition", "initial", "state", "parallel", "final", "history", "datamodel", "invoke",
+    "onentry",
+    "onexit",
+    "transition",
+    "initial",
+    "state",
+    "parallel",
+    "final",
+    "history",
+    "datamodel",
+    "invoke",
 ];
 const PARALLEL_CHILDREN: &[&str] = &[
-    "onentry", "onexit", "transition", "state", "parallel", "history", "datamodel", "invoke",
+    "onentry",
+    "onexit",
+    "transition",
+    "state",
+    "parallel",
+    "history",
+    "datamodel",
+    "invoke",
 ];
 const FINAL_CHILDREN: &[&str] = &["onentry", "onexit", "donedata"];
 const ROOT_CHILDREN: &[&str] = &["state", "parallel", "final", "datamodel", "script"];
@@ -95,14 +113,30 @@ impl<'a> Builder<'a> {
         if element.local != "scxml" || element.ns != SCXML_NS {
             self.error(
                 element.pos,
-                format!("the root element must be <scxml> in namespace {SCXML_NS}, not <{}>.", element.qname),
+                format!(
+                    "the root element must be <scxml> in namespace {SCXML_NS}, not <{}>.",
+                    element.qname
+                ),
             );
         }
-        self.check_attrs(root, &["initial", "name", "version", "datamodel", "binding", "exmode"]);
+        self.check_attrs(
+            root,
+            &[
+                "initial",
+                "name",
+                "version",
+                "datamodel",
+                "binding",
+                "exmode",
+            ],
+        );
         if let Some(version) = element.attr("version")
             && version != "1.0"
         {
-            self.error(element.pos, format!("`version` must be \"1.0\", not \"{version}\"."));
+            self.error(
+                element.pos,
+                format!("`version` must be \"1.0\", not \"{version}\"."),
+            );
         }
         let datamodel = match element.attr("datamodel") {
             None | Some("ecmascript") => DatamodelKind::EcmaScript,
@@ -119,7 +153,10 @@ impl<'a> Builder<'a> {
             None | Some("early") => Binding::Early,
             Some("late") => Binding::Late,
             Some(other) => {
-                self.error(element.pos, format!("`binding` must be \"early\" or \"late\", not \"{other}\"."));
+                self.error(
+                    element.pos,
+                    format!("`binding` must be \"early\" or \"late\", not \"{other}\"."),
+                );
                 Binding::Early
             }
         };
@@ -152,7 +189,10 @@ impl<'a> Builder<'a> {
         let element = self.el(idx);
         for attr in &element.attrs {
             if attr.ns.is_none() && !allowed.contains(&attr.local.as_str()) {
-                self.error(element.pos, format!("<{}> has no attribute `{}`.", element.local, attr.local));
+                self.error(
+                    element.pos,
+                    format!("<{}> has no attribute `{}`.", element.local, attr.local),
+                );
             }
         }
     }
@@ -165,7 +205,10 @@ impl<'a> Builder<'a> {
             if child_el.ns == SCXML_NS && !allowed.contains(&child_el.local.as_str()) {
                 self.error(
                     child_el.pos,
-                    format!("<{}> is not allowed inside <{}>.", child_el.local, element.local),
+                    format!(
+                        "<{}> is not allowed inside <{}>.",
+                        child_el.local, element.local
+                    ),
                 );
             }
         }
@@ -179,7 +222,10 @@ impl<'a> Builder<'a> {
                     self.error(element.pos, format!("\"{id}\" is not a valid state id."));
                 }
                 if self.ids.contains_key(id) {
-                    self.error(element.pos, format!("the id \"{id}\" is used by another state."));
+                    self.error(
+                        element.pos,
+                        format!("the id \"{id}\" is used by another state."),
+                    );
                 }
                 id.to_string()
             }
@@ -188,7 +234,13 @@ impl<'a> Builder<'a> {
     }
 
     /// Builds the state at element `idx` and its descendants; returns its index.
-    fn build_state(&mut self, idx: usize, parent: Option<StateId>, kind: StateKind, depth: u32) -> StateId {
+    fn build_state(
+        &mut self,
+        idx: usize,
+        parent: Option<StateId>,
+        kind: StateKind,
+        depth: u32,
+    ) -> StateId {
         let element = self.el(idx);
         let id = if kind == StateKind::Root {
             "__scxml".to_string()
@@ -247,7 +299,11 @@ impl<'a> Builder<'a> {
                         grand_el.ns == SCXML_NS
                             && matches!(grand_el.local.as_str(), "state" | "parallel" | "final")
                     });
-                    Some(if has_states { StateKind::Compound } else { StateKind::Atomic })
+                    Some(if has_states {
+                        StateKind::Compound
+                    } else {
+                        StateKind::Atomic
+                    })
                 }
                 "parallel" => Some(StateKind::Parallel),
                 "final" => Some(StateKind::Final),
@@ -262,7 +318,10 @@ impl<'a> Builder<'a> {
                 _ => None,
             };
             if let Some(child_kind) = child_kind {
-                if matches!(kind, StateKind::HistoryShallow | StateKind::HistoryDeep | StateKind::Final) {
+                if matches!(
+                    kind,
+                    StateKind::HistoryShallow | StateKind::HistoryDeep | StateKind::Final
+                ) {
                     continue;
                 }
                 let child_state = self.build_state(child, Some(me), child_kind, depth + 1);
@@ -315,7 +374,10 @@ impl<'a> Builder<'a> {
         if matches!(kind, StateKind::HistoryShallow | StateKind::HistoryDeep) {
             let n_transitions = self.states[me].transitions.len();
             if n_transitions != 1 {
-                self.error(element.pos, "a <history> must hold exactly one <transition> (its default).");
+                self.error(
+                    element.pos,
+                    "a <history> must hold exactly one <transition> (its default).",
+                );
             }
             if parent == Some(Model::ROOT) {
                 self.error(element.pos, "a <history> cannot be a child of <scxml>.");
@@ -325,10 +387,16 @@ impl<'a> Builder<'a> {
             self.initial(me, idx, initial_element);
         } else if let Some(initial) = element.attr("initial") {
             if kind == StateKind::Atomic {
-                self.error(element.pos, format!("`initial=\"{initial}\"` is given on a state without child states."));
+                self.error(
+                    element.pos,
+                    format!("`initial=\"{initial}\"` is given on a state without child states."),
+                );
             }
         } else if let Some(initial) = initial_element {
-            self.error(self.el(initial).pos, "<initial> is given in a state without child states.");
+            self.error(
+                self.el(initial).pos,
+                "<initial> is given in a state without child states.",
+            );
         }
         me
     }
@@ -337,7 +405,10 @@ impl<'a> Builder<'a> {
         let element = self.el(idx);
         if let Some(initial_el) = initial_element {
             if element.attr("initial").is_some() {
-                self.error(element.pos, "a state cannot have both `initial=` and <initial>.");
+                self.error(
+                    element.pos,
+                    "a state cannot have both `initial=` and <initial>.",
+                );
             }
             let transitions: Vec<usize> = self
                 .el(initial_el)
@@ -346,19 +417,29 @@ impl<'a> Builder<'a> {
                 .collect();
             self.check_children(initial_el, &["transition"]);
             if transitions.len() != 1 {
-                self.error(self.el(initial_el).pos, "<initial> must hold exactly one <transition>.");
+                self.error(
+                    self.el(initial_el).pos,
+                    "<initial> must hold exactly one <transition>.",
+                );
                 return;
             }
             let transition_el = self.el(transitions[0]);
             if transition_el.attr("event").is_some() || transition_el.attr("cond").is_some() {
-                self.error(transition_el.pos, "the <transition> of <initial> cannot have `event` or `cond`.");
+                self.error(
+                    transition_el.pos,
+                    "the <transition> of <initial> cannot have `event` or `cond`.",
+                );
             }
             if transition_el.attr("target").is_none() {
-                self.error(transition_el.pos, "the <transition> of <initial> must have a `target`.");
+                self.error(
+                    transition_el.pos,
+                    "the <transition> of <initial> must have a `target`.",
+                );
             }
             let transition = self.transition(transitions[0], me);
             self.states[me].initial = Some(transition);
-            self.pending_initials.push((me, Vec::new(), transition_el.pos));
+            self.pending_initials
+                .push((me, Vec::new(), transition_el.pos));
             return;
         }
         let transition = self.transitions.len();
@@ -373,16 +454,20 @@ impl<'a> Builder<'a> {
                 Vec::new()
             }
             None => {
-                let first = self.states[me]
-                    .children
-                    .iter()
-                    .copied()
-                    .find(|&child| !matches!(self.states[child].kind, StateKind::HistoryShallow | StateKind::HistoryDeep));
+                let first = self.states[me].children.iter().copied().find(|&child| {
+                    !matches!(
+                        self.states[child].kind,
+                        StateKind::HistoryShallow | StateKind::HistoryDeep
+                    )
+                });
                 match first {
                     Some(first) => vec![first],
                     None => {
                         if self.states[me].kind == StateKind::Root {
-                            self.error(element.pos, "<scxml> must hold at least one <state>, <parallel> or <final>.");
+                            self.error(
+                                element.pos,
+                                "<scxml> must hold at least one <state>, <parallel> or <final>.",
+                            );
                         }
                         return;
                     }
@@ -406,7 +491,12 @@ impl<'a> Builder<'a> {
         self.check_attrs(idx, &["event", "cond", "target", "type"]);
         let events = element
             .attr("event")
-            .map(|events| events.split_whitespace().map(normalize_descriptor).collect())
+            .map(|events| {
+                events
+                    .split_whitespace()
+                    .map(normalize_descriptor)
+                    .collect()
+            })
             .unwrap_or_default();
         let internal = match element.attr("type") {
             None | Some("external") => false,
@@ -425,7 +515,10 @@ impl<'a> Builder<'a> {
             }
             self.pending_targets.push((me, ids, element.pos));
         }
-        if element.attr("event").is_some_and(|events| events.trim().is_empty()) {
+        if element
+            .attr("event")
+            .is_some_and(|events| events.trim().is_empty())
+        {
             self.error(element.pos, "`event` is empty.");
         }
         self.transitions.push(Transition {
@@ -448,13 +541,18 @@ impl<'a> Builder<'a> {
             for id in ids {
                 match self.ids.get(&id) {
                     Some(&state) => targets.push(state),
-                    None => self.error(pos, format!("the target \"{id}\" is not the id of any state.")),
+                    None => self.error(
+                        pos,
+                        format!("the target \"{id}\" is not the id of any state."),
+                    ),
                 }
             }
             self.transitions[transition].targets = targets;
         }
         for (state, _, pos) in std::mem::take(&mut self.pending_initials) {
-            let Some(transition) = self.states[state].initial else { continue };
+            let Some(transition) = self.states[state].initial else {
+                continue;
+            };
             let targets = self.transitions[transition].targets.clone();
             for &target in &targets {
                 if !(target > state && target < self.states[state].end) {
@@ -474,11 +572,16 @@ impl<'a> Builder<'a> {
         }
         // A history default must target descendants of the history's parent.
         for state in 0..self.states.len() {
-            if !matches!(self.states[state].kind, StateKind::HistoryShallow | StateKind::HistoryDeep) {
+            if !matches!(
+                self.states[state].kind,
+                StateKind::HistoryShallow | StateKind::HistoryDeep
+            ) {
                 continue;
             }
-            let (Some(parent), Some(&transition)) = (self.states[state].parent, self.states[state].transitions.first())
-            else {
+            let (Some(parent), Some(&transition)) = (
+                self.states[state].parent,
+                self.states[state].transitions.first(),
+            ) else {
                 continue;
             };
             let shallow = self.states[state].kind == StateKind::HistoryShallow;
@@ -491,7 +594,11 @@ impl<'a> Builder<'a> {
                 if !ok {
                     self.error(
                         self.transitions[transition].pos,
-                        format!("the history default \"{}\" is not inside \"{}\".", self.states[target].id, self.public_id(parent)),
+                        format!(
+                            "the history default \"{}\" is not inside \"{}\".",
+                            self.states[target].id,
+                            self.public_id(parent)
+                        ),
                     );
                 }
             }
@@ -499,7 +606,11 @@ impl<'a> Builder<'a> {
     }
 
     fn public_id(&self, state: StateId) -> String {
-        if state == Model::ROOT { "<scxml>".to_string() } else { self.states[state].id.clone() }
+        if state == Model::ROOT {
+            "<scxml>".to_string()
+        } else {
+            self.states[state].id.clone()
+        }
     }
 
     /// True when no two targets exclude each other (they must meet only in parallel ancestors).
@@ -509,7 +620,11 @@ impl<'a> Builder<'a> {
                 if first == second {
                     return false;
                 }
-                let (low, high) = if first < second { (first, second) } else { (second, first) };
+                let (low, high) = if first < second {
+                    (first, second)
+                } else {
+                    (second, first)
+                };
                 if high < self.states[low].end {
                     return false;
                 }
@@ -553,9 +668,14 @@ impl<'a> Builder<'a> {
             Node::Element(_) => true,
             Node::Text(text) => !text.trim().is_empty(),
         });
-        let n_sources = usize::from(expr.is_some()) + usize::from(element.attr("src").is_some()) + usize::from(has_children);
+        let n_sources = usize::from(expr.is_some())
+            + usize::from(element.attr("src").is_some())
+            + usize::from(has_children);
         if n_sources > 1 {
-            self.error(element.pos, "<data> may have only one of `expr`, `src` and content.");
+            self.error(
+                element.pos,
+                "<data> may have only one of `expr`, `src` and content.",
+            );
         }
         let content = if let Some(src) = element.attr("src") {
             match self.load(src) {
@@ -581,7 +701,8 @@ impl<'a> Builder<'a> {
     /// Loads a `src` URI (a path or `file:` URI, relative to the document).
     fn load(&self, src: &str) -> Result<String, String> {
         let path = resolve_src(self.source.file.as_deref(), src);
-        std::fs::read_to_string(&path).map_err(|error| format!("`src=\"{src}\"` cannot be loaded: {error}."))
+        std::fs::read_to_string(&path)
+            .map_err(|error| format!("`src=\"{src}\"` cannot be loaded: {error}."))
     }
 
     /// The inline content of element `idx`: an inline `<scxml>`, other XML, or text.
@@ -617,7 +738,13 @@ impl<'a> Builder<'a> {
         let expr_name = format!("{name}expr");
         match (element.attr(name), self.expr(element, &expr_name)) {
             (Some(_), Some(_)) => {
-                self.error(element.pos, format!("<{}> cannot have both `{name}` and `{expr_name}`.", element.local));
+                self.error(
+                    element.pos,
+                    format!(
+                        "<{}> cannot have both `{name}` and `{expr_name}`.",
+                        element.local
+                    ),
+                );
                 None
             }
             (Some(value), None) => Some(ValueOrExpr::Value(Arc::from(value))),
@@ -641,7 +768,11 @@ impl<'a> Builder<'a> {
             .unwrap_or_default()
     }
 
-    fn params_and_content(&mut self, idx: usize, allow_content_with_params: bool) -> (Vec<Param>, Option<ContentSpec>) {
+    fn params_and_content(
+        &mut self,
+        idx: usize,
+        allow_content_with_params: bool,
+    ) -> (Vec<Param>, Option<ContentSpec>) {
         let element = self.el(idx);
         let mut params = Vec::new();
         let mut content = None;
@@ -660,10 +791,14 @@ impl<'a> Builder<'a> {
                             ""
                         }
                     };
-                    let expr = match (self.expr(child_el, "expr"), self.expr(child_el, "location")) {
+                    let expr = match (self.expr(child_el, "expr"), self.expr(child_el, "location"))
+                    {
                         (Some(expr), None) | (None, Some(expr)) => expr,
                         (Some(expr), Some(_)) => {
-                            self.error(child_el.pos, "<param> cannot have both `expr` and `location`.");
+                            self.error(
+                                child_el.pos,
+                                "<param> cannot have both `expr` and `location`.",
+                            );
                             expr
                         }
                         (None, None) => {
@@ -686,8 +821,13 @@ impl<'a> Builder<'a> {
                     }
                     content = Some(match self.expr(child_el, "expr") {
                         Some(expr) => {
-                            if child_el.children.iter().any(|node| !matches!(node, Node::Text(text) if text.trim().is_empty())) {
-                                self.error(child_el.pos, "<content> cannot have both `expr` and children.");
+                            if child_el.children.iter().any(
+                                |node| !matches!(node, Node::Text(text) if text.trim().is_empty()),
+                            ) {
+                                self.error(
+                                    child_el.pos,
+                                    "<content> cannot have both `expr` and children.",
+                                );
                             }
                             ContentSpec::Expr(expr)
                         }
@@ -698,37 +838,67 @@ impl<'a> Builder<'a> {
             }
         }
         if !allow_content_with_params && content.is_some() && !params.is_empty() {
-            self.error(element.pos, format!("<{}> cannot have both <param> and <content>.", element.local));
+            self.error(
+                element.pos,
+                format!(
+                    "<{}> cannot have both <param> and <content>.",
+                    element.local
+                ),
+            );
         }
         (params, content)
     }
 
     fn invoke(&mut self, idx: usize, state: StateId) -> Invoke {
         let element = self.el(idx);
-        self.check_attrs(idx, &["type", "typeexpr", "src", "srcexpr", "id", "idlocation", "namelist", "autoforward"]);
+        self.check_attrs(
+            idx,
+            &[
+                "type",
+                "typeexpr",
+                "src",
+                "srcexpr",
+                "id",
+                "idlocation",
+                "namelist",
+                "autoforward",
+            ],
+        );
         self.check_children(idx, &["param", "content", "finalize"]);
         let kind = self.value_or_expr(element, "type");
         let src = self.value_or_expr(element, "src");
         let id = element.attr("id").map(Arc::from);
         let idlocation = self.expr(element, "idlocation");
         if id.is_some() && idlocation.is_some() {
-            self.error(element.pos, "<invoke> cannot have both `id` and `idlocation`.");
+            self.error(
+                element.pos,
+                "<invoke> cannot have both `id` and `idlocation`.",
+            );
         }
         let namelist = self.namelist(element);
         let autoforward = match element.attr("autoforward") {
             None | Some("false") => false,
             Some("true") => true,
             Some(other) => {
-                self.error(element.pos, format!("`autoforward` must be \"true\" or \"false\", not \"{other}\"."));
+                self.error(
+                    element.pos,
+                    format!("`autoforward` must be \"true\" or \"false\", not \"{other}\"."),
+                );
                 false
             }
         };
         let (params, content) = self.params_and_content(idx, true);
         if src.is_some() && content.is_some() {
-            self.error(element.pos, "<invoke> cannot have both `src` and <content>.");
+            self.error(
+                element.pos,
+                "<invoke> cannot have both `src` and <content>.",
+            );
         }
         if !namelist.is_empty() && !params.is_empty() {
-            self.error(element.pos, "<invoke> cannot have both `namelist` and <param>.");
+            self.error(
+                element.pos,
+                "<invoke> cannot have both `namelist` and <param>.",
+            );
         }
         let mut finalize: Block = Arc::from(Vec::new());
         for child in element.child_elements() {
@@ -763,7 +933,10 @@ impl<'a> Builder<'a> {
         let text = match element.attr("src") {
             Some(src) => {
                 if !element.text().trim().is_empty() {
-                    self.error(element.pos, "<script> cannot have both `src` and inline code.");
+                    self.error(
+                        element.pos,
+                        "<script> cannot have both `src` and inline code.",
+                    );
                 }
                 match self.load(src) {
                     Ok(text) => text,
@@ -804,7 +977,9 @@ impl<'a> Builder<'a> {
             "raise" => {
                 self.check_attrs(idx, &["event"]);
                 match element.attr("event") {
-                    Some(event) => Action::Raise { event: Arc::from(event) },
+                    Some(event) => Action::Raise {
+                        event: Arc::from(event),
+                    },
                     None => {
                         self.error(element.pos, "<raise> must have an `event`.");
                         return None;
@@ -816,7 +991,9 @@ impl<'a> Builder<'a> {
                 Action::Log {
                     label: element.attr("label").map(Arc::from),
                     // `expr=""` logs just the label.
-                    expr: self.expr(element, "expr").filter(|expr| !expr.text.trim().is_empty()),
+                    expr: self
+                        .expr(element, "expr")
+                        .filter(|expr| !expr.text.trim().is_empty()),
                 }
             }
             "assign" => {
@@ -835,7 +1012,10 @@ impl<'a> Builder<'a> {
                 let value = match self.expr(element, "expr") {
                     Some(expr) => {
                         if has_children {
-                            self.error(element.pos, "<assign> cannot have both `expr` and content.");
+                            self.error(
+                                element.pos,
+                                "<assign> cannot have both `expr` and content.",
+                            );
                         }
                         AssignValue::Expr(expr)
                     }
@@ -846,7 +1026,8 @@ impl<'a> Builder<'a> {
             "script" => self.script(idx),
             "if" => {
                 self.check_attrs(idx, &["cond"]);
-                let mut branches: Vec<(Option<Expr>, Vec<Action>)> = vec![(self.expr(element, "cond"), Vec::new())];
+                let mut branches: Vec<(Option<Expr>, Vec<Action>)> =
+                    vec![(self.expr(element, "cond"), Vec::new())];
                 if branches[0].0.is_none() {
                     self.error(element.pos, "<if> must have a `cond`.");
                 }
@@ -877,11 +1058,17 @@ impl<'a> Builder<'a> {
                     }
                 }
                 Action::If {
-                    branches: branches.into_iter().map(|(cond, body)| (cond, Arc::from(body))).collect(),
+                    branches: branches
+                        .into_iter()
+                        .map(|(cond, body)| (cond, Arc::from(body)))
+                        .collect(),
                 }
             }
             "elseif" | "else" => {
-                self.error(element.pos, format!("<{}> is allowed only directly inside <if>.", element.local));
+                self.error(
+                    element.pos,
+                    format!("<{}> is allowed only directly inside <if>.", element.local),
+                );
                 return None;
             }
             "foreach" => {
@@ -891,7 +1078,12 @@ impl<'a> Builder<'a> {
                 let index = self.expr(element, "index");
                 let body = self.block(idx);
                 match (array, item) {
-                    (Some(array), Some(item)) => Action::Foreach { array, item, index, body },
+                    (Some(array), Some(item)) => Action::Foreach {
+                        array,
+                        item,
+                        index,
+                        body,
+                    },
                     _ => {
                         self.error(element.pos, "<foreach> must have `array` and `item`.");
                         return None;
@@ -922,7 +1114,16 @@ impl<'a> Builder<'a> {
         self.check_attrs(
             idx,
             &[
-                "event", "eventexpr", "target", "targetexpr", "type", "typeexpr", "id", "idlocation", "delay", "delayexpr",
+                "event",
+                "eventexpr",
+                "target",
+                "targetexpr",
+                "type",
+                "typeexpr",
+                "id",
+                "idlocation",
+                "delay",
+                "delayexpr",
                 "namelist",
             ],
         );
@@ -934,17 +1135,26 @@ impl<'a> Builder<'a> {
         if let Some(ValueOrExpr::Value(delay)) = &delay
             && parse_duration(delay).is_none()
         {
-            self.error(element.pos, format!("`delay=\"{delay}\"` is not a CSS2 duration such as \"2s\" or \"500ms\"."));
+            self.error(
+                element.pos,
+                format!("`delay=\"{delay}\"` is not a CSS2 duration such as \"2s\" or \"500ms\"."),
+            );
         }
         let id = element.attr("id").map(Arc::from);
         let idlocation = self.expr(element, "idlocation");
         if id.is_some() && idlocation.is_some() {
-            self.error(element.pos, "<send> cannot have both `id` and `idlocation`.");
+            self.error(
+                element.pos,
+                "<send> cannot have both `id` and `idlocation`.",
+            );
         }
         let namelist = self.namelist(element);
         let (params, content) = self.params_and_content(idx, false);
         if content.is_some() && !namelist.is_empty() {
-            self.error(element.pos, "<send> cannot have both `namelist` and <content>.");
+            self.error(
+                element.pos,
+                "<send> cannot have both `namelist` and <content>.",
+            );
         }
         if let (Some(ValueOrExpr::Value(target)), Some(_)) = (&target, &delay)
             && &**target == "#_internal"
@@ -977,7 +1187,12 @@ impl<'a> Builder<'a> {
             attrs: element
                 .attrs
                 .iter()
-                .map(|attr| (Arc::from(attr.qname.as_str()), Arc::from(attr.value.as_str())))
+                .map(|attr| {
+                    (
+                        Arc::from(attr.qname.as_str()),
+                        Arc::from(attr.value.as_str()),
+                    )
+                })
                 .collect(),
             xml: Arc::from(xml::serialize(self.doc, idx)),
             children,
@@ -989,7 +1204,10 @@ impl<'a> Builder<'a> {
 
 /// Resolves a `src` (plain path or `file:` URI) against the document's directory.
 pub fn resolve_src(document: Option<&Path>, src: &str) -> PathBuf {
-    let path = src.strip_prefix("file://").or_else(|| src.strip_prefix("file:")).unwrap_or(src);
+    let path = src
+        .strip_prefix("file://")
+        .or_else(|| src.strip_prefix("file:"))
+        .unwrap_or(src);
     let path = Path::new(path);
     if path.is_absolute() {
         return path.to_path_buf();

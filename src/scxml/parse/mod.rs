@@ -42,10 +42,20 @@ pub fn parse_file(path: &Path) -> Result<Arc<Model>, ParseErrors> {
     let text = match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => text,
-            Err(_) => return Err(one(&source, Pos { line: 1, column: 1 }, "the file is not valid UTF-8.")),
+            Err(_) => {
+                return Err(one(
+                    &source,
+                    Pos { line: 1, column: 1 },
+                    "the file is not valid UTF-8.",
+                ));
+            }
         },
         Err(error) => {
-            return Err(one(&source, Pos { line: 1, column: 1 }, &format!("the file cannot be read: {error}.")));
+            return Err(one(
+                &source,
+                Pos { line: 1, column: 1 },
+                &format!("the file cannot be read: {error}."),
+            ));
         }
     };
     parse_source(&text, &source)

@@ -152,7 +152,10 @@ pub fn read(text: &str) -> Result<Document, (Pos, String)> {
             Ok(event) => event,
             Err(error) => {
                 let at = reader.error_position() as usize;
-                return Err((index.pos(at), format!("the document is not well-formed XML: {error}.")));
+                return Err((
+                    index.pos(at),
+                    format!("the document is not well-formed XML: {error}."),
+                ));
             }
         };
         match event {
@@ -160,10 +163,16 @@ pub fn read(text: &str) -> Result<Document, (Pos, String)> {
                 let is_empty = matches!(event, Event::Empty(_));
                 let pos = index.pos(start);
                 if stack.is_empty() && root.is_some() {
-                    return Err((pos, "the document has more than one root element.".to_string()));
+                    return Err((
+                        pos,
+                        "the document has more than one root element.".to_string(),
+                    ));
                 }
                 if stack.len() >= MAX_DEPTH {
-                    return Err((pos, format!("elements nest deeper than {MAX_DEPTH} levels.")));
+                    return Err((
+                        pos,
+                        format!("elements nest deeper than {MAX_DEPTH} levels."),
+                    ));
                 }
                 let element = start_element(tag, pos, &mut scopes, stack.last().copied())?;
                 let idx = elements.len();
@@ -198,7 +207,12 @@ pub fn read(text: &str) -> Result<Document, (Pos, String)> {
                         let name = reference.clone().into_inner().into_owned();
                         match quick_xml::escape::resolve_predefined_entity(&name) {
                             Some(value) => value.to_string(),
-                            None => return Err((pos, format!("the entity `&{name};` is not defined."))),
+                            None => {
+                                return Err((
+                                    pos,
+                                    format!("the entity `&{name};` is not defined."),
+                                ));
+                            }
                         }
                     }
                     Err(error) => return Err((pos, format!("bad character reference: {error}."))),
@@ -212,16 +226,27 @@ pub fn read(text: &str) -> Result<Document, (Pos, String)> {
     if let Some(&open) = stack.last() {
         return Err((
             index.pos(text.len()),
-            format!("the document ends before `<{}>` is closed.", elements[open].qname),
+            format!(
+                "the document ends before `<{}>` is closed.",
+                elements[open].qname
+            ),
         ));
     }
     match root {
         Some(root) => Ok(Document { elements, root }),
-        None => Err((index.pos(text.len()), "the document has no root element.".to_string())),
+        None => Err((
+            index.pos(text.len()),
+            "the document has no root element.".to_string(),
+        )),
     }
 }
 
-fn push_text(elements: &mut [Element], stack: &[usize], text: &str, pos: Pos) -> Result<(), (Pos, String)> {
+fn push_text(
+    elements: &mut [Element],
+    stack: &[usize],
+    text: &str,
+    pos: Pos,
+) -> Result<(), (Pos, String)> {
     match stack.last() {
         Some(&parent) => {
             let children = &mut elements[parent].children;
@@ -248,7 +273,8 @@ fn start_element(
     let mut raw_attrs = Vec::new();
     let mut ns_decls = Vec::new();
     for attr in tag.attributes() {
-        let attr = attr.map_err(|error| (pos, format!("bad attribute in `<{qname}>`: {error}.")))?;
+        let attr =
+            attr.map_err(|error| (pos, format!("bad attribute in `<{qname}>`: {error}.")))?;
         let key = attr.key.as_ref().to_string();
         let value = attr
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
@@ -266,12 +292,20 @@ fn start_element(
     }
     scopes.push(scope);
     let lookup = |prefix: &str| -> Option<String> {
-        scopes.iter().rev().find_map(|scope| scope.get(prefix).cloned())
+        scopes
+            .iter()
+            .rev()
+            .find_map(|scope| scope.get(prefix).cloned())
     };
     let (ns, local) = match qname.split_once(':') {
         Some((prefix, local)) => match lookup(prefix) {
             Some(ns) => (ns, local.to_string()),
-            None => return Err((pos, format!("the namespace prefix `{prefix}` of `<{qname}>` is not declared."))),
+            None => {
+                return Err((
+                    pos,
+                    format!("the namespace prefix `{prefix}` of `<{qname}>` is not declared."),
+                ));
+            }
         },
         None => (lookup("").unwrap_or_default(), qname.clone()),
     };
@@ -281,7 +315,12 @@ fn start_element(
             Some((prefix, local)) => match lookup(prefix) {
                 Some(ns) => (Some(ns), local.to_string()),
                 None => {
-                    return Err((pos, format!("the namespace prefix `{prefix}` of attribute `{key}` is not declared.")));
+                    return Err((
+                        pos,
+                        format!(
+                            "the namespace prefix `{prefix}` of attribute `{key}` is not declared."
+                        ),
+                    ));
                 }
             },
             None => (None, key.clone()),
