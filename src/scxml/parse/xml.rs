@@ -95,41 +95,45 @@ pub struct Document {
     pub root: usize,
 }
 
-/// Maps byte offsets to line and column.
+/// Maps byte offsets to line and column. Offsets asked in increasing order (as the reader produces
+/// them) cost time proportional to the distance walked, so a whole document costs linear time even
+/// when it is one long line.
 pub struct LineIndex<'a> {
     text: &'a str,
-    line_starts: Vec<usize>,
+    /// (byte offset, position) of the last answer.
+    cursor: std::cell::Cell<(usize, Pos)>,
 }
 
 impl<'a> LineIndex<'a> {
     /// Indexes `text`.
     pub fn new(text: &'a str) -> Self {
-        let mut line_starts = vec![0];
-        for (idx, byte) in text.bytes().enumerate() {
-            if byte == b'\n' {
-                line_starts.push(idx + 1);
-            }
+        LineIndex {
+            text,
+            cursor: std::cell::Cell::new((0, Pos { line: 1, column: 1 })),
         }
-        LineIndex { text, line_starts }
     }
 
     /// The position of byte `offset`.
     pub fn pos(&self, offset: usize) -> Pos {
-        let offset = offset.min(self.text.len());
-        let line = match self.line_starts.binary_search(&offset) {
-            Ok(line) => line,
-            Err(line) => line - 1,
-        };
-        let start = self.line_starts[line];
-        let mut end = offset;
-        while end > start && !self.text.is_char_boundary(end) {
-            end -= 1;
+        let mut offset = offset.min(self.text.len());
+        while offset > 0 && !self.text.is_char_boundary(offset) {
+            offset -= 1;
         }
-        let column = self.text[start..end].chars().count() + 1;
-        Pos {
-            line: line as u32 + 1,
-            column: column as u32,
+        let (mut from, mut pos) = self.cursor.get();
+        if offset < from {
+            from = 0;
+            pos = Pos { line: 1, column: 1 };
         }
+        for ch in self.text[from..offset].chars() {
+            if ch == '\n' {
+                pos.line += 1;
+                pos.column = 1;
+            } else {
+                pos.column += 1;
+            }
+        }
+        self.cursor.set((offset, pos));
+        pos
     }
 }
 
