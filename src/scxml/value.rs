@@ -68,6 +68,9 @@ impl Value {
         match self {
             Value::Undefined | Value::Null => serde_json::Value::Null,
             Value::Bool(flag) => serde_json::Value::Bool(*flag),
+            Value::Number(number) if number.fract() == 0.0 && number.abs() < 9.0e15 => {
+                serde_json::Value::from(*number as i64)
+            }
             Value::Number(number) => serde_json::Number::from_f64(*number)
                 .map(serde_json::Value::Number)
                 .unwrap_or(serde_json::Value::Null),

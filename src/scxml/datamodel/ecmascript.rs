@@ -176,6 +176,9 @@ impl EcmaScriptDatamodel {
         let script = self.compile(kind, text)?;
         let result = script.evaluate(&mut self.context).map_err(|error| {
             let text = text.replace('\u{0}', " = ");
+            // The first line names the error; the rest is a stack trace without positions.
+            let error = error.to_string();
+            let error = error.lines().next().unwrap_or_default().to_string();
             format!("evaluating \"{}\" failed: {error}.", text.trim())
         });
         // Scripts run as Script records; drain jobs so promises do not pile up.

@@ -37,7 +37,6 @@ impl Session {
         if let Some(initial) = model.states[Model::ROOT].initial {
             self.enter_states(&[initial], host);
         }
-        self.trace_macrostep_end(host);
         self.run_internal(host);
     }
 
