@@ -1,12 +1,19 @@
 //! The ECMAScript datamodel (W3C B.2) on `boa_engine`.
 //!
-//! Data lives as globals of the session's boa `Context`; `_event`, `_sessionid`, `_name` and
-//! `_ioprocessors` are read-only globals. Compiled scripts are cached per expression text. Runaway
+//! One boa `Context` ([`EcmaScriptRuntime`]) serves every ECMAScript session of a thread: a full
+//! context per session would cost megabytes. The session being evaluated is *live*: its variables
+//! are globals of the shared context. When another session needs the context, the live one is
+//! *parked*: its variables move into one plain JS object kept by the runtime, and the next session's
+//! are moved back. A parked session costs that object and its values, nothing else. `_event`,
+//! `_sessionid`, `_name` and `_ioprocessors` are read-only globals while a session is live.
+//! Compiled scripts are cached per expression text and shared by every session. Runaway
 //! scripts hit boa's runtime limits (loop iterations, recursion, stack) and surface as errors, which
 //! the interpreter turns into `error.execution`. XML values become a small read-only DOM built by
 //! [`DOM_PRELUDE`]. Hosts install their own globals through [`GlobalsHook`].
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use boa_engine::object::builtins::JsArray;
@@ -99,13 +106,92 @@ pub const DOM_PRELUDE: &str = r#"(function () {
   };
 })()"#;
 
-/// The ECMAScript datamodel of one session.
-pub struct EcmaScriptDatamodel {
+/// The boa context shared by the ECMAScript sessions of one thread (a cheap handle; clone it into
+/// the [`crate::scxml::SessionOptions`] of every session that should share it). Not `Send`: a
+/// runtime and its sessions stay on the thread that made them.
+#[derive(Clone)]
+pub struct EcmaScriptRuntime {
+    inner: Rc<RefCell<Runtime>>,
+}
+
+impl EcmaScriptRuntime {
+    /// A fresh runtime: `In()` installed, the limits applied, the host's globals added.
+    pub fn new(limits: ScriptLimits, hook: Option<&GlobalsHook>) -> Self {
+        EcmaScriptRuntime {
+            inner: Rc::new(RefCell::new(Runtime::new(limits, hook))),
+        }
+    }
+
+    /// Runs `f` on the boa context (no session is made live; for hosts adding globals later).
+    pub fn with_context<T>(&self, f: impl FnOnce(&mut Context) -> T) -> T {
+        f(&mut self.inner.borrow_mut().context)
+    }
+
+    /// How many sessions are parked (for tests and diagnostics).
+    pub fn n_parked(&self) -> usize {
+        self.inner.borrow().parked.len()
+    }
+}
+
+/// The shared state behind [`EcmaScriptRuntime`].
+struct Runtime {
     context: Context,
     scripts: HashMap<(u8, Arc<str>), Script>,
+    /// The live session's `In()` set (swapped on activation).
     active: JsObject,
+    /// Holds the live session's `In()` set under `set`, for the `In` function.
+    in_holder: JsObject,
     foreach: Vec<Vec<JsValue>>,
     dom: Option<JsObject>,
+    /// Global keys of the bare context (builtins, `In`, host globals): never parked.
+    baseline: HashSet<PropertyKey>,
+    /// The session whose variables are the globals now.
+    live: Option<u64>,
+    /// Variables of the other sessions.
+    parked: HashMap<u64, JsObject>,
+    next_token: u64,
+}
+
+/// The ECMAScript datamodel of one session: a token in a shared [`EcmaScriptRuntime`].
+pub struct EcmaScriptDatamodel {
+    runtime: EcmaScriptRuntime,
+    token: u64,
+    /// The session's active states, for `In()`.
+    active: JsObject,
+}
+
+impl EcmaScriptDatamodel {
+    /// A datamodel living in `runtime`.
+    pub fn new(runtime: &EcmaScriptRuntime) -> Self {
+        let mut inner = runtime.inner.borrow_mut();
+        inner.next_token += 1;
+        let token = inner.next_token;
+        drop(inner);
+        EcmaScriptDatamodel {
+            runtime: runtime.clone(),
+            token,
+            active: JsObject::with_null_proto(),
+        }
+    }
+
+    /// Makes this session live and runs `f` on the runtime.
+    fn live<T>(&mut self, f: impl FnOnce(&mut Runtime) -> T) -> T {
+        let mut runtime = self.runtime.inner.borrow_mut();
+        runtime.activate(self.token, &self.active);
+        f(&mut runtime)
+    }
+}
+
+impl Drop for EcmaScriptDatamodel {
+    fn drop(&mut self) {
+        if let Ok(mut runtime) = self.runtime.inner.try_borrow_mut() {
+            runtime.parked.remove(&self.token);
+            if runtime.live == Some(self.token) {
+                let _ = runtime.park();
+                runtime.live = None;
+            }
+        }
+    }
 }
 
 const KIND_EXPR: u8 = 0;
@@ -113,9 +199,8 @@ const KIND_SCRIPT: u8 = 1;
 const KIND_ASSIGN: u8 = 2;
 const KIND_ASSIGN_VALUE: u8 = 3;
 
-impl EcmaScriptDatamodel {
-    /// A fresh context with `In()` installed, the limits applied and the host's globals added.
-    pub fn new(limits: ScriptLimits, hook: Option<&GlobalsHook>) -> Self {
+impl Runtime {
+    fn new(limits: ScriptLimits, hook: Option<&GlobalsHook>) -> Self {
         let mut context = Context::default();
         context
             .runtime_limits_mut()
@@ -124,33 +209,114 @@ impl EcmaScriptDatamodel {
             .runtime_limits_mut()
             .set_recursion_limit(limits.recursion);
         let active = JsObject::with_null_proto();
+        let in_holder = JsObject::with_null_proto();
         let in_function = NativeFunction::from_copy_closure_with_captures(
-            |_this, args, active: &JsObject, context| {
+            |_this, args, holder: &JsObject, context| {
                 let Some(state) = args.first() else {
                     return Ok(JsValue::from(false));
                 };
                 let key = state.to_string(context)?;
-                let found = active.has_own_property(key, context)?;
+                let set = holder.get(js_string!("set"), context)?;
+                let Some(set) = set.as_object() else {
+                    return Ok(JsValue::from(false));
+                };
+                let found = set.has_own_property(key, context)?;
                 Ok(JsValue::from(found))
             },
-            active.clone(),
+            in_holder.clone(),
         );
         let _ = context.register_global_builtin_callable(js_string!("In"), 1, in_function);
         if let Some(hook) = hook {
             hook(&mut context);
         }
-        EcmaScriptDatamodel {
+        let global = context.global_object();
+        let baseline = global
+            .own_property_keys(&mut context)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        Runtime {
             context,
             scripts: HashMap::new(),
             active,
+            in_holder,
             foreach: Vec::new(),
             dom: None,
+            baseline,
+            live: None,
+            parked: HashMap::new(),
+            next_token: 0,
         }
     }
 
-    /// The boa context, for hosts that need to reach into the datamodel directly.
-    pub fn context(&mut self) -> &mut Context {
-        &mut self.context
+    /// Makes the session `token` live: parks the live one, restores this one's variables.
+    fn activate(&mut self, token: u64, active: &JsObject) {
+        if self.live == Some(token) {
+            return;
+        }
+        if let Some(previous) = self.live.take() {
+            let parked = self.park();
+            self.parked.insert(previous, parked);
+        }
+        if let Some(parked) = self.parked.remove(&token) {
+            let keys = parked
+                .own_property_keys(&mut self.context)
+                .unwrap_or_default();
+            for key in keys {
+                let value = parked
+                    .get(key.clone(), &mut self.context)
+                    .unwrap_or_default();
+                let readonly = matches!(&key, PropertyKey::String(name) if SYSTEM_VARIABLES.iter().any(|system| name == &JsString::from(*system)));
+                self.put_global(key, value, readonly);
+            }
+        }
+        self.active = active.clone();
+        let _ = self
+            .in_holder
+            .set(js_string!("set"), active.clone(), false, &mut self.context);
+        self.live = Some(token);
+    }
+
+    /// Moves the live session's globals into a new object and removes them from the global object.
+    fn park(&mut self) -> JsObject {
+        let parked = JsObject::with_null_proto();
+        let global = self.context.global_object();
+        let keys = global
+            .own_property_keys(&mut self.context)
+            .unwrap_or_default();
+        for key in keys {
+            if self.baseline.contains(&key) {
+                continue;
+            }
+            let value = global
+                .get(key.clone(), &mut self.context)
+                .unwrap_or_default();
+            let _ = parked.create_data_property_or_throw(key.clone(), value, &mut self.context);
+            // `var` and function declarations of scripts cannot be deleted; they stay, emptied.
+            if global
+                .delete_property_or_throw(key.clone(), &mut self.context)
+                .is_err()
+            {
+                let _ = global.set(key, JsValue::undefined(), false, &mut self.context);
+            }
+        }
+        parked
+    }
+
+    fn put_global(&mut self, key: PropertyKey, value: JsValue, readonly: bool) {
+        let global = self.context.global_object();
+        let defined = global.define_property_or_throw(
+            key.clone(),
+            PropertyDescriptor::builder()
+                .value(value.clone())
+                .writable(!readonly)
+                .enumerable(true)
+                .configurable(true),
+            &mut self.context,
+        );
+        if defined.is_err() {
+            let _ = global.set(key, value, false, &mut self.context);
+        }
     }
 
     fn compile(&mut self, kind: u8, text: &Arc<str>) -> Result<Script, String> {
@@ -187,16 +353,7 @@ impl EcmaScriptDatamodel {
     }
 
     fn define_readonly(&mut self, name: &str, value: JsValue) {
-        let global = self.context.global_object();
-        let _ = global.define_property_or_throw(
-            JsString::from(name),
-            PropertyDescriptor::builder()
-                .value(value)
-                .writable(false)
-                .enumerable(true)
-                .configurable(true),
-            &mut self.context,
-        );
+        self.put_global(PropertyKey::from(JsString::from(name)), value, true);
     }
 
     fn check_location(location: &str) -> Result<(), String> {
@@ -366,7 +523,7 @@ fn xml_tree(doc: &xml::Document, idx: usize) -> Value {
     ])
 }
 
-impl Datamodel for EcmaScriptDatamodel {
+impl Datamodel for Runtime {
     fn set_system(&mut self, sessionid: &str, name: Option<&str>, ioprocessors: &Value) {
         self.define_readonly("_sessionid", JsValue::from(JsString::from(sessionid)));
         let name = match name {
@@ -559,7 +716,80 @@ impl Datamodel for EcmaScriptDatamodel {
     }
 }
 
-impl EcmaScriptDatamodel {
+impl Datamodel for EcmaScriptDatamodel {
+    fn set_system(&mut self, sessionid: &str, name: Option<&str>, ioprocessors: &Value) {
+        self.live(|runtime| runtime.set_system(sessionid, name, ioprocessors));
+    }
+
+    fn declare(&mut self, id: &str, value: Value) -> Result<(), String> {
+        self.live(|runtime| runtime.declare(id, value))
+    }
+
+    fn declare_expr(&mut self, id: &str, expr: &Expr) -> Result<(), String> {
+        self.live(|runtime| runtime.declare_expr(id, expr))
+    }
+
+    fn eval(&mut self, expr: &Expr) -> Result<Value, String> {
+        self.live(|runtime| runtime.eval(expr))
+    }
+
+    fn eval_bool(&mut self, expr: &Expr) -> Result<bool, String> {
+        self.live(|runtime| runtime.eval_bool(expr))
+    }
+
+    fn eval_string(&mut self, expr: &Expr) -> Result<String, String> {
+        self.live(|runtime| runtime.eval_string(expr))
+    }
+
+    fn assign_expr(&mut self, location: &Expr, expr: &Expr) -> Result<(), String> {
+        self.live(|runtime| runtime.assign_expr(location, expr))
+    }
+
+    fn assign_value(&mut self, location: &Expr, value: Value) -> Result<(), String> {
+        self.live(|runtime| runtime.assign_value(location, value))
+    }
+
+    fn exec_script(&mut self, code: &Expr) -> Result<(), String> {
+        self.live(|runtime| runtime.exec_script(code))
+    }
+
+    fn set_event(&mut self, event: &Event) {
+        self.live(|runtime| runtime.set_event(event));
+    }
+
+    fn foreach_begin(&mut self, array: &Expr) -> Result<usize, String> {
+        self.live(|runtime| runtime.foreach_begin(array))
+    }
+
+    fn foreach_step(
+        &mut self,
+        item: &Expr,
+        index: Option<&Expr>,
+        position: usize,
+    ) -> Result<(), String> {
+        self.live(|runtime| runtime.foreach_step(item, index, position))
+    }
+
+    fn foreach_end(&mut self) {
+        self.live(|runtime| runtime.foreach_end());
+    }
+
+    fn set_active(&mut self, state: &str, active: bool) {
+        let key = JsString::from(state);
+        let mut runtime = self.runtime.inner.borrow_mut();
+        if active {
+            let _ = self
+                .active
+                .set(key, JsValue::from(true), false, &mut runtime.context);
+        } else {
+            let _ = self
+                .active
+                .delete_property_or_throw(key, &mut runtime.context);
+        }
+    }
+}
+
+impl Runtime {
     fn has_global(&mut self, name: &str) -> bool {
         let global = self.context.global_object();
         global

@@ -26,7 +26,9 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 
 use crate::scxml::datamodel::Datamodel;
-use crate::scxml::datamodel::ecmascript::{EcmaScriptDatamodel, GlobalsHook, ScriptLimits};
+use crate::scxml::datamodel::ecmascript::{
+    EcmaScriptDatamodel, EcmaScriptRuntime, GlobalsHook, ScriptLimits,
+};
 use crate::scxml::datamodel::null::NullDatamodel;
 use crate::scxml::event::Event;
 use crate::scxml::host::{Host, SessionInfo};
@@ -44,8 +46,12 @@ pub struct SessionOptions {
     pub max_microsteps: u64,
     /// Limits applied to every script evaluation.
     pub script_limits: ScriptLimits,
-    /// Installs host globals into each ECMAScript datamodel (also those of invoked children).
+    /// Installs host globals into the ECMAScript runtime the session creates when
+    /// [`SessionOptions::ecmascript`] is `None`.
     pub globals: Option<GlobalsHook>,
+    /// The ECMAScript runtime to share (one per thread keeps each idle session small). `None`
+    /// gives the session a runtime of its own (shared with the children it invokes).
+    pub ecmascript: Option<EcmaScriptRuntime>,
     /// Calls [`Host::trace`] for every step.
     pub trace: bool,
     /// Counts entries per state (see [`Session::entry_count`]).
@@ -59,6 +65,7 @@ impl Default for SessionOptions {
             max_microsteps: 100_000,
             script_limits: ScriptLimits::default(),
             globals: None,
+            ecmascript: None,
             trace: false,
             count_entries: false,
         }
@@ -151,14 +158,18 @@ fn generate_id() -> String {
 
 impl Session {
     /// A session of `model`, not started yet.
-    pub fn new(model: Arc<Model>, options: SessionOptions) -> Session {
+    pub fn new(model: Arc<Model>, mut options: SessionOptions) -> Session {
         let sessionid: Arc<str> = Arc::from(options.sessionid.clone().unwrap_or_else(generate_id));
         let datamodel: Box<dyn Datamodel> = match model.datamodel {
             DatamodelKind::Null => Box::new(NullDatamodel::new()),
-            DatamodelKind::EcmaScript => Box::new(EcmaScriptDatamodel::new(
-                options.script_limits,
-                options.globals.as_ref(),
-            )),
+            DatamodelKind::EcmaScript => {
+                let limits = options.script_limits;
+                let globals = options.globals.clone();
+                let runtime = options
+                    .ecmascript
+                    .get_or_insert_with(|| EcmaScriptRuntime::new(limits, globals.as_ref()));
+                Box::new(EcmaScriptDatamodel::new(runtime))
+            }
         };
         let n_states = model.states.len();
         Session {
