@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use gms::scxml::datamodel::ecmascript::{EcmaScriptRuntime, ScriptLimits};
 use gms::scxml::{self, Event, NoHost, Session, SessionOptions};
 
 fn rss_bytes() -> u64 {
@@ -80,8 +81,14 @@ fn main() {
         }
     }
 
+    // One runtime per thread, as a server runs its sessions.
+    let runtime = EcmaScriptRuntime::new(ScriptLimits::default(), None);
+    let options = SessionOptions {
+        ecmascript: Some(runtime.clone()),
+        ..SessionOptions::default()
+    };
     let model = scxml::parse_file(&toggle).expect("toggle chart parses");
-    let mut session = Session::new(model.clone(), SessionOptions::default());
+    let mut session = Session::new(model.clone(), options.clone());
     session.start(&mut NoHost);
     for _ in 0..10_000 {
         session.feed(Event::external("t"), &mut NoHost);
@@ -100,7 +107,7 @@ fn main() {
     let started = Instant::now();
     let mut sessions = Vec::with_capacity(n_sessions);
     for _ in 0..n_sessions {
-        let mut session = Session::new(model.clone(), SessionOptions::default());
+        let mut session = Session::new(model.clone(), options.clone());
         session.start(&mut NoHost);
         sessions.push(session);
     }

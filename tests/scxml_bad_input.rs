@@ -208,3 +208,91 @@ fn garbage_never_panics() {
         let _ = scxml::parse_str(input);
     }
 }
+
+/// A small deterministic generator (xorshift), so the mutations are the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self, bound: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % bound.max(1) as u64) as usize
+    }
+}
+
+#[test]
+fn mutated_conformance_documents_never_panic() {
+    use gms::scxml::datamodel::ecmascript::{EcmaScriptRuntime, ScriptLimits};
+    let limits = ScriptLimits {
+        loop_iterations: 10_000,
+        recursion: 100,
+    };
+    let options = SessionOptions {
+        max_microsteps: 1_000,
+        script_limits: limits,
+        ecmascript: Some(EcmaScriptRuntime::new(limits, None)),
+        ..SessionOptions::default()
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/w3c");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "scxml"))
+        .collect();
+    files.sort();
+    let pieces = [
+        "<",
+        ">",
+        "\"",
+        "/>",
+        "</state>",
+        "<state id=\"x\">",
+        "&",
+        "]]>",
+        "target=\"x\"",
+        "\u{0}",
+    ];
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut n_parsed = 0;
+    for path in files {
+        let original = std::fs::read_to_string(&path).unwrap();
+        for _ in 0..8 {
+            let mut text = original.clone();
+            let at = rng.next(text.len());
+            let at = (0..=at)
+                .rev()
+                .find(|&idx| text.is_char_boundary(idx))
+                .unwrap_or(0);
+            match rng.next(3) {
+                0 => text.truncate(at),
+                1 => text.insert_str(at, pieces[rng.next(pieces.len())]),
+                _ => {
+                    let end = (at + 1 + rng.next(40)).min(text.len());
+                    let end = (end..=text.len())
+                        .find(|&idx| text.is_char_boundary(idx))
+                        .unwrap_or(text.len());
+                    text.replace_range(at..end, "");
+                }
+            }
+            let source = gms::scxml::parse::Source {
+                name: path.display().to_string(),
+                file: Some(path.clone()),
+            };
+            let Ok(model) = gms::scxml::parse::parse_source(&text, &source) else {
+                continue;
+            };
+            n_parsed += 1;
+            let mut session = Session::new(model, options.clone());
+            session.start(&mut NoHost);
+            session.feed(gms::scxml::Event::external("t1"), &mut NoHost);
+            if let Some(due) = session.next_timer() {
+                session.advance(due, &mut NoHost);
+            }
+        }
+    }
+    assert!(
+        n_parsed > 100,
+        "mutations should leave many documents valid, got {n_parsed}"
+    );
+}
