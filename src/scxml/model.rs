@@ -107,6 +107,11 @@ pub struct Transition {
     pub targets: Vec<StateId>,
     /// `type="internal"`.
     pub internal: bool,
+    /// The transition domain when it does not depend on history (no history target): computed once
+    /// when the model is built. `None` for targetless transitions.
+    pub domain: Option<StateId>,
+    /// True when a target is a history state, so the domain depends on recorded history.
+    pub has_history_target: bool,
     /// The executable content.
     pub body: Block,
     /// Where the element is.

@@ -14,6 +14,8 @@ use crate::scxml::model::{Binding, Block, Model, StateId, StateKind, TransitionI
 struct EntrySet {
     /// `statesToEnter` (unordered here; sorted into entry order before use).
     states: Vec<StateId>,
+    /// `marks[s]` is true when `s` is in `states` (a buffer kept by the session between steps).
+    marks: Vec<bool>,
     /// `statesForDefaultEntry`.
     default_entry: Vec<StateId>,
     /// `defaultHistoryContent`: parent state → the history default transition's content.
@@ -22,9 +24,17 @@ struct EntrySet {
 
 impl EntrySet {
     fn add(&mut self, state: StateId) {
-        if !self.states.contains(&state) {
+        if !self.marks[state] {
+            self.marks[state] = true;
             self.states.push(state);
         }
+    }
+
+    /// True when `state` or one of its descendants is to be entered.
+    fn holds_within(&self, model: &Model, state: StateId) -> bool {
+        self.marks[state..model.states[state].end]
+            .iter()
+            .any(|&marked| marked)
     }
 }
 
@@ -79,9 +89,18 @@ impl Session {
     /// initial and history-default content, and raising `done.state.*` events.
     pub(super) fn enter_states(&mut self, enabled: &[TransitionId], host: &mut dyn Host) {
         let model = self.model.clone();
-        let mut entry = EntrySet::default();
+        let mut marks = std::mem::take(&mut self.entry_marks);
+        marks.resize(model.states.len(), false);
+        let mut entry = EntrySet {
+            marks,
+            ..EntrySet::default()
+        };
         self.compute_entry_set(enabled, &mut entry);
         entry.states.sort_unstable();
+        for &state in &entry.states {
+            entry.marks[state] = false;
+        }
+        self.entry_marks = std::mem::take(&mut entry.marks);
         for &state in &entry.states {
             self.configuration[state] = true;
             if model.uses_in {
@@ -90,7 +109,9 @@ impl Session {
             if let Some(count) = self.entry_counts.get_mut(state) {
                 *count += 1;
             }
-            self.states_to_invoke.push(state);
+            if !model.states[state].invokes.is_empty() {
+                self.states_to_invoke.push(state);
+            }
             self.trace(host, || {
                 TraceRecord::Enter(model.state_id(state).to_string())
             });
@@ -203,11 +224,7 @@ impl Session {
                 if model.is_history(child) {
                     continue;
                 }
-                if !entry
-                    .states
-                    .iter()
-                    .any(|&s| s == child || model.is_descendant(s, child))
-                {
+                if !entry.holds_within(model, child) {
                     self.add_descendant_states_to_enter(child, entry);
                 }
             }
@@ -229,11 +246,7 @@ impl Session {
                     if model.is_history(child) {
                         continue;
                     }
-                    if !entry
-                        .states
-                        .iter()
-                        .any(|&s| s == child || model.is_descendant(s, child))
-                    {
+                    if !entry.holds_within(model, child) {
                         self.add_descendant_states_to_enter(child, entry);
                     }
                 }

@@ -77,17 +77,22 @@ impl Session {
     /// `removeConflictingTransitions(enabledTransitions)`: when two transitions exit a common state,
     /// the one whose source is a descendant of the other's wins; otherwise the earlier one in
     /// document order wins.
+    ///
+    /// An exit set is "the active states strictly inside the transition domain", i.e. the active
+    /// states of one index range (states are in document order), so two exit sets intersect exactly
+    /// when the inner of the two (nested or disjoint) ranges holds an active state.
     pub(super) fn remove_conflicting_transitions(
         &self,
         enabled: Vec<TransitionId>,
     ) -> Vec<TransitionId> {
-        let mut filtered: Vec<(TransitionId, Vec<StateId>)> = Vec::new();
+        let mut filtered: Vec<(TransitionId, Option<(StateId, StateId)>)> =
+            Vec::with_capacity(enabled.len());
         for t1 in enabled {
-            let exit1 = self.compute_exit_set(&[t1]);
+            let range1 = self.exit_range(t1);
             let mut t1_preempted = false;
             let mut to_remove = Vec::new();
-            for (idx, (t2, exit2)) in filtered.iter().enumerate() {
-                if exit1.iter().any(|state| exit2.contains(state)) {
+            for (idx, (t2, range2)) in filtered.iter().enumerate() {
+                if self.exit_sets_intersect(range1, *range2) {
                     let source1 = self.model.transitions[t1].source;
                     let source2 = self.model.transitions[*t2].source;
                     if self.model.is_descendant(source1, source2) {
@@ -102,7 +107,7 @@ impl Session {
                 for idx in to_remove.into_iter().rev() {
                     filtered.remove(idx);
                 }
-                filtered.push((t1, exit1));
+                filtered.push((t1, range1));
             }
         }
         filtered
@@ -111,33 +116,56 @@ impl Session {
             .collect()
     }
 
+    /// The index range whose active states form `computeExitSet([transition])`.
+    fn exit_range(&self, transition: TransitionId) -> Option<(StateId, StateId)> {
+        if self.model.transitions[transition].targets.is_empty() {
+            return None;
+        }
+        self.get_transition_domain(transition)
+            .map(|domain| (domain + 1, self.model.states[domain].end))
+    }
+
+    fn exit_sets_intersect(
+        &self,
+        first: Option<(StateId, StateId)>,
+        second: Option<(StateId, StateId)>,
+    ) -> bool {
+        let (Some((start1, end1)), Some((start2, end2))) = (first, second) else {
+            return false;
+        };
+        let (start, end) = (start1.max(start2), end1.min(end2));
+        (start..end).any(|state| self.configuration[state])
+    }
+
     /// `computeExitSet(transitions)`: the active states that are descendants of each transition's
     /// domain, in document order.
     pub(super) fn compute_exit_set(&self, transitions: &[TransitionId]) -> Vec<StateId> {
+        let mut ranges: Vec<(StateId, StateId)> = transitions
+            .iter()
+            .filter_map(|&transition| self.exit_range(transition))
+            .collect();
+        ranges.sort_unstable();
         let mut exit = Vec::new();
-        for &transition in transitions {
-            if self.model.transitions[transition].targets.is_empty() {
+        let mut covered_until = 0;
+        for (start, end) in ranges {
+            // Ranges are nested or disjoint: a range starting inside the previous one is inside it.
+            if start < covered_until {
                 continue;
             }
-            let Some(domain) = self.get_transition_domain(transition) else {
-                continue;
-            };
-            let end = self.model.states[domain].end;
-            for state in domain + 1..end {
-                if self.configuration[state] && !exit.contains(&state) {
-                    exit.push(state);
-                }
-            }
+            covered_until = end;
+            exit.extend((start..end).filter(|&state| self.configuration[state]));
         }
-        exit.sort_unstable();
         exit
     }
 
     /// `getTransitionDomain(t)`: the compound state (or root) whose descendants the transition
-    /// exits and enters.
+    /// exits and enters. Precomputed by the model unless a target is a history state.
     pub(super) fn get_transition_domain(&self, transition: TransitionId) -> Option<StateId> {
         let model = &self.model;
         let transition = &model.transitions[transition];
+        if !transition.has_history_target {
+            return transition.domain;
+        }
         let targets = self.get_effective_target_states(transition.targets.iter().copied());
         if targets.is_empty() {
             return None;

@@ -480,6 +480,8 @@ impl<'a> Builder<'a> {
             cond: None,
             targets,
             internal: false,
+            domain: None,
+            has_history_target: false,
             body: Arc::from(Vec::new()),
             pos: element.pos,
         });
@@ -527,6 +529,8 @@ impl<'a> Builder<'a> {
             cond,
             targets: Vec::new(),
             internal,
+            domain: None,
+            has_history_target: false,
             body: Arc::from(Vec::new()),
             pos: element.pos,
         });
@@ -549,6 +553,7 @@ impl<'a> Builder<'a> {
             }
             self.transitions[transition].targets = targets;
         }
+        self.precompute_domains();
         for (state, _, pos) in std::mem::take(&mut self.pending_initials) {
             let Some(transition) = self.states[state].initial else {
                 continue;
@@ -602,6 +607,62 @@ impl<'a> Builder<'a> {
                     );
                 }
             }
+        }
+    }
+
+    /// `getTransitionDomain` of every transition whose targets hold no history state (W3C
+    /// Appendix D), so the interpreter does not recompute it for each microstep.
+    fn precompute_domains(&mut self) {
+        for idx in 0..self.transitions.len() {
+            let transition = &self.transitions[idx];
+            let has_history = transition.targets.iter().any(|&target| {
+                matches!(
+                    self.states[target].kind,
+                    StateKind::HistoryShallow | StateKind::HistoryDeep
+                )
+            });
+            if has_history || transition.targets.is_empty() {
+                self.transitions[idx].has_history_target = has_history;
+                continue;
+            }
+            let source = transition.source;
+            let within = |state: StateId, ancestor: StateId| {
+                state > ancestor && state < self.states[ancestor].end
+            };
+            let source_is_compound = matches!(
+                self.states[source].kind,
+                StateKind::Compound | StateKind::Root
+            );
+            let domain = if transition.internal
+                && source_is_compound
+                && transition
+                    .targets
+                    .iter()
+                    .all(|&target| within(target, source))
+            {
+                source
+            } else {
+                let mut cursor = self.states[source].parent;
+                let mut found = Model::ROOT;
+                while let Some(ancestor) = cursor {
+                    let compound = matches!(
+                        self.states[ancestor].kind,
+                        StateKind::Compound | StateKind::Root
+                    );
+                    if compound
+                        && transition
+                            .targets
+                            .iter()
+                            .all(|&target| within(target, ancestor))
+                    {
+                        found = ancestor;
+                        break;
+                    }
+                    cursor = self.states[ancestor].parent;
+                }
+                found
+            };
+            self.transitions[idx].domain = Some(domain);
         }
     }
 
