@@ -342,8 +342,10 @@ pub struct Model {
     pub script: Option<Block>,
     /// The file the chart came from (for `src` of invokes relative to it).
     pub file: Option<PathBuf>,
-    /// True when some expression could need `In()` (kept for datamodels that track configuration).
+    /// True when some code could call `In()` (the configuration is then mirrored in the datamodel).
     pub uses_in: bool,
+    /// True when some code could read `_event` (the event object is then built for each event).
+    pub uses_event: bool,
 }
 
 impl Model {

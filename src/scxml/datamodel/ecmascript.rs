@@ -136,7 +136,7 @@ impl EcmaScriptRuntime {
 /// The shared state behind [`EcmaScriptRuntime`].
 struct Runtime {
     context: Context,
-    scripts: HashMap<(u8, Arc<str>), Script>,
+    scripts: HashMap<(u8, Arc<str>, Option<Arc<str>>), Script>,
     /// The live session's `In()` set (swapped on activation).
     active: JsObject,
     /// Holds the live session's `In()` set under `set`, for the `In` function.
@@ -319,8 +319,15 @@ impl Runtime {
         }
     }
 
-    fn compile(&mut self, kind: u8, text: &Arc<str>) -> Result<Script, String> {
-        if let Some(script) = self.scripts.get(&(kind, text.clone())) {
+    /// The compiled script for `text` (and, for assignments, the value expression `extra`).
+    fn compile(
+        &mut self,
+        kind: u8,
+        text: &Arc<str>,
+        extra: Option<&Arc<str>>,
+    ) -> Result<Script, String> {
+        let key = (kind, text.clone(), extra.cloned());
+        if let Some(script) = self.scripts.get(&key) {
             return Ok(script.clone());
         }
         let code = match kind {
@@ -328,20 +335,32 @@ impl Runtime {
             KIND_SCRIPT => text.to_string(),
             KIND_ASSIGN_VALUE => format!("\"use strict\";\n{text} = globalThis.__scxml_value;"),
             _ => {
-                let (location, expr) = text.split_once('\u{0}').unwrap_or((text, "undefined"));
-                format!("\"use strict\";\n{location} = (\n{}\n);", trim_expr(expr))
+                let expr = extra.map(|expr| &**expr).unwrap_or("undefined");
+                format!("\"use strict\";\n{text} = (\n{}\n);", trim_expr(expr))
             }
         };
         let script = Script::parse(Source::from_bytes(code.as_bytes()), None, &mut self.context)
             .map_err(|error| format!("syntax error in \"{text}\": {error}."))?;
-        self.scripts.insert((kind, text.clone()), script.clone());
+        self.scripts.insert(key, script.clone());
         Ok(script)
     }
 
     fn run(&mut self, kind: u8, text: &Arc<str>) -> Result<JsValue, String> {
-        let script = self.compile(kind, text)?;
+        self.run_with(kind, text, None)
+    }
+
+    fn run_with(
+        &mut self,
+        kind: u8,
+        text: &Arc<str>,
+        extra: Option<&Arc<str>>,
+    ) -> Result<JsValue, String> {
+        let script = self.compile(kind, text, extra)?;
         let result = script.evaluate(&mut self.context).map_err(|error| {
-            let text = text.replace('\u{0}', " = ");
+            let text = match extra {
+                Some(expr) => format!("{text} = {expr}"),
+                None => text.to_string(),
+            };
             // The first line names the error; the rest is a stack trace without positions.
             let error = error.to_string();
             let error = error.lines().next().unwrap_or_default().to_string();
@@ -573,8 +592,8 @@ impl Datamodel for Runtime {
 
     fn assign_expr(&mut self, location: &Expr, expr: &Expr) -> Result<(), String> {
         Self::check_location(&location.text)?;
-        let key: Arc<str> = Arc::from(format!("{}\u{0}{}", location.text, expr.text));
-        self.run(KIND_ASSIGN, &key).map(|_| ())
+        self.run_with(KIND_ASSIGN, &location.text, Some(&expr.text))
+            .map(|_| ())
     }
 
     fn assign_value(&mut self, location: &Expr, value: Value) -> Result<(), String> {

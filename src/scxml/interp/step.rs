@@ -53,7 +53,9 @@ impl Session {
                         None => macrostep_done = true,
                         Some(event) => {
                             self.trace(host, || TraceRecord::Event(event.clone()));
-                            self.datamodel.set_event(&event);
+                            if self.model.uses_event {
+                                self.datamodel.set_event(&event);
+                            }
                             enabled = self.select_transitions(&event, host);
                         }
                     }
@@ -92,7 +94,9 @@ impl Session {
     /// The other half of `mainEventLoop`: take one external event and run its macrostep.
     fn process_external(&mut self, event: Event, host: &mut dyn Host) {
         self.trace(host, || TraceRecord::Event(event.clone()));
-        self.datamodel.set_event(&event);
+        if self.model.uses_event {
+            self.datamodel.set_event(&event);
+        }
         self.finalize_and_autoforward(&event, host);
         let enabled = self.select_transitions(&event, host);
         if !enabled.is_empty() {

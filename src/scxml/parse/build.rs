@@ -28,6 +28,7 @@ pub fn build(doc: &Document, root: usize, source: &Source) -> Result<Model, Pars
         pending_targets: Vec::new(),
         pending_initials: Vec::new(),
         uses_in: false,
+        uses_event: false,
     };
     let model = builder.run(root);
     if builder.errors.is_empty() {
@@ -52,6 +53,7 @@ struct Builder<'a> {
     /// (state, ids of `initial=`, position).
     pending_initials: Vec<(StateId, Vec<String>, Pos)>,
     uses_in: bool,
+    uses_event: bool,
 }
 
 const STATE_CHILDREN: &[&str] = &[
@@ -98,14 +100,23 @@ impl<'a> Builder<'a> {
 
     fn expr(&mut self, element: &Element, name: &str) -> Option<Expr> {
         element.attr(name).map(|text| {
-            if text.contains("In(") {
-                self.uses_in = true;
-            }
+            self.note_code(text);
             Expr {
                 text: Arc::from(text),
                 pos: element.pos,
             }
         })
+    }
+
+    /// Notes what code may read: `In()` needs the configuration mirrored in the datamodel, `_event`
+    /// needs the event object built for every event.
+    fn note_code(&mut self, code: &str) {
+        if code.contains("In") {
+            self.uses_in = true;
+        }
+        if code.contains("_event") {
+            self.uses_event = true;
+        }
     }
 
     fn run(&mut self, root: usize) -> Model {
@@ -182,6 +193,7 @@ impl<'a> Builder<'a> {
             script,
             file: self.source.file.clone(),
             uses_in: self.uses_in,
+            uses_event: self.uses_event,
         }
     }
 
@@ -1009,6 +1021,7 @@ impl<'a> Builder<'a> {
             }
             None => element.text(),
         };
+        self.note_code(&text);
         Action::Script {
             code: Expr {
                 text: Arc::from(text),
@@ -1238,6 +1251,9 @@ impl<'a> Builder<'a> {
 
     fn custom(&mut self, idx: usize) -> CustomAction {
         let element = self.el(idx);
+        // A host may evaluate any expression of a custom action.
+        self.uses_in = true;
+        self.uses_event = true;
         let children = element
             .child_elements()
             .map(|child| Arc::new(self.custom(child)))
