@@ -133,10 +133,13 @@ impl EcmaScriptRuntime {
     }
 }
 
+/// What a compiled script is cached under: its kind, its text and (for assignments) the value.
+type ScriptKey = (u8, Arc<str>, Option<Arc<str>>);
+
 /// The shared state behind [`EcmaScriptRuntime`].
 struct Runtime {
     context: Context,
-    scripts: HashMap<(u8, Arc<str>, Option<Arc<str>>), Script>,
+    scripts: HashMap<ScriptKey, Script>,
     /// The live session's `In()` set (swapped on activation).
     active: JsObject,
     /// Holds the live session's `In()` set under `set`, for the `In` function.
