@@ -20,6 +20,7 @@ pub mod chat;
 pub mod cli;
 pub mod cometd;
 pub mod config;
+pub mod contact_center;
 pub mod dfm;
 pub mod http;
 pub mod log;
