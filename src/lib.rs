@@ -22,6 +22,7 @@ pub mod cometd;
 pub mod config;
 pub mod contact_center;
 pub mod dfm;
+pub mod geo;
 pub mod http;
 pub mod log;
 pub mod notify;
