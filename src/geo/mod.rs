@@ -12,8 +12,9 @@
 //!
 //! [`GeocoderConfig`] selects one; [`build`] makes it. The DFM `yahoo_placefinder` actions (`dfm/cfg_GSG_geocoding.txt`)
 //! reach it through the routes `GET /genesys/1/geo/reverse` and `GET /genesys/1/geo/search` (documented in
-//! `dfm/README.md`).
+//! `dfm/README.md`); [`api`] holds their parameters and answers.
 
+pub mod api;
 pub mod gazetteer;
 pub mod kdtree;
 pub mod nominatim;
@@ -74,6 +75,9 @@ pub enum GeoError {
     /// A forward lookup of empty text.
     #[error("the place to look up is empty")]
     EmptyQuery,
+    /// A request parameter is missing or malformed.
+    #[error("{0}")]
+    BadParameter(String),
     /// The remote geocoder gave no usable answer.
     #[error("geocoder unavailable: {0}")]
     Upstream(String),
