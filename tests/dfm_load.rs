@@ -440,3 +440,21 @@ fn mutated_files_never_panic_and_errors_point_inside_the_text() {
     // The mutations must leave some files valid, or the run would only test the XML layer.
     assert!(n_loaded > 50, "only {n_loaded} mutated files loaded");
 }
+
+#[test]
+fn transport_params_may_be_wrapped_and_https_defaults_to_port_443() {
+    let text = "<dfm name='d' namespace='urn:d'>
+      <connections><connection name='c' type='https'><servers><server host='gms.example'/></servers></connection></connections>
+      <transports><transport name='t' conntype='c'>
+        <params><param name='method' expr='post'/><param name='enctype' expr='application/json; charset=utf-8'/></params>
+      </transport></transports>
+    </dfm>";
+    let dfm = load_str(text, "wrapped.txt").unwrap();
+    let transport = &dfm.transports["t"];
+    assert_eq!(
+        (transport.method, transport.encoding),
+        (Method::Post, Encoding::Json)
+    );
+    assert_eq!(dfm.connections["c"].servers[0].port, 443);
+    assert_eq!(dfm.connections["c"].servers[0].name, "gms.example");
+}

@@ -289,3 +289,14 @@ fn the_published_yahoo_url_is_rebuilt_exactly() {
         "/geocode?appid=yourappid&gflags=R&flags=JT&location=37.4+-122.1"
     );
 }
+
+#[test]
+fn ipv6_hosts_get_brackets_in_the_url() {
+    let text = "<dfm name='d' namespace='urn:d'>
+      <connections><connection name='c'><servers><server host='::1' port='8080'/></servers></connection></connections>
+      <transports><transport name='t' conntype='c'><param name='url' expr='/x'/></transport></transports>
+      <actions><action name='a' transport='t'/></actions></dfm>";
+    let dfm = gms::dfm::load_str(text, "v6.txt").unwrap();
+    let request = build_request(&dfm, "a", &AttrValues::new()).unwrap();
+    assert_eq!(request.url(), "http://[::1]:8080/x");
+}

@@ -85,9 +85,21 @@ pub struct DfmRequest {
 impl DfmRequest {
     /// The absolute URL.
     pub fn url(&self) -> String {
+        // An IPv6 address needs brackets in a URL.
+        let host = if self.server.host.contains(':') {
+            format!(
+                "[{}]",
+                self.server
+                    .host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+            )
+        } else {
+            self.server.host.clone()
+        };
         format!(
             "{}://{}:{}{}",
-            self.scheme, self.server.host, self.server.port, self.path_and_query
+            self.scheme, host, self.server.port, self.path_and_query
         )
     }
 
