@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::load::{LoadError, load_file};
-use super::model::Dfm;
+use super::model::{Action, Dfm};
 
 /// Loaded DFMs, by namespace and by name.
 #[derive(Debug, Default, Clone)]
@@ -54,6 +54,14 @@ impl DfmSet {
             .find(|dfm| same_namespace(&dfm.namespace, namespace))
     }
 
+    /// The DFM and action a custom element stands for: its namespace and local name. `None` when the namespace
+    /// is not a loaded DFM's or the DFM has no such action (a flow using it should be refused when loaded).
+    pub fn find_action(&self, namespace: &str, local_name: &str) -> Option<(&Arc<Dfm>, &Action)> {
+        let dfm = self.by_namespace(namespace)?;
+        let action = dfm.action(local_name)?;
+        Some((dfm, action))
+    }
+
     /// The DFM named `name` (the `name` of `<dfm>`).
     pub fn by_name(&self, name: &str) -> Option<&Arc<Dfm>> {
         self.dfms.iter().find(|dfm| dfm.name == name)
@@ -81,6 +89,26 @@ pub fn same_namespace(left: &str, right: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn custom_elements_resolve_to_their_action() {
+        let text = "<dfm name='d' namespace='http://example.com/modules/dfm/d/v1'>
+          <connections><connection name='c'><servers><server host='h'/></servers></connection></connections>
+          <transports><transport name='t' conntype='c'/></transports>
+          <actions><action name='go' transport='t'/></actions></dfm>";
+        let mut set = DfmSet::new();
+        set.insert(crate::dfm::load_str(text, "d.txt").unwrap())
+            .unwrap();
+        let (dfm, action) = set
+            .find_action("example.com/modules/dfm/d/v1", "go")
+            .unwrap();
+        assert_eq!((dfm.name.as_str(), action.name.as_str()), ("d", "go"));
+        assert!(
+            set.find_action("http://example.com/modules/dfm/d/v1", "stop")
+                .is_none()
+        );
+        assert!(set.find_action("urn:other", "go").is_none());
+    }
 
     #[test]
     fn namespaces_match_with_or_without_scheme() {
