@@ -103,6 +103,10 @@ impl<'a> LineIndex<'a> {
     }
 }
 
+/// The deepest nesting accepted. DFM files nest five levels; the bound keeps a hostile file from exhausting the
+/// stack when the tree is dropped or walked.
+pub const MAX_DEPTH: usize = 64;
+
 /// Parses `text` into its root element.
 pub fn parse(text: &str) -> Result<XmlElement, XmlError> {
     let index = LineIndex::new(text);
@@ -125,6 +129,12 @@ pub fn parse(text: &str) -> Result<XmlElement, XmlError> {
             }
             Event::Start(tag) => {
                 let element = element(&tag, text, start, &index)?;
+                if stack.len() >= MAX_DEPTH {
+                    return Err(XmlError {
+                        pos: element.pos,
+                        message: format!("elements nest deeper than {MAX_DEPTH} levels"),
+                    });
+                }
                 stack.push(element);
             }
             Event::Empty(tag) => {
@@ -278,6 +288,9 @@ mod tests {
         assert!(err.message.contains("no XML element"));
         let err = parse("<a/><b/>").unwrap_err();
         assert!(err.message.contains("second root"));
+        let deep = "<a>".repeat(100_000);
+        let err = parse(&deep).unwrap_err();
+        assert!(err.message.contains("deeper than 64"), "{}", err.message);
         let err = parse("<a x='1' x='2'/>").unwrap_err();
         assert!(err.message.contains("attribute"), "{}", err.message);
     }
