@@ -12,6 +12,20 @@
 //! an internal HTTP route can call. It is synchronous: time comes from an injected [`Clock`], and whoever drives it
 //! calls [`ContactCenter::tick`] at [`ContactCenter::next_deadline`]. Tests use a [`ManualClock`].
 //!
+//! # How the ORS modules map onto the trait
+//!
+//! | flow | call | completion event (`_event.data`) |
+//! |---|---|---|
+//! | `<queue:submit interactionid priority timeout>` + `<queue:target name>` | [`ContactCenter::submit`] with [`Target::parse`] of each name | [`CcEvent::TargetSelected`] → `queue.submit.done` (`requestid`, `targetselected`, `interactionid`); [`CcEvent::SubmitFailed`] → `error.queue.submit` (`requestid`, `error`) |
+//! | `<queue:cancel requestid>` | [`ContactCenter::cancel`] | `error.queue.submit` (`error` = `cancelled`) |
+//! | `<ixn:createcall from to udata>` | [`ContactCenter::create_call`] | [`CcEvent::CallResult`] → `voice.createcall.done` when answered, else `error.voice.createcall` (`requestid`, `interactionid`, `error` = `busy`, `no-answer`, `failed`) |
+//! | `<ixn:accept interactionid>` | [`ContactCenter::accept`] | [`CcEvent::Accepted`] → `interaction.accept.done` |
+//! | `<dialog:playsound>` and other `dialog:*` | [`ContactCenter::treatment`] | [`CcEvent::TreatmentDone`] → `dialog.<element>.done` |
+//! | `_genesys.statistic.sData(object, name)` | [`ContactCenter::statistic`] with [`Statistic::parse`] | — (`null` when `None`) |
+//! | a call to a booked access number | — | [`CcEvent::InteractionAdded`] → `interaction.added` (`interactionid`, `ani`, `dnis`, `udata`) to the session that match-interaction finds |
+//!
+//! The `requestid` location of a module element receives the [`RequestId`] as text (`req-7`).
+//!
 //! # Layout
 //! - [`types`]: targets, requests, outcomes, statistics, events, errors.
 //! - [`clock`]: the [`Clock`] trait, [`SystemClock`] and [`ManualClock`].

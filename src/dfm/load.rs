@@ -9,7 +9,7 @@ use std::fmt;
 use std::path::Path;
 
 use super::model::{
-    Action, AttrMapping, AttrType, Attribute, Connection, Dfm, Encoding, HelperSession, Method,
+    Action, AttrMapping, AttrType, Attribute, Connection, Dfm, Encoding, Method, ModuleSession,
     Protocol, SelectionMode, Server, SessionScript, StatusEvent, StatusRange, Transport,
 };
 use super::template::Template;
@@ -226,7 +226,7 @@ impl Loader<'_> {
         Ok(scripts)
     }
 
-    fn sessions(&self, section: &XmlElement) -> Result<Vec<HelperSession>> {
+    fn sessions(&self, section: &XmlElement) -> Result<Vec<ModuleSession>> {
         let mut sessions = Vec::new();
         for session in self.expect_children(section, &["session"])? {
             let scope = match session.attr("type") {
@@ -245,7 +245,7 @@ impl Loader<'_> {
             for params_element in self.expect_children(session, &["params"])? {
                 params.extend(self.params(params_element)?);
             }
-            sessions.push(HelperSession {
+            sessions.push(ModuleSession {
                 name: self.required(session, "name")?.value.clone(),
                 reference: self.required(session, "ref")?.value.clone(),
                 scope,

@@ -18,8 +18,8 @@ pub struct Dfm {
     pub namespace: String,
     /// `<globalsessionscripts>`: scripts to load into every session (kept, not run by this module).
     pub scripts: Vec<SessionScript>,
-    /// `<sessions>`: helper SCXML sessions (kept, not started by this module).
-    pub sessions: Vec<HelperSession>,
+    /// `<sessions>`: SCXML sessions the module runs beside the flows (kept, not started by this module).
+    pub sessions: Vec<ModuleSession>,
     /// `<protocols>`, by `type` (`http`, `https`).
     pub protocols: BTreeMap<String, Protocol>,
     /// `<connections>`, by name.
@@ -66,7 +66,7 @@ pub struct SessionScript {
 
 /// `<sessions><session name ref type expose>` with its `<params>`.
 #[derive(Debug, Clone)]
-pub struct HelperSession {
+pub struct ModuleSession {
     /// `name`.
     pub name: String,
     /// `ref`: URL of the SCXML document.
