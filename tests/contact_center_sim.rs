@@ -413,3 +413,130 @@ fn a_submit_without_targets_is_refused() {
         Err(CcError::Invalid(_))
     ));
 }
+
+/// A small deterministic generator, so a failing run can be replayed from its seed.
+struct XorShift(u64);
+
+impl XorShift {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+#[test]
+fn random_operation_sequences_keep_the_invariants() {
+    let agents = ["ann", "bob", "cid", "dee"];
+    let groups = ["Sales", "Support"];
+    for seed in 1..=40u64 {
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15 ^ seed);
+        let fixture = Fixture::new(SimOptions {
+            agents: agents
+                .iter()
+                .enumerate()
+                .map(|(idx, id)| agent(id, &[groups[idx % 2]], idx % 3 == 0))
+                .collect(),
+            handle_time: if seed % 2 == 0 {
+                Some(Duration::from_secs(30))
+            } else {
+                None
+            },
+            ..SimOptions::default()
+        });
+        let mut submits: Vec<(RequestId, bool)> = Vec::new();
+        let mut calls: Vec<RequestId> = Vec::new();
+        let mut events: Vec<CcEvent> = Vec::new();
+        for _ in 0..200 {
+            match rng.below(8) {
+                0 | 1 => {
+                    let target = groups[rng.below(2) as usize];
+                    let timeout = (rng.below(3) > 0).then(|| 1 + rng.below(60));
+                    let request = fixture
+                        .sim
+                        .submit(submit(&[target], rng.below(3) as i32, timeout))
+                        .unwrap();
+                    submits.push((request, timeout.is_some()));
+                }
+                2 => {
+                    if let Some((request, _)) =
+                        submits.get(rng.below(submits.len() as u64 + 1) as usize)
+                    {
+                        // Cancelling a finished submit is an error, never a second outcome.
+                        let _ = fixture.sim.cancel(*request);
+                    }
+                }
+                3 => fixture
+                    .sim
+                    .set_agent_ready(agents[rng.below(4) as usize])
+                    .unwrap(),
+                4 => fixture
+                    .sim
+                    .set_agent_not_ready(agents[rng.below(4) as usize])
+                    .unwrap(),
+                5 => {
+                    if rng.below(2) == 0 {
+                        fixture.sim.push_call_outcome(CallOutcome::Busy);
+                    }
+                    let request = fixture
+                        .sim
+                        .create_call(CallRequest {
+                            from: "1".into(),
+                            to: "2".into(),
+                            udata: BTreeMap::new(),
+                        })
+                        .unwrap();
+                    calls.push(request);
+                }
+                _ => fixture.advance(rng.below(20)),
+            }
+            events.extend(fixture.drain());
+        }
+        // Long enough for every timeout, ring and handle time to pass.
+        fixture.advance(10_000);
+        events.extend(fixture.drain());
+
+        let mut busy: BTreeMap<String, bool> = BTreeMap::new();
+        let mut ends: BTreeMap<RequestId, usize> = BTreeMap::new();
+        let mut call_results: BTreeMap<RequestId, usize> = BTreeMap::new();
+        for event in &events {
+            match event {
+                CcEvent::TargetSelected { request, agent, .. } => {
+                    assert!(
+                        !busy.get(agent).copied().unwrap_or(false),
+                        "seed {seed}: {agent} selected twice"
+                    );
+                    busy.insert(agent.clone(), true);
+                    *ends.entry(*request).or_default() += 1;
+                }
+                CcEvent::SubmitFailed { request, .. } => *ends.entry(*request).or_default() += 1,
+                CcEvent::AgentState { agent, ready } => {
+                    if *ready {
+                        busy.insert(agent.clone(), false);
+                    }
+                }
+                CcEvent::CallResult { request, .. } => {
+                    *call_results.entry(*request).or_default() += 1
+                }
+                other => panic!("seed {seed}: unexpected {other:?}"),
+            }
+        }
+        for (request, timed) in &submits {
+            let n_ends = ends.get(request).copied().unwrap_or(0);
+            assert!(n_ends <= 1, "seed {seed}: {request} ended {n_ends} times");
+            if *timed {
+                assert_eq!(n_ends, 1, "seed {seed}: timed submit {request} never ended");
+            }
+        }
+        for request in &calls {
+            assert_eq!(
+                call_results.get(request),
+                Some(&1),
+                "seed {seed}: call {request}"
+            );
+        }
+        // Only submits without a timeout may still wait; nothing timed is left.
+        assert_eq!(fixture.sim.next_deadline(), None, "seed {seed}");
+    }
+}

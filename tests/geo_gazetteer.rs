@@ -151,3 +151,40 @@ async fn the_default_configuration_is_the_embedded_gazetteer() {
     let places = geocoder.search("London, United Kingdom", 1).await.unwrap();
     assert_eq!(places[0].country_code, "GB");
 }
+
+#[test]
+fn arbitrary_queries_and_points_never_panic() {
+    let gazetteer = Gazetteer::embedded();
+    let pieces = [
+        "a", "é", ",", " ", "san", "Saint-", "东京", "ß", "'", "-", "0", "\u{0}", "ÆØÅ", "Ω", "🙂",
+        "z",
+    ];
+    let mut state: u64 = 0xdead_beef_cafe_f00d;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    for _ in 0..2000 {
+        let query: String = (0..next(6))
+            .map(|_| pieces[next(pieces.len() as u64) as usize])
+            .collect();
+        let limit = next(4) as usize;
+        match gazetteer.find(&query, limit) {
+            Ok(places) => assert!(places.len() <= limit),
+            Err(err) => assert_eq!(err, GeoError::EmptyQuery, "{query:?}"),
+        }
+        let lat = next(200_000) as f64 / 1000.0 - 100.0;
+        let lon = next(400_000) as f64 / 1000.0 - 200.0;
+        match gazetteer.nearest(lat, lon) {
+            Ok(Some(hit)) => assert!(
+                hit.distance_km <= 200.0 + 1e-6,
+                "{lat},{lon}: {}",
+                hit.distance_km
+            ),
+            Ok(None) => {}
+            Err(err) => assert!(matches!(err, GeoError::BadCoordinates { .. }), "{err}"),
+        }
+    }
+}
