@@ -4,9 +4,10 @@
 //! Two implementations:
 //! - [`Gazetteer`] (the default): a world-cities gazetteer (GeoNames cities of 15,000 inhabitants or more, CC BY 4.0,
 //!   see `src/geo/GAZETTEER.md`) compiled into the binary, so `gms serve` answers without network. Nearest-city
-//!   lookup uses a 3-d k-d tree over unit vectors (chord distance orders points as great-circle distance does), so
-//!   a reverse lookup visits a few dozen cities instead of scanning all 34,000; forward lookup uses a hash index of
-//!   folded names plus a sorted list for prefixes.
+//!   lookup uses a 3-d k-d tree over unit vectors (chord distance orders points as great-circle distance does, so
+//!   the poles and the antimeridian need no special case): a reverse lookup descends the tree and prunes the
+//!   branches that cannot hold a nearer city, instead of scanning all 34,000 cities. Forward lookup uses a hash
+//!   index of folded names plus a sorted list for prefixes.
 //! - [`Nominatim`]: a client for a configurable Nominatim-compatible endpoint (`/reverse?format=jsonv2&lat=..&lon=..`,
 //!   `/search?format=jsonv2&q=..`).
 //!
