@@ -408,6 +408,13 @@ fn an_inbound_call_is_reported_accepted_treated_and_routed() {
 #[test]
 fn a_submit_without_targets_is_refused() {
     let fixture = Fixture::new(SimOptions::default());
+    // The ORS layer holds the contact center as a trait object.
+    let shared: Arc<dyn ContactCenter> = Arc::new(Simulator::new(
+        SimOptions::default(),
+        Arc::new(ManualClock::new()),
+        Arc::new(gms::contact_center::FnSink(|_event: CcEvent| {})),
+    ));
+    assert_eq!(shared.next_deadline(), None);
     assert!(matches!(
         fixture.sim.submit(submit(&[], 0, None)),
         Err(CcError::Invalid(_))

@@ -94,14 +94,14 @@ fn values(json: Value) -> AttrValues {
 #[tokio::test]
 async fn a_successful_call_raises_done_with_the_json_body() {
     let (peer, port) = start_peer().await;
-    let dfm = storage_dfm(port);
-    let completion = Executor::new()
-        .execute(
-            &dfm,
-            "create",
-            &values(json!({"ttl": 60, "data": {"name": "Ann"}})),
-        )
-        .await;
+    let dfm = Arc::new(storage_dfm(port));
+    // The ORS layer runs each call on its own task, so the call must be `Send`.
+    let executor = Executor::new();
+    let task = tokio::spawn(async move {
+        let values = values(json!({"ttl": 60, "data": {"name": "Ann"}}));
+        executor.execute(&dfm, "create", &values).await
+    });
+    let completion = task.await.unwrap();
     assert_eq!(
         completion,
         Completion {
