@@ -80,6 +80,17 @@ impl Executor {
         self
     }
 
+    /// The HTTP client, shared with other outgoing calls of the ORS layer.
+    pub fn client(&self) -> reqwest::Client {
+        self.client.clone()
+    }
+
+    /// Uses `client` (timeouts, local port range) for HTTP calls.
+    pub fn with_client(mut self, client: reqwest::Client) -> Self {
+        self.client = client;
+        self
+    }
+
     /// Calls `action` of `dfm` with the element's attribute `values` and returns its completion.
     pub async fn execute(&self, dfm: &Dfm, action: &str, values: &AttrValues) -> Completion {
         let request = match build_request(dfm, action, values) {

@@ -1,0 +1,123 @@
+//! Documents named by `src`: fetched once (http(s) with reqwest, `file:` URLs, plain paths), rewritten for the
+//! ORS dialect, parsed, and shared by every session that runs them (`Arc<Model>`).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::ors::dialect;
+use crate::scxml::parse::{Source, parse_source};
+use crate::scxml::{Model, ParseErrors};
+
+/// Why a document cannot be used.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DocumentError {
+    /// It could not be read or fetched.
+    #[error("cannot read document `{src}`: {reason}")]
+    Fetch {
+        /// The `src` asked for.
+        src: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// It was read but is not a valid chart.
+    #[error("document `{src}` is not valid SCXML: {errors}")]
+    Invalid {
+        /// The `src` asked for.
+        src: String,
+        /// The positioned errors.
+        errors: ParseErrors,
+    },
+}
+
+/// The parsed documents, by `src`.
+#[derive(Debug)]
+pub struct Documents {
+    cache: Mutex<HashMap<String, Arc<Model>>>,
+    client: reqwest::Client,
+    base_dirs: Vec<PathBuf>,
+}
+
+impl Documents {
+    /// A cache resolving relative paths against each of `base_dirs` in turn (the current directory first).
+    pub fn new(client: reqwest::Client, base_dirs: Vec<PathBuf>) -> Documents {
+        Documents {
+            cache: Mutex::new(HashMap::new()),
+            client,
+            base_dirs,
+        }
+    }
+
+    /// The parsed chart of `src`, fetched and parsed on first use.
+    pub async fn load(&self, src: &str) -> Result<Arc<Model>, DocumentError> {
+        if let Some(model) = self.lock().get(src) {
+            return Ok(model.clone());
+        }
+        let (text, file) = self.fetch(src).await?;
+        let text = dialect::rewrite(&text);
+        let source = Source {
+            name: src.to_string(),
+            file,
+        };
+        let model = parse_source(&text, &source).map_err(|errors| DocumentError::Invalid {
+            src: src.to_string(),
+            errors,
+        })?;
+        self.lock().insert(src.to_string(), model.clone());
+        Ok(model)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Model>>> {
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn fetch(&self, src: &str) -> Result<(String, Option<PathBuf>), DocumentError> {
+        let fail = |reason: String| DocumentError::Fetch {
+            src: src.to_string(),
+            reason,
+        };
+        if src.starts_with("http://") || src.starts_with("https://") {
+            let response = self
+                .client
+                .get(src)
+                .send()
+                .await
+                .map_err(|error| fail(error.to_string()))?;
+            if !response.status().is_success() {
+                return Err(fail(format!("the server answered {}", response.status())));
+            }
+            let text = response
+                .text()
+                .await
+                .map_err(|error| fail(error.to_string()))?;
+            return Ok((text, None));
+        }
+        let path = src
+            .strip_prefix("file://")
+            .or_else(|| src.strip_prefix("file:"))
+            .unwrap_or(src);
+        if path.is_empty() {
+            return Err(fail("`src` is empty".to_string()));
+        }
+        let path = PathBuf::from(path);
+        let candidates: Vec<PathBuf> = if path.is_absolute() {
+            vec![path]
+        } else {
+            self.base_dirs.iter().map(|dir| dir.join(&path)).collect()
+        };
+        let mut last = String::from("no such file");
+        for candidate in candidates {
+            match tokio::fs::read(&candidate).await {
+                Ok(bytes) => {
+                    let text = String::from_utf8(bytes)
+                        .map_err(|_| fail("the file is not valid UTF-8".to_string()))?;
+                    return Ok((text, Some(candidate)));
+                }
+                Err(error) => last = error.to_string(),
+            }
+        }
+        Err(fail(last))
+    }
+}

@@ -1,0 +1,277 @@
+//! A worker thread: owns the sessions placed on it and one ECMAScript runtime they share, reads its inbox,
+//! fires delayed sends when they fall due, ends sessions whose TTL has passed, and is the [`Host`] of its
+//! sessions.
+//!
+//! Time is the wall clock in milliseconds since the epoch; the worker sleeps on its inbox until the earliest
+//! deadline (a session's next timer or its TTL), kept in a heap with lazy deletion so that parked sessions cost
+//! nothing per wake-up. A session that halts (final state, cancel, runaway loop) is dropped; nothing one session
+//! does reaches another except through its inbox.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::ors::runtime::{Command, SessionInput, Shared};
+use crate::scxml::datamodel::ecmascript::{EcmaScriptRuntime, GlobalsHook, ScriptLimits};
+use crate::scxml::host::{ActionScope, Host, HostError, OutgoingSend, SessionInfo};
+use crate::scxml::model::CustomAction;
+use crate::scxml::{Event, Session, SessionOptions, Value};
+
+struct Slot {
+    session: Session,
+    /// When the TTL ends.
+    expires: u64,
+    /// The deadline this session has in the heap.
+    due: u64,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
+/// Runs a worker until every handle to the runtime is gone.
+pub(crate) fn run(shared: Weak<Shared>, inbox: Receiver<Command>, globals: GlobalsHook) {
+    let runtime = EcmaScriptRuntime::new(ScriptLimits::default(), Some(&globals));
+    let mut slots: HashMap<String, Slot> = HashMap::new();
+    let mut deadlines: BinaryHeap<Reverse<(u64, String)>> = BinaryHeap::new();
+    loop {
+        let wait = match deadlines.peek() {
+            Some(Reverse((due, _))) => Duration::from_millis(due.saturating_sub(now_ms())),
+            // Wake now and then so the thread ends once the runtime is dropped.
+            None => Duration::from_secs(1),
+        };
+        let first = match inbox.recv_timeout(wait) {
+            Ok(command) => Some(command),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let mut worker = Worker {
+            shared: &shared,
+            runtime: &runtime,
+            slots: &mut slots,
+            deadlines: &mut deadlines,
+        };
+        if let Some(command) = first {
+            worker.handle(command);
+            // Drain what else is waiting before looking at the clock again.
+            while let Ok(command) = inbox.try_recv() {
+                worker.handle(command);
+            }
+        }
+        worker.fire_due();
+    }
+}
+
+struct Worker<'a> {
+    shared: &'a Arc<Shared>,
+    runtime: &'a EcmaScriptRuntime,
+    slots: &'a mut HashMap<String, Slot>,
+    deadlines: &'a mut BinaryHeap<Reverse<(u64, String)>>,
+}
+
+impl Worker<'_> {
+    fn handle(&mut self, command: Command) {
+        match command {
+            Command::Start {
+                id,
+                model,
+                params,
+                ttl,
+            } => {
+                let options = SessionOptions {
+                    sessionid: Some(id.clone()),
+                    ecmascript: Some(self.runtime.clone()),
+                    ..SessionOptions::default()
+                };
+                let mut session = Session::new(model, options);
+                let now = now_ms();
+                session.set_now(now);
+                let expires = now.saturating_add(ttl.as_millis() as u64);
+                // Start parameters are read by the rewritten `<data>` items during the initial macrostep only.
+                let installed = self.set_start_params(&params);
+                let mut host = WorkerHost {
+                    shared: self.shared,
+                };
+                session.start(&mut host);
+                if installed {
+                    self.set_start_params(&[]);
+                }
+                self.settle(
+                    id,
+                    Slot {
+                        session,
+                        expires,
+                        due: 0,
+                    },
+                );
+            }
+            Command::Deliver { id, input } => {
+                let Some(mut slot) = self.slots.remove(&id) else {
+                    if let SessionInput::Terminate(Some(reply)) = input {
+                        let _ = reply.send(false);
+                    }
+                    return;
+                };
+                let mut host = WorkerHost {
+                    shared: self.shared,
+                };
+                match input {
+                    SessionInput::External(event) | SessionInput::Request(event) => {
+                        slot.session.advance(now_ms(), &mut host);
+                        slot.session.feed(event, &mut host);
+                    }
+                    SessionInput::Terminate(reply) => {
+                        slot.session.cancel(&mut host);
+                        if let Some(reply) = reply {
+                            let _ = reply.send(true);
+                        }
+                    }
+                    SessionInput::Query(reply) => {
+                        let _ = reply.send(describe(&mut slot.session));
+                    }
+                }
+                self.settle(id, slot);
+            }
+        }
+    }
+
+    /// Puts `params` where `_gmsp` reads them (an empty list clears them); false when there was nothing to do.
+    fn set_start_params(&self, params: &[(String, Value)]) -> bool {
+        self.runtime.with_context(|context| {
+            use boa_engine::{JsValue, js_string};
+            let global = context.global_object();
+            let Ok(holder) = global.get(js_string!("__gms_start"), context) else {
+                return false;
+            };
+            let Some(holder) = holder.as_object() else {
+                return false;
+            };
+            let value = if params.is_empty() {
+                JsValue::null()
+            } else {
+                let object = Value::Object(
+                    params
+                        .iter()
+                        .map(|(name, value)| (Arc::from(name.as_str()), value.clone()))
+                        .collect(),
+                );
+                match JsValue::from_json(&object.to_json(), context) {
+                    Ok(value) => value,
+                    Err(_) => return false,
+                }
+            };
+            holder
+                .set(js_string!("params"), value, false, context)
+                .is_ok()
+        })
+    }
+
+    /// Keeps a session that is still running (with its next deadline) or lets one that halted go.
+    fn settle(&mut self, id: String, mut slot: Slot) {
+        if !slot.session.is_running() {
+            self.shared.ended(&id);
+            return;
+        }
+        let due = slot
+            .session
+            .next_timer()
+            .map_or(slot.expires, |timer| timer.min(slot.expires));
+        if due != slot.due {
+            slot.due = due;
+            self.deadlines.push(Reverse((due, id.clone())));
+        }
+        self.slots.insert(id, slot);
+    }
+
+    /// Fires the timers and TTLs that have come due.
+    fn fire_due(&mut self) {
+        let now = now_ms();
+        while let Some(Reverse((due, _))) = self.deadlines.peek() {
+            if *due > now {
+                break;
+            }
+            let Some(Reverse((due, id))) = self.deadlines.pop() else {
+                break;
+            };
+            let Some(mut slot) = self.slots.remove(&id) else {
+                continue;
+            };
+            if slot.due != due {
+                // A stale entry: the session's deadline has moved since.
+                self.slots.insert(id, slot);
+                continue;
+            }
+            let mut host = WorkerHost {
+                shared: self.shared,
+            };
+            if slot.expires <= now {
+                slot.session.cancel(&mut host);
+            } else {
+                slot.session.advance(now, &mut host);
+            }
+            self.settle(id, slot);
+        }
+    }
+}
+
+/// The session's state as `/query` shows it.
+fn describe(session: &mut Session) -> serde_json::Value {
+    let states: Vec<serde_json::Value> = session
+        .atomic_configuration()
+        .into_iter()
+        .map(|state| serde_json::Value::String(state.to_string()))
+        .collect();
+    let model = session.model().clone();
+    let mut data = serde_json::Map::new();
+    for state in &model.states {
+        for item in &state.data {
+            if let Ok(value) = session.eval(&item.id) {
+                data.insert(item.id.to_string(), value.to_json());
+            }
+        }
+    }
+    serde_json::json!({
+        "sessionid": session.sessionid(),
+        "name": model.name.as_deref(),
+        "states": states,
+        "data": data,
+    })
+}
+
+/// The host of the sessions of one worker.
+struct WorkerHost<'a> {
+    shared: &'a Arc<Shared>,
+}
+
+impl Host for WorkerHost<'_> {
+    fn log(&mut self, session: &SessionInfo, label: &str, message: &str) {
+        tracing::info!(target: "gms::ors::flow", session = %session.sessionid, label, "{message}");
+    }
+
+    fn send(&mut self, session: &SessionInfo, send: OutgoingSend) -> Result<(), HostError> {
+        crate::ors::ioproc::send(self.shared, session, send)
+    }
+
+    fn custom_action(
+        &mut self,
+        session: &SessionInfo,
+        action: &CustomAction,
+        scope: &mut dyn ActionScope,
+    ) -> Result<(), HostError> {
+        self.shared
+            .modules
+            .custom_action(self.shared, session, action, scope)
+    }
+}
+
+/// Builds an event as a module completion: external, with `data`.
+pub(crate) fn completion(name: &str, data: Value) -> Event {
+    Event::external(name).with_data(data)
+}
