@@ -12,9 +12,13 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::config::{ConfigHandle, GmsConfig};
+use crate::http;
 use crate::http::metrics::Metrics;
+use crate::http::ors::RouterInProcess;
 use crate::http::{AppState, Listeners, Routers};
+use crate::ors::node::OrsNode;
 use crate::resources::Resources;
+use crate::services::ors::OrsService;
 use crate::services::{ServiceCore, ServiceRegistry};
 use crate::storage::Storage;
 use crate::store::{self, Clock, Embedded, Store, Timed};
@@ -51,11 +55,29 @@ pub enum Error {
 pub struct App {
     /// Handles shared by every request.
     pub state: AppState,
+    /// The ORS layer (sessions, modules, the simulated contact center).
+    pub ors: OrsParts,
+}
+
+/// What the ORS layer adds to the application.
+#[derive(Debug, Clone)]
+pub struct OrsParts {
+    /// The runtime and its modules.
+    pub node: OrsNode,
+    /// The `type=ors` service kind.
+    pub kind: Arc<OrsService>,
+    /// Serves DFM requests to this node through the internal router.
+    pub in_process: Arc<RouterInProcess>,
 }
 
 impl App {
     /// Opens the store and builds the services.
     pub fn build(options: AppOptions) -> Result<App, Error> {
+        let config_dir = options
+            .config_path
+            .as_deref()
+            .and_then(std::path::Path::parent)
+            .map(std::path::Path::to_path_buf);
         let config = Arc::new(ConfigHandle::new(options.config, options.config_path));
         let timed = Timed::new(Embedded::open(&options.data_dir, options.clock.clone())?);
         let metrics = Arc::new(Metrics::new(timed.latency()));
@@ -69,7 +91,21 @@ impl App {
             clock: options.clock.clone(),
         });
         // Other service kinds register here, one line each: `registry.register("ors", ...)`.
-        let registry = ServiceRegistry::new(config.clone(), core);
+        let mut registry = ServiceRegistry::new(config.clone(), core);
+        let in_process = Arc::new(RouterInProcess::new());
+        let node = OrsNode::build(&config, config_dir.as_deref(), in_process.clone());
+        let kind = Arc::new(OrsService::new(
+            config.clone(),
+            node.ors.clone(),
+            node.client.clone(),
+            node.section.url.clone(),
+        ));
+        registry.register("ors", kind.clone());
+        let registry = Arc::new(registry);
+        node.ors
+            .shared()
+            .modules
+            .set_interaction_router(crate::services::ors::interaction_router(registry.clone()));
         resources.check_config(&config.get());
         for warning in &config.get().warnings {
             tracing::warn!("{warning}");
@@ -79,10 +115,15 @@ impl App {
                 config,
                 store,
                 storage,
-                services: Arc::new(registry),
+                services: registry,
                 resources,
                 clock: options.clock,
                 metrics,
+            },
+            ors: OrsParts {
+                node,
+                kind,
+                in_process,
             },
         })
     }
@@ -90,7 +131,33 @@ impl App {
     /// The routers of both listeners. Other areas are mounted here, one line each:
     /// `.public(router)` for the "Allow" list, `.internal(router)` for internal-only routes.
     pub fn listeners(&self) -> Listeners {
-        Routers::new(self.state.clone()).build()
+        let listeners = Routers::new(self.state.clone())
+            .internal(http::ors::scxml_routes(self.ors.node.ors.clone()))
+            .public(http::ors::service_routes(self.service_request_state()))
+            .public(http::geo::routes(self.geocoder()))
+            .internal(http::contact_center::routes(
+                self.ors.node.simulator.clone(),
+            ))
+            .build();
+        let server = &self.state.config.get().server;
+        self.ors.in_process.set(
+            listeners.internal.clone(),
+            vec![server.web_port, server.http_settings_port],
+        );
+        listeners
+    }
+
+    fn service_request_state(&self) -> http::ors::ServiceRequestState {
+        http::ors::ServiceRequestState {
+            services: self.state.services.clone(),
+            kind: self.ors.kind.clone(),
+            config: self.state.config.clone(),
+        }
+    }
+
+    fn geocoder(&self) -> Arc<dyn crate::geo::Geocoder> {
+        crate::geo::build(&crate::geo::GeocoderConfig::default())
+            .unwrap_or_else(|_| Arc::new(crate::geo::gazetteer::Gazetteer::embedded()))
     }
 
     /// Serves both listeners until `shutdown` resolves, reloading the configuration when its file changes.
@@ -134,6 +201,16 @@ impl App {
                 }
             }
         });
+        if let Some(port) = self.ors.node.section.port {
+            // ORS's own port (7210 on a real ORS) serves the `/scxml` routes only.
+            let listener = TcpListener::bind(("0.0.0.0", port)).await?;
+            let router = http::ors::scxml_routes(self.ors.node.ors.clone());
+            tokio::spawn(
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(until_stopped(stopped.clone()))
+                    .into_future(),
+            );
+        }
         let public = axum::serve(public, listeners.public)
             .with_graceful_shutdown(until_stopped(stopped.clone()));
         let internal = axum::serve(internal, listeners.internal)

@@ -13,11 +13,14 @@
 //! across areas: `/genesys/1/service/{id}/...`, `/genesys/1/storage/{id}/{key}`.
 
 pub mod access;
+pub mod contact_center;
 pub mod error;
 pub mod extract;
+pub mod geo;
 pub mod metrics;
 pub mod node;
 pub mod openapi;
+pub mod ors;
 pub mod service;
 pub mod state;
 pub mod storage;

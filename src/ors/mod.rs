@@ -19,13 +19,17 @@
 //! through that worker's inbox ([`runtime::Command`] / [`runtime::SessionInput`]). Module work that waits
 //! (HTTP calls of DFM actions, `session:fetch`) runs as tokio tasks and comes back as an event in the inbox.
 
+pub mod config;
 pub mod dialect;
 pub mod documents;
+pub mod forward;
 pub mod ioproc;
 pub mod modules;
+pub mod node;
 pub mod runtime;
 pub mod worker;
 
 pub use documents::{DocumentError, Documents};
+pub use forward::{OrsClient, Remote};
 pub use modules::Modules;
 pub use runtime::{Answer, Ors, OrsError, OrsOptions};

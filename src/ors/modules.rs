@@ -26,8 +26,12 @@ use crate::scxml::host::{ActionScope, HostError, SessionInfo};
 use crate::scxml::model::CustomAction;
 
 /// Finds the session a call to a booked access number belongs to (match-interaction), given DNIS and ANI.
-pub type InteractionRouter =
-    Arc<dyn Fn(String, String) -> crate::dfm::BoxFuture<'static, Option<String>> + Send + Sync>;
+/// The arguments are DNIS, ANI and the access code the caller keyed in (udata `access_code`), if any.
+pub type InteractionRouter = Arc<
+    dyn Fn(String, String, Option<String>) -> crate::dfm::BoxFuture<'static, Option<String>>
+        + Send
+        + Sync,
+>;
 
 /// Which module a contact-center request came from, to name its completion event.
 #[derive(Debug, Clone)]
@@ -382,7 +386,8 @@ impl Modules {
                 let Some(router) = self.router.get() else {
                     return;
                 };
-                let Some(session) = router(dnis.clone(), ani.clone()).await else {
+                let code = udata.get("access_code").cloned();
+                let Some(session) = router(dnis.clone(), ani.clone(), code).await else {
                     tracing::info!(%dnis, %ani, "no service holds the dialled access number");
                     return;
                 };

@@ -10,6 +10,7 @@
 
 pub mod access_code;
 pub mod builtin;
+pub mod ors;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

@@ -1,0 +1,73 @@
+//! Run-time control of the simulated contact center, on the internal listener, so tests and demos can say "an
+//! agent is ready now": `GET /genesys/1/contact-center` (agents and pending work), `POST
+//! /genesys/1/contact-center/agents/{agent}/ready`, `.../not-ready`, `.../release`, and `POST
+//! /genesys/1/contact-center/calls` with `ani` and `dnis` (a customer dials an access number; the call is handed
+//! to the service that booked it).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use serde_json::{Value as JsonValue, json};
+
+use super::error::ApiError;
+use crate::contact_center::{CcError, SimSnapshot, Simulator};
+
+/// The control routes over `simulator`.
+pub fn routes(simulator: Arc<Simulator>) -> Router {
+    Router::new()
+        .route("/genesys/1/contact-center", get(snapshot))
+        .route(
+            "/genesys/1/contact-center/agents/{agent}/{state}",
+            post(agent),
+        )
+        .route("/genesys/1/contact-center/calls", post(call))
+        .with_state(simulator)
+}
+
+fn cc_error(error: CcError) -> ApiError {
+    match error {
+        CcError::UnknownAgent(_) | CcError::UnknownInteraction(_) | CcError::UnknownRequest(_) => {
+            ApiError::not_found(error.to_string())
+        }
+        CcError::Invalid(_) => ApiError::bad_request(error.to_string()),
+    }
+}
+
+async fn snapshot(State(simulator): State<Arc<Simulator>>) -> Json<SimSnapshot> {
+    Json(simulator.snapshot())
+}
+
+async fn agent(
+    State(simulator): State<Arc<Simulator>>,
+    Path((agent, state)): Path<(String, String)>,
+) -> Result<Json<JsonValue>, ApiError> {
+    match state.as_str() {
+        "ready" => simulator.set_agent_ready(&agent),
+        "not-ready" => simulator.set_agent_not_ready(&agent),
+        "release" => simulator.release_agent(&agent),
+        other => {
+            return Err(ApiError::not_found(format!(
+                "agent state `{other}` is not ready, not-ready or release"
+            )));
+        }
+    }
+    .map_err(cc_error)?;
+    Ok(Json(json!({ "agent": agent, "state": state })))
+}
+
+async fn call(
+    State(simulator): State<Arc<Simulator>>,
+    Query(params): Query<BTreeMap<String, String>>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let dnis = params
+        .get("dnis")
+        .filter(|dnis| !dnis.is_empty())
+        .ok_or_else(|| ApiError::bad_request("parameter `dnis` is mandatory"))?;
+    let ani = params.get("ani").cloned().unwrap_or_default();
+    let interaction = simulator.place_call(&ani, dnis, BTreeMap::new());
+    Ok(Json(json!({ "interactionid": interaction.0 })))
+}

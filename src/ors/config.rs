@@ -1,0 +1,121 @@
+//! The `[ors]` section of the option file (and the `[dfm]` section, as ORS has it), typed from
+//! [`GmsConfig::raw`] with [`crate::config::value`].
+//!
+//! | option | meaning (default) |
+//! |---|---|
+//! | `ors/url` | run every `type=ors` service on this ORS (`http://host:7210`) instead of in-process (none) |
+//! | `ors/port` | also serve the `/scxml/...` routes on their own listener on this port, as ORS does on 7210 (none) |
+//! | `ors/workers` | session worker threads (the number of cores) |
+//! | `ors/max_sessions` | the most live sessions (200000) |
+//! | `ors/session_ttl` | seconds a session started over `/scxml/session/start` lives (3600) |
+//! | `ors/request_timeout` | seconds a `/request/` waits for the flow (`gms/http.socket_timeout`) |
+//! | `dfm/<name>` | a DFM file (`file://path` or a path), one option per file; default: the four `dfm/cfg_GSG_*.txt` |
+//!
+//! A bad value is reported with its file and line, and the default is used.
+
+use std::path::PathBuf;
+
+use crate::config::GmsConfig;
+use crate::config::value;
+use crate::ors::OrsOptions;
+
+/// The typed `[ors]` and `[dfm]` sections.
+#[derive(Debug, Clone)]
+pub struct OrsSection {
+    /// `url`.
+    pub url: Option<String>,
+    /// `port`.
+    pub port: Option<u16>,
+    /// Runtime sizing.
+    pub options: OrsOptions,
+    /// DFM files to load.
+    pub dfm_files: Vec<PathBuf>,
+    /// Problems found, as `file:line: sentence`.
+    pub warnings: Vec<String>,
+}
+
+/// The DFM files shipped in `dfm/`, loaded when no `[dfm]` section names any.
+pub const DEFAULT_DFM_FILES: &[&str] = &[
+    "dfm/cfg_GSG_storage.txt",
+    "dfm/cfg_GSG_notification.txt",
+    "dfm/cfg_GSG_base_services.txt",
+    "dfm/cfg_GSG_geocoding.txt",
+];
+
+impl OrsSection {
+    /// Reads the sections from `config`.
+    pub fn from_config(config: &GmsConfig) -> OrsSection {
+        let mut warnings = Vec::new();
+        let mut options = OrsOptions {
+            request_timeout: config.gms.http_socket_timeout,
+            ..OrsOptions::default()
+        };
+        let mut url = None;
+        let mut port = None;
+        if let Some(section) = config.raw().section("ors") {
+            url = section
+                .value("url")
+                .map(str::trim)
+                .filter(|url| !url.is_empty())
+                .map(str::to_string);
+            if let Some(option) = section.get("port") {
+                match value::integer::<u16>(option, 1, u16::MAX) {
+                    Ok(value) => port = Some(value),
+                    Err(diagnostic) => warnings.push(diagnostic.to_string()),
+                }
+            }
+            if let Some(option) = section.get("workers") {
+                match value::integer::<usize>(option, 1, 256) {
+                    Ok(value) => options.workers = value,
+                    Err(diagnostic) => warnings.push(diagnostic.to_string()),
+                }
+            }
+            if let Some(option) = section.get("max_sessions") {
+                match value::integer::<usize>(option, 1, 100_000_000) {
+                    Ok(value) => options.max_sessions = value,
+                    Err(diagnostic) => warnings.push(diagnostic.to_string()),
+                }
+            }
+            if let Some(option) = section.get("session_ttl") {
+                match value::seconds(option, 1, 31 * 24 * 3600) {
+                    Ok(value) => options.session_ttl = value,
+                    Err(diagnostic) => warnings.push(diagnostic.to_string()),
+                }
+            }
+            if let Some(option) = section.get("request_timeout") {
+                match value::seconds(option, 1, 3600) {
+                    Ok(value) => options.request_timeout = value,
+                    Err(diagnostic) => warnings.push(diagnostic.to_string()),
+                }
+            }
+        }
+        let mut dfm_files: Vec<PathBuf> = config
+            .raw()
+            .section("dfm")
+            .map(|section| {
+                section
+                    .options
+                    .iter()
+                    .map(|option| {
+                        let path = option.value.trim();
+                        let path = path
+                            .strip_prefix("file://")
+                            .or_else(|| path.strip_prefix("file:"))
+                            .unwrap_or(path);
+                        PathBuf::from(path)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if dfm_files.is_empty() {
+            dfm_files = DEFAULT_DFM_FILES.iter().map(PathBuf::from).collect();
+        }
+        OrsSection {
+            url,
+            port,
+            options,
+            dfm_files,
+            warnings,
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! The ORS HTTP interface as a client: [`OrsClient`] is what a `type=ors` service needs from an ORS, served by the
+//! in-process runtime ([`crate::ors::Ors`]) or, when a service names an ORS URL, by [`Remote`] over HTTP (reqwest)
+//! in ORS's own wire format: `POST /scxml/session/start` (form: `src` and the parameters), `POST
+//! /scxml/session/{id}/request/{name}` (form parameters; the answer's JSON object holds the flow's `<param>`s),
+//! `POST /scxml/session/{id}/event/{name}` and `POST /scxml/session/{id}/terminate`.
+//!
+//! A positive `<ws:response>` travels as 200 with the params as a JSON object; a negative one as 400 with
+//! `{"message", "exception": "NegativeResponse", "resultcode", "params"}`; an unknown session as 404 and a flow
+//! that did not answer as 504 (`gms`'s own `/scxml` routes answer the same way, so a `gms` can stand in for ORS).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::ors::runtime::{Answer, OrsError};
+
+/// What a `type=ors` service needs from an ORS.
+#[async_trait]
+pub trait OrsClient: Send + Sync + std::fmt::Debug {
+    /// Starts a session of `src` with `params` (into its `<data>` items); returns its id.
+    async fn start(
+        &self,
+        src: &str,
+        params: &[(String, String)],
+        ttl: Option<Duration>,
+    ) -> Result<String, OrsError>;
+
+    /// Sends request `name` and waits for the flow's answer.
+    async fn request(
+        &self,
+        id: &str,
+        name: &str,
+        params: &[(String, String)],
+    ) -> Result<Answer, OrsError>;
+
+    /// Terminates session `id`.
+    async fn terminate(&self, id: &str) -> Result<(), OrsError>;
+}
+
+/// A real ORS (or another `gms`) reached over HTTP.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Remote {
+    /// The ORS at `base` (`http://host:7210`), called with `client` (which carries the `gms.http.*` timeouts).
+    pub fn new(base: &str, client: reqwest::Client) -> Remote {
+        Remote {
+            base: base.trim_end_matches('/').to_string(),
+            client,
+        }
+    }
+
+    fn remote_error(&self, url: &str, reason: impl std::fmt::Display) -> OrsError {
+        OrsError::Remote {
+            url: url.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    async fn post(
+        &self,
+        url: &str,
+        params: &[(String, String)],
+    ) -> Result<(u16, serde_json::Value), OrsError> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .finish();
+        let response = self
+            .client
+            .post(url)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(body)
+            .send()
+            .await
+            .map_err(|error| self.remote_error(url, error))?;
+        let status = response.status().as_u16();
+        let text = response
+            .text()
+            .await
+            .map_err(|error| self.remote_error(url, error))?;
+        let json = if text.trim().is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).map_err(|_| {
+                self.remote_error(
+                    url,
+                    format!("answered {status} with a body that is not JSON"),
+                )
+            })?
+        };
+        Ok((status, json))
+    }
+}
+
+fn message_of(json: &serde_json::Value) -> String {
+    json.get("message")
+        .and_then(|m| m.as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+#[async_trait]
+impl OrsClient for Remote {
+    async fn start(
+        &self,
+        src: &str,
+        params: &[(String, String)],
+        _ttl: Option<Duration>,
+    ) -> Result<String, OrsError> {
+        let url = format!("{}/scxml/session/start", self.base);
+        let mut form = vec![("src".to_string(), src.to_string())];
+        form.extend(params.iter().cloned());
+        let (status, json) = self.post(&url, &form).await?;
+        match status {
+            200..=299 => json
+                .get("sessionid")
+                .and_then(|id| id.as_str())
+                .map(str::to_string)
+                .ok_or_else(|| self.remote_error(&url, "the answer has no `sessionid`")),
+            _ => Err(self.remote_error(&url, format!("{status}: {}", message_of(&json)))),
+        }
+    }
+
+    async fn request(
+        &self,
+        id: &str,
+        name: &str,
+        params: &[(String, String)],
+    ) -> Result<Answer, OrsError> {
+        let url = format!("{}/scxml/session/{id}/request/{name}", self.base);
+        let (status, json) = self.post(&url, params).await?;
+        match status {
+            200..=299 => Ok(Answer {
+                positive: true,
+                resultcode: None,
+                params: json.as_object().cloned().unwrap_or_default(),
+            }),
+            400 if json.get("exception").and_then(|e| e.as_str()) == Some("NegativeResponse") => {
+                Ok(Answer {
+                    positive: false,
+                    resultcode: json
+                        .get("resultcode")
+                        .and_then(|code| code.as_str())
+                        .map(str::to_string),
+                    params: json
+                        .get("params")
+                        .and_then(|params| params.as_object())
+                        .cloned()
+                        .unwrap_or_default(),
+                })
+            }
+            404 => Err(OrsError::NotFound(id.to_string())),
+            504 => Err(OrsError::Timeout {
+                session: id.to_string(),
+                name: name.to_string(),
+                timeout_ms: 0,
+            }),
+            _ => Err(self.remote_error(&url, format!("{status}: {}", message_of(&json)))),
+        }
+    }
+
+    async fn terminate(&self, id: &str) -> Result<(), OrsError> {
+        let url = format!("{}/scxml/session/{id}/terminate", self.base);
+        let (status, json) = self.post(&url, &[]).await?;
+        match status {
+            200..=299 => Ok(()),
+            404 => Err(OrsError::NotFound(id.to_string())),
+            _ => Err(self.remote_error(&url, format!("{status}: {}", message_of(&json)))),
+        }
+    }
+}
+
+#[async_trait]
+impl OrsClient for crate::ors::Ors {
+    async fn start(
+        &self,
+        src: &str,
+        params: &[(String, String)],
+        ttl: Option<Duration>,
+    ) -> Result<String, OrsError> {
+        let params = params
+            .iter()
+            .map(|(name, value)| (name.clone(), crate::scxml::Value::string(value.as_str())))
+            .collect();
+        crate::ors::Ors::start(self, src, params, ttl).await
+    }
+
+    async fn request(
+        &self,
+        id: &str,
+        name: &str,
+        params: &[(String, String)],
+    ) -> Result<Answer, OrsError> {
+        crate::ors::Ors::request(self, id, name, form_value(params), None).await
+    }
+
+    async fn terminate(&self, id: &str) -> Result<(), OrsError> {
+        crate::ors::Ors::terminate(self, id).await
+    }
+}
+
+/// Form parameters as event data (an object of strings; a repeated name keeps its first value).
+pub fn form_value(params: &[(String, String)]) -> crate::scxml::Value {
+    let mut entries: Vec<(std::sync::Arc<str>, crate::scxml::Value)> = Vec::new();
+    for (name, value) in params {
+        if !entries.iter().any(|(key, _)| &**key == name.as_str()) {
+            entries.push((
+                std::sync::Arc::from(name.as_str()),
+                crate::scxml::Value::string(value.as_str()),
+            ));
+        }
+    }
+    crate::scxml::Value::Object(entries)
+}

@@ -1,0 +1,192 @@
+//! Builds this node's ORS layer from the configuration: the runtime, its modules (DFM files, the simulated
+//! contact center), the HTTP client every ORS call uses, and the tasks that drive the contact center's clock and
+//! deliver its events. `app.rs` calls [`OrsNode::build`] and mounts the routes of `http::ors`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{ConfigHandle, GmsConfig};
+use crate::contact_center::{
+    AgentOptions, CcEvent, ContactCenter, SimOptions, Simulator, SystemClock,
+};
+use crate::dfm::{DfmSet, Executor, InProcess};
+use crate::ors::config::OrsSection;
+use crate::ors::{Documents, Modules, Ors};
+
+/// This node's ORS layer.
+#[derive(Clone)]
+pub struct OrsNode {
+    /// The session runtime.
+    pub ors: Ors,
+    /// The simulated contact center the modules use, steerable at run time.
+    pub simulator: Arc<Simulator>,
+    /// The typed `[ors]` section.
+    pub section: OrsSection,
+    /// The client for every outgoing ORS-layer call (`gms/http.*` timeouts, `http.client_port_range`).
+    pub client: reqwest::Client,
+}
+
+/// The HTTP client of the ORS layer, with `gms/http.connection_timeout`, `http.socket_timeout` and
+/// `http.max_connections_per_route`. (`http.client_port_range` is not applied: reqwest binds a local address but
+/// not a local port.)
+pub fn http_client(config: &GmsConfig) -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(config.gms.http_connection_timeout)
+        .read_timeout(config.gms.http_socket_timeout)
+        .pool_max_idle_per_host(config.gms.http_max_connections_per_route as usize)
+        .build()
+        .unwrap_or_default()
+}
+
+/// Reads `[contact_center]`: `agents` (`id@group` list), `agents_ready` (all agents ready at start, false),
+/// `ewt` (seconds, 60), `ring_time` (seconds, 5), `handle_time` (seconds, 120).
+pub fn sim_options(config: &GmsConfig) -> (SimOptions, Vec<String>) {
+    let mut options = SimOptions::default();
+    let mut warnings = Vec::new();
+    let Some(section) = config.raw().section("contact_center") else {
+        return (options, warnings);
+    };
+    let ready = section
+        .get("agents_ready")
+        .map(|option| crate::config::value::boolean(option).unwrap_or(false))
+        .unwrap_or(false);
+    if let Some(option) = section.get("agents") {
+        for entry in crate::config::value::list(option) {
+            let (id, groups) = entry.split_once('@').unwrap_or((entry.as_str(), ""));
+            options.agents.push(AgentOptions {
+                id: id.to_string(),
+                groups: groups
+                    .split('+')
+                    .filter(|group| !group.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                ready,
+            });
+        }
+    }
+    for (name, slot) in [
+        ("ewt", &mut options.ewt),
+        ("ring_time", &mut options.ring_time),
+    ] {
+        if let Some(option) = section.get(name) {
+            match crate::config::value::seconds(option, 0, 86_400) {
+                Ok(value) => *slot = value,
+                Err(diagnostic) => warnings.push(diagnostic.to_string()),
+            }
+        }
+    }
+    if let Some(option) = section.get("handle_time") {
+        match crate::config::value::seconds(option, 0, 86_400) {
+            Ok(value) => options.handle_time = Some(value),
+            Err(diagnostic) => warnings.push(diagnostic.to_string()),
+        }
+    }
+    (options, warnings)
+}
+
+impl std::fmt::Debug for OrsNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrsNode")
+            .field("ors", &self.ors)
+            .field("section", &self.section)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OrsNode {
+    /// Builds the layer; must run inside a tokio runtime (module work and the contact center's driver are
+    /// tasks on it). `in_process` serves DFM requests addressed to this node.
+    pub fn build(
+        config: &Arc<ConfigHandle>,
+        config_dir: Option<&Path>,
+        in_process: Arc<dyn InProcess>,
+    ) -> OrsNode {
+        let current = config.get();
+        let mut section = OrsSection::from_config(&current);
+        let client = http_client(&current);
+        let mut base_dirs = vec![PathBuf::from(".")];
+        if let Some(dir) = config_dir {
+            base_dirs.push(dir.to_path_buf());
+        }
+        let mut dfm = DfmSet::new();
+        for file in &section.dfm_files {
+            let candidates: Vec<PathBuf> = if file.is_absolute() {
+                vec![file.clone()]
+            } else {
+                base_dirs.iter().map(|dir| dir.join(file)).collect()
+            };
+            let Some(found) = candidates.iter().find(|path| path.exists()) else {
+                section
+                    .warnings
+                    .push(format!("DFM file {} not found", file.display()));
+                continue;
+            };
+            match crate::dfm::load_file(found).and_then(|loaded| dfm.insert(loaded)) {
+                Ok(_) => {}
+                Err(error) => section.warnings.push(error.to_string()),
+            }
+        }
+        let (sim_options, sim_warnings) = sim_options(&current);
+        section.warnings.extend(sim_warnings);
+        let (sink, mut events) = tokio::sync::mpsc::unbounded_channel::<CcEvent>();
+        let clock = Arc::new(SystemClock::new());
+        let simulator = Arc::new(Simulator::new(sim_options, clock.clone(), Arc::new(sink)));
+        let executor = Executor::new()
+            .with_client(client.clone())
+            .with_in_process(in_process);
+        let modules = Modules::new(
+            dfm,
+            executor,
+            Some(simulator.clone() as Arc<dyn ContactCenter>),
+        );
+        let wake = modules.wake();
+        let handle = tokio::runtime::Handle::current();
+        let ors = Ors::new(
+            section.options.clone(),
+            Documents::new(client.clone(), base_dirs),
+            modules,
+            handle,
+        );
+        for warning in &section.warnings {
+            tracing::warn!("{warning}");
+        }
+        // Delivers the contact center's events to the sessions waiting for them.
+        let weak = Arc::downgrade(ors.shared());
+        tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                let Some(shared) = weak.upgrade() else {
+                    return;
+                };
+                shared.modules.dispatch(event).await;
+            }
+        });
+        // Ticks the simulator at its deadlines, and whenever a module call may have scheduled new work.
+        let driven = Arc::downgrade(&simulator);
+        tokio::spawn(async move {
+            loop {
+                let Some(simulator) = driven.upgrade() else {
+                    return;
+                };
+                simulator.tick();
+                let wait = simulator
+                    .next_deadline()
+                    .map(|due| {
+                        due.saturating_sub(crate::contact_center::Clock::now(clock.as_ref()))
+                    })
+                    .unwrap_or(Duration::from_secs(1));
+                drop(simulator);
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = wake.notified() => {}
+                }
+            }
+        });
+        OrsNode {
+            ors,
+            simulator,
+            section,
+            client,
+        }
+    }
+}

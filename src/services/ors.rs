@@ -1,0 +1,151 @@
+//! `type=ors` services: each instance is an ORS session running the flow named by the section's `service` option.
+//!
+//! Create: the registry has already stored the user data (`_data_id`); this kind starts the session with every
+//! control parameter, on this node's runtime or — when the section's `ors` option (or the `[ors]` section's
+//! `url`) names an ORS — on that ORS over HTTP, sends the request `gms.start`, and returns the flow's answer with
+//! `_id` = the session id. Later requests on the instance become ORS requests ([`OrsService::request`]); `update`
+//! stays in GMS. `DELETE` terminates the session, and so does the TTL (the session is started with the
+//! service's TTL).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::config::{ConfigHandle, GmsConfig};
+use crate::ors::modules::InteractionRouter;
+use crate::ors::{Answer, Ors, OrsClient, OrsError, Remote};
+use crate::services::{
+    Error, Reply, Result, ServiceCall, ServiceCore, ServiceKind, ServiceRecord, ServiceRegistry,
+};
+use crate::storage::DataSet;
+
+/// The `ors` service kind.
+#[derive(Debug, Clone)]
+pub struct OrsService {
+    config: Arc<ConfigHandle>,
+    local: Ors,
+    client: reqwest::Client,
+    default_url: Option<String>,
+}
+
+impl OrsService {
+    /// Runs flows on `local`, or on the ORS at `default_url` (the `[ors]` section's `url`) when given; remote
+    /// calls use `client`.
+    pub fn new(
+        config: Arc<ConfigHandle>,
+        local: Ors,
+        client: reqwest::Client,
+        default_url: Option<String>,
+    ) -> OrsService {
+        OrsService {
+            config,
+            local,
+            client,
+            default_url,
+        }
+    }
+
+    fn backend(&self, ors_option: Option<&str>) -> Arc<dyn OrsClient> {
+        match ors_option
+            .filter(|url| !url.trim().is_empty())
+            .or(self.default_url.as_deref())
+        {
+            Some(url) => Arc::new(Remote::new(url, self.client.clone())),
+            None => Arc::new(self.local.clone()),
+        }
+    }
+
+    fn backend_of(&self, config: &GmsConfig, record: &ServiceRecord) -> Arc<dyn OrsClient> {
+        let ors = config
+            .service(&record.service)
+            .and_then(|service| service.ors.clone());
+        self.backend(ors.as_deref())
+    }
+
+    /// Request `name` on the live instance `record` (`/service/{id}/request/{name}` and `/service/{id}/{name}`).
+    pub async fn request(
+        &self,
+        record: &ServiceRecord,
+        name: &str,
+        params: &[(String, String)],
+    ) -> std::result::Result<Answer, OrsError> {
+        let config = self.config.get();
+        self.backend_of(&config, record)
+            .request(&record.id, name, params)
+            .await
+    }
+}
+
+/// Maps a runtime error onto the Service API's.
+pub fn service_error(error: OrsError) -> Error {
+    match error {
+        OrsError::NotFound(id) => Error::NotFound(id),
+        OrsError::BadRequest(message) => Error::InvalidParameter {
+            name: "_".to_string(),
+            problem: message,
+        },
+        other => Error::Backend(other.to_string()),
+    }
+}
+
+#[async_trait]
+impl ServiceKind for OrsService {
+    async fn create(&self, _core: &ServiceCore, call: ServiceCall) -> Result<Reply> {
+        let backend = self.backend(call.service.ors.as_deref());
+        let params: Vec<(String, String)> = call.params.0.clone().into_iter().collect();
+        let id = backend
+            .start(&call.service.service, &params, Some(call.ttl))
+            .await
+            .map_err(service_error)?;
+        let answer = match backend.request(&id, "gms.start", &params).await {
+            Ok(answer) => answer,
+            Err(error) => {
+                let _ = backend.terminate(&id).await;
+                return Err(service_error(error));
+            }
+        };
+        if !answer.positive {
+            return Err(Error::Backend(format!(
+                "the flow of service `{}` refused to start: {}",
+                call.service.name,
+                answer.resultcode.as_deref().unwrap_or("negative response")
+            )));
+        }
+        let mut reply = answer.params;
+        reply.insert("_id".into(), id.into());
+        Ok(reply)
+    }
+
+    async fn cancel(&self, _core: &ServiceCore, record: &ServiceRecord) -> Result<()> {
+        let config = self.config.get();
+        match self.backend_of(&config, record).terminate(&record.id).await {
+            // The flow may have ended by itself already.
+            Ok(()) | Err(OrsError::NotFound(_)) => Ok(()),
+            Err(error) => Err(service_error(error)),
+        }
+    }
+}
+
+/// Finds the `type=ors` service a call to a booked access number belongs to, with the configured
+/// `match-interaction` service (which also releases the number when the service says so).
+pub fn interaction_router(registry: Arc<ServiceRegistry>) -> InteractionRouter {
+    Arc::new(move |dnis: String, ani: String, code: Option<String>| {
+        let registry = registry.clone();
+        Box::pin(async move {
+            let mut params = BTreeMap::new();
+            params.insert("_access_number".to_string(), dnis);
+            if !ani.is_empty() {
+                params.insert("_phone_number".to_string(), ani);
+            }
+            if let Some(code) = code {
+                params.insert("_access_code".to_string(), code);
+            }
+            let reply = registry
+                .create("match-interaction", params, DataSet::default())
+                .await
+                .ok()?;
+            reply.get("_id")?.as_str().map(str::to_string)
+        })
+    })
+}
