@@ -16,9 +16,11 @@
 //! - `<data id="x" expr="E"/>` → `expr="_gmsp('x',(E))"` (and `expr="_gmsp('x')"` when there was none), so a start
 //!   parameter named `x` replaces the item's initial value.
 //!
+//! - Genesys attributes of SCXML elements (`_type`, `_persist`, any attribute starting with `_`) are blanked out
+//!   with spaces (the engine rejects attributes it does not know).
+//!
 //! Every edit stays on its line and after the start of the element it touches, so positions in parse errors still
-//! point at the right element of the author's file. Genesys attributes (`_type`, `_persist`) are left in place: the
-//! engine ignores attributes it does not know. The globals the rewritten text relies on (`_data`, `_gmsp`,
+//! point at the right element of the author's file. The globals the rewritten text relies on (`_data`, `_gmsp`,
 //! `_genesys`) are installed by the host through the engine's globals hook ([`GLOBALS`]).
 
 /// Installed into every ECMAScript runtime of the ORS layer (before any chart data): `_data` (the session's
@@ -72,7 +74,19 @@ pub fn rewrite(text: &str) -> String {
         if tag.kind != TagKind::Open {
             continue;
         }
-        match &text[tag.name.clone()] {
+        let name = &text[tag.name.clone()];
+        if !name.contains(':') {
+            // Genesys attributes (`_type`, `_persist`): blanked, so every column stays where it was.
+            for attr in tag
+                .attrs
+                .iter()
+                .filter(|attr| text[attr.name.clone()].starts_with('_'))
+            {
+                let whole = attr.name.start..attr.value.end + 1;
+                edits.push((whole.clone(), " ".repeat(whole.len())));
+            }
+        }
+        match name {
             "send" => {
                 for attr in &tag.attrs {
                     let renamed = match &text[attr.name.clone()] {
@@ -298,7 +312,7 @@ fn is_space(byte: u8) -> bool {
 mod tests {
     use super::*;
 
-    const ORS: &str = r#"<scxml xmlns="http://www.w3.org/2005/07/scxml" xmlns:ws="www.genesyslab.com/modules/ws" version="1.0">
+    const ORS: &str = r#"<scxml xmlns="http://www.w3.org/2005/07/scxml" xmlns:ws="www.genesyslab.com/modules/ws" version="1.0" _type="x">
 <datamodel><data id="a" expr="1"/><data id="b"/></datamodel>
 <!-- <send event="'no'"/> -->
 <state id="s"><onentry><send event="'x'" targettype="'scxml'" delay="'1s'"/></onentry></state></scxml>"#;
@@ -323,6 +337,7 @@ mod tests {
         assert!(out.contains(r#"<data id="a" expr="_gmsp('a',(1))"/>"#));
         assert!(out.contains(r#"<data id="b" expr="_gmsp('b')"/>"#));
         assert!(out.contains(r#"<!-- <send event="'no'"/> -->"#));
+        assert!(out.contains(r#"version="1.0"         >"#));
         assert_eq!(out.lines().count(), ORS.lines().count());
     }
 
