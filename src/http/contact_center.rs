@@ -1,7 +1,7 @@
 //! Run-time control of the simulated contact center, on the internal listener, so tests and demos can say "an
 //! agent is ready now": `GET /genesys/1/contact-center` (agents and pending work), `POST
 //! /genesys/1/contact-center/agents/{agent}/ready`, `.../not-ready`, `.../release`, and `POST
-//! /genesys/1/contact-center/calls` with `ani` and `dnis` (a customer dials an access number; the call is handed
+//! /genesys/1/contact-center/calls` with `ani`, `dnis` and optionally `access_code` (a customer dials an access number; the call is handed
 //! to the service that booked it).
 
 use std::collections::BTreeMap;
@@ -68,6 +68,10 @@ async fn call(
         .filter(|dnis| !dnis.is_empty())
         .ok_or_else(|| ApiError::bad_request("parameter `dnis` is mandatory"))?;
     let ani = params.get("ani").cloned().unwrap_or_default();
-    let interaction = simulator.place_call(&ani, dnis, BTreeMap::new());
+    let mut udata = BTreeMap::new();
+    if let Some(code) = params.get("access_code").filter(|code| !code.is_empty()) {
+        udata.insert("access_code".to_string(), code.clone());
+    }
+    let interaction = simulator.place_call(&ani, dnis, udata);
     Ok(Json(json!({ "interactionid": interaction.0 })))
 }

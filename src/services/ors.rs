@@ -91,21 +91,44 @@ pub fn service_error(error: OrsError) -> Error {
 
 #[async_trait]
 impl ServiceKind for OrsService {
-    async fn create(&self, _core: &ServiceCore, call: ServiceCall) -> Result<Reply> {
+    async fn create(&self, core: &ServiceCore, call: ServiceCall) -> Result<Reply> {
         let backend = self.backend(call.service.ors.as_deref());
         let params: Vec<(String, String)> = call.params.0.clone().into_iter().collect();
         let id = backend
             .start(&call.service.service, &params, Some(call.ttl))
             .await
             .map_err(service_error)?;
+        // The record exists before the flow runs, so the flow's request-access (booked under its own `_id`)
+        // finds it.
+        let now = core.clock.now_ms();
+        let record = ServiceRecord {
+            id: id.clone(),
+            service: call.service.name.clone(),
+            kind: call.service.kind.clone(),
+            data_id: call.params.get("_data_id").map(str::to_string),
+            phone_number: call.params.get("_phone_number").map(str::to_string),
+            access: None,
+            created_ms: now,
+            expires_ms: now + call.ttl.as_millis() as u64,
+        };
+        if let Err(error) = core.save(&record).await {
+            let _ = backend.terminate(&id).await;
+            return Err(error);
+        }
         let answer = match backend.request(&id, "gms.start", &params).await {
             Ok(answer) => answer,
             Err(error) => {
                 let _ = backend.terminate(&id).await;
+                let _ = core.forget(&id).await;
                 return Err(service_error(error));
             }
         };
         if !answer.positive {
+            let _ = backend.terminate(&id).await;
+            if let Ok(record) = core.load(&id).await {
+                let _ = core.release_access(&record).await;
+            }
+            let _ = core.forget(&id).await;
             return Err(Error::Backend(format!(
                 "the flow of service `{}` refused to start: {}",
                 call.service.name,
