@@ -337,7 +337,10 @@ mod tests {
         assert!(out.contains(r#"<data id="a" expr="_gmsp('a',(1))"/>"#));
         assert!(out.contains(r#"<data id="b" expr="_gmsp('b')"/>"#));
         assert!(out.contains(r#"<!-- <send event="'no'"/> -->"#));
-        assert!(out.contains(r#"version="1.0"         >"#));
+        assert!(out.contains(&format!(
+            "version=\"1.0\" {}>",
+            " ".repeat("_type=\"x\"".len())
+        )));
         assert_eq!(out.lines().count(), ORS.lines().count());
     }
 
