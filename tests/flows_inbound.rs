@@ -107,9 +107,10 @@ async fn notification_receiver(seen: Arc<Mutex<Vec<(String, String)>>>) -> u16 {
     let app = axum::Router::new().fallback(move |uri: Uri, body: Bytes| {
         let seen = seen.clone();
         async move {
-            seen.lock()
-                .unwrap()
-                .push((uri.path().to_string(), String::from_utf8_lossy(&body).into_owned()));
+            seen.lock().unwrap().push((
+                uri.path().to_string(),
+                String::from_utf8_lossy(&body).into_owned(),
+            ));
             ([("content-type", "application/json")], "{}")
         }
     });
@@ -124,7 +125,10 @@ async fn request_inbound_delay_notifies_the_app_when_an_agent_is_ready() {
     let dir = tempfile::tempdir().unwrap();
     let notification = std::fs::read_to_string("dfm/cfg_GSG_notification.txt")
         .unwrap()
-        .replace("host='localhost' port='8080'", &format!("host='127.0.0.1' port='{receiver}'"));
+        .replace(
+            "host='localhost' port='8080'",
+            &format!("host='127.0.0.1' port='{receiver}'"),
+        );
     let path = dir.path().join("cfg_GSG_notification.txt");
     std::fs::write(&path, notification).unwrap();
     let cwd = std::env::current_dir().unwrap();
@@ -138,7 +142,11 @@ async fn request_inbound_delay_notifies_the_app_when_an_agent_is_ready() {
     let (status, reply) = server
         .post_form(
             "/genesys/1/service/request-inbound-delay",
-            &[("_phone_number", "5551234"), ("_device_id", "dev-1"), ("_poll_interval", "0.02")],
+            &[
+                ("_phone_number", "5551234"),
+                ("_device_id", "dev-1"),
+                ("_poll_interval", "0.02"),
+            ],
         )
         .await;
     assert_eq!(status, 200, "{reply}");
@@ -171,12 +179,20 @@ async fn request_inbound_delay_notifies_the_app_when_an_agent_is_ready() {
         .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["_action"], "DialNumber");
-    let number = answer["_tel_url"].as_str().unwrap().strip_prefix("tel:").unwrap().to_string();
+    let number = answer["_tel_url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("tel:")
+        .unwrap()
+        .to_string();
     let (status, _) = server
         .send(server.http.post(server.internal_url(&format!(
             "/genesys/1/contact-center/calls?ani=5551234&dnis={number}"
         ))))
         .await;
     assert_eq!(status, 200);
-    assert!(ended(&server, &id).await, "the flow did not end after routing");
+    assert!(
+        ended(&server, &id).await,
+        "the flow did not end after routing"
+    );
 }

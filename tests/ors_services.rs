@@ -1,0 +1,127 @@
+//! `type=ors` services over the public Service API: a flow that never answers `gms.start`, a flow that refuses,
+//! requests after the flow has ended, the TTL ending the session, and a broken `service` document.
+
+mod common;
+
+use common::{SAMPLE, TestServer, assert_error};
+
+const SILENT: &str = r#"<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml"
+       xmlns:ws="http://www.genesyslab.com/modules/ws" initial="s">
+  <state id="s"><transition event="quit" target="end"/></state>
+  <final id="end"/>
+</scxml>"#;
+
+const REFUSING: &str = r#"<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml"
+       xmlns:ws="http://www.genesyslab.com/modules/ws" initial="s">
+  <state id="s">
+    <transition event="gms.start">
+      <ws:response requestid="_event.sendid" type="negative" resultcode="'closed'"/>
+    </transition>
+  </state>
+</scxml>"#;
+
+const ANSWERING: &str = r#"<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml"
+       xmlns:ws="http://www.genesyslab.com/modules/ws" initial="s">
+  <datamodel><data id="_ttl" expr="'30'"/></datamodel>
+  <state id="s">
+    <transition event="gms.start">
+      <ws:response requestid="_event.sendid" type="positive">
+        <param name="_action" expr="'Message'"/><param name="_text" expr="'ttl ' + _data._ttl"/>
+      </ws:response>
+    </transition>
+    <transition event="bye" target="end">
+      <ws:response requestid="_event.sendid" type="positive"/>
+    </transition>
+  </state>
+  <final id="end"/>
+</scxml>"#;
+
+async fn server() -> TestServer {
+    let options = format!(
+        "{SAMPLE}\n[ors]\nrequest_timeout = 1\n\n[service.silent]\ntype = ors\nservice = silent.scxml\n\n\
+         [service.refusing]\ntype = ors\nservice = refusing.scxml\n\n[service.answering]\ntype = ors\n\
+         service = answering.scxml\nttl = 1\n\n[service.broken]\ntype = ors\nservice = broken.scxml\n"
+    );
+    let server = TestServer::start(&options).await;
+    let dir = server.config_path.parent().unwrap().to_path_buf();
+    std::fs::write(dir.join("silent.scxml"), SILENT).unwrap();
+    std::fs::write(dir.join("refusing.scxml"), REFUSING).unwrap();
+    std::fs::write(dir.join("answering.scxml"), ANSWERING).unwrap();
+    std::fs::write(
+        dir.join("broken.scxml"),
+        "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">\n<state id=\"a\"></scxml>",
+    )
+    .unwrap();
+    server
+}
+
+#[tokio::test]
+async fn a_flow_that_never_answers_gms_start_is_a_clear_error() {
+    let server = server().await;
+    let answer = server.post_form("/genesys/1/service/silent", &[]).await;
+    assert_error(&answer, 502, "BackendUnavailable");
+    assert!(
+        answer.1["message"].as_str().unwrap().contains("gms.start"),
+        "{answer:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_flow_that_refuses_is_a_clear_error() {
+    let server = server().await;
+    let answer = server.post_form("/genesys/1/service/refusing", &[]).await;
+    assert_error(&answer, 502, "BackendUnavailable");
+    assert!(
+        answer.1["message"].as_str().unwrap().contains("closed"),
+        "{answer:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_broken_service_document_names_its_position() {
+    let server = server().await;
+    // The app is not at fault: the configured flow is, so the answer is a backend failure naming the position.
+    let answer = server.post_form("/genesys/1/service/broken", &[]).await;
+    assert_error(&answer, 502, "BackendUnavailable");
+    assert!(
+        answer.1["message"]
+            .as_str()
+            .unwrap()
+            .contains("broken.scxml:"),
+        "{answer:?}"
+    );
+}
+
+#[tokio::test]
+async fn requests_after_the_flow_ended_are_404_and_the_ttl_ends_the_session() {
+    let server = server().await;
+    let (status, reply) = server.post_form("/genesys/1/service/answering", &[]).await;
+    assert_eq!(status, 200, "{reply}");
+    // The section's ttl reaches the flow as `_ttl`.
+    assert_eq!(reply["_text"], "ttl 1");
+    let id = reply["_id"].as_str().unwrap().to_string();
+    let (status, _) = server
+        .post_form(&format!("/genesys/1/service/{id}/request/bye"), &[])
+        .await;
+    assert_eq!(status, 200);
+    let answer = server
+        .post_form(&format!("/genesys/1/service/{id}/bye"), &[])
+        .await;
+    assert_error(&answer, 404, "NotFound");
+
+    // A second instance is ended by its TTL (one second).
+    let (_, reply) = server.post_form("/genesys/1/service/answering", &[]).await;
+    let id = reply["_id"].as_str().unwrap().to_string();
+    let mut gone = false;
+    for _ in 0..300 {
+        let (status, _) = server
+            .post_internal(&format!("/scxml/session/{id}/query"), &[])
+            .await;
+        if status == 404 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(gone, "the session outlived its TTL");
+}
