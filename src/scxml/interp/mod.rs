@@ -138,8 +138,8 @@ pub struct Session {
     /// Values of `<param>`/namelist given by an invoking parent, overriding `<data>`.
     initial_values: Vec<(Arc<str>, Value)>,
     entry_counts: Vec<u64>,
-    /// Scratch membership marks for `computeEntrySet`, kept to avoid an allocation per microstep.
-    entry_marks: Vec<bool>,
+    /// Buffers of `computeEntrySet`, kept to avoid allocations in every microstep.
+    entry_scratch: enter::EntrySet,
 }
 
 impl std::fmt::Debug for Session {
@@ -203,7 +203,7 @@ impl Session {
             } else {
                 Vec::new()
             },
-            entry_marks: Vec::new(),
+            entry_scratch: enter::EntrySet::default(),
             options,
             model,
         }
