@@ -205,8 +205,17 @@ impl Session {
         } else if target == "#_parent" {
             Delivery::Parent(event)
         } else if let Some(sessionid) = target.strip_prefix("#_scxml_") {
+            let child = self.invokes.iter().find(|active| {
+                active
+                    .child
+                    .as_ref()
+                    .is_some_and(|child| &*child.info.sessionid == sessionid)
+            });
             if sessionid == &*self.info.sessionid {
                 Delivery::SelfExternal(event)
+            } else if let Some(active) = child {
+                // A reply to `_event.origin` of an event from an invoked child.
+                Delivery::Child(active.invokeid.clone(), event)
             } else {
                 let outgoing = OutgoingSend {
                     event,
