@@ -87,3 +87,22 @@ fn a_new_session_does_not_see_the_previous_ones_data() {
     );
     assert_eq!(first.eval("n").unwrap(), Value::Number(1.0));
 }
+
+#[test]
+fn models_and_errors_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<scxml::Model>();
+    send_sync::<scxml::ParseErrors>();
+    send_sync::<Event>();
+    // A model parsed on one thread runs on another.
+    let model = scxml::parse_str(COUNTER).unwrap();
+    let n = std::thread::spawn(move || {
+        let mut session = Session::new(model, SessionOptions::default());
+        session.start(&mut NoHost);
+        session.feed(Event::external("t"), &mut NoHost);
+        session.eval("n").unwrap()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(n, Value::Number(1.0));
+}

@@ -1,12 +1,12 @@
 //! The synchronous W3C interpreter (SCXML 1.0 Appendix D), split the way the algorithm is split:
 //!
-//! - [`step`]: the event loops (`main_event_loop` halves, `microstep`, `exit_interpreter`);
-//! - [`select`]: `select_transitions`, `select_eventless_transitions`, `remove_conflicting_transitions`,
+//! - `step`: the event loops (`main_event_loop` halves, `microstep`, `exit_interpreter`);
+//! - `select`: `select_transitions`, `select_eventless_transitions`, `remove_conflicting_transitions`,
 //!   `compute_exit_set`, `get_transition_domain`, `find_lcca`, `get_effective_target_states`;
-//! - [`enter`]: `exit_states`, `enter_states`, `compute_entry_set`, `add_descendant_states_to_enter`,
+//! - `enter`: `exit_states`, `enter_states`, `compute_entry_set`, `add_descendant_states_to_enter`,
 //!   `add_ancestor_states_to_enter`, `is_in_final_state`;
-//! - [`exec`]: executable content; [`send`]: `<send>`, `<cancel>` and the timer queue;
-//!   [`invoke`]: `<invoke>`, child sessions, `finalize`, autoforward; [`data`]: `<data>`, `<donedata>`.
+//! - `exec`: executable content; `send`: `<send>`, `<cancel>` and the timer queue;
+//!   `invoke`: `<invoke>`, child sessions, `finalize`, autoforward; `data`: `<data>`, `<donedata>`.
 //!
 //! A [`Session`] owns its queues, its datamodel, its timers and its invoked SCXML children. It holds
 //! no thread-locals and touches no globals; time only moves when the caller says so

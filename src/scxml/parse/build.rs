@@ -200,7 +200,12 @@ impl<'a> Builder<'a> {
     fn check_attrs(&mut self, idx: usize, allowed: &[&str]) {
         let element = self.el(idx);
         for attr in &element.attrs {
-            if attr.ns.is_none() && !allowed.contains(&attr.local.as_str()) {
+            // Attributes starting with `_` are vendor annotations (ORS's `_type`, `_persist`): SCXML
+            // defines none, so they are accepted and ignored.
+            if attr.ns.is_none()
+                && !attr.local.starts_with('_')
+                && !allowed.contains(&attr.local.as_str())
+            {
                 self.error(
                     element.pos,
                     format!("<{}> has no attribute `{}`.", element.local, attr.local),
