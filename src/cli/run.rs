@@ -268,7 +268,7 @@ pub fn run_script(
     });
     session.run(host);
     for step in &script.events {
-        let until = clock.now() + step.after.unwrap_or(0);
+        let until = clock.now().saturating_add(step.after.unwrap_or(0));
         clock.wait_until(&mut session, until, host);
         let mut event = Event::external(step.event.name.as_str());
         if let Some(data) = &step.event.data {

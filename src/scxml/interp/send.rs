@@ -119,7 +119,7 @@ impl Session {
                     Some(delay) => {
                         self.timer_seq += 1;
                         self.timers.push(Timer {
-                            due: self.now + delay,
+                            due: self.now.saturating_add(delay),
                             seq: self.timer_seq,
                             sendid,
                             delivery,
