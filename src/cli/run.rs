@@ -33,6 +33,9 @@ pub struct RunArgs {
     /// Let delays elapse at once instead of on the wall clock.
     #[arg(long)]
     pub virtual_time: bool,
+    /// Stop the chart when one macrostep takes more microsteps than this (a runaway eventless loop).
+    #[arg(long, default_value_t = 100_000)]
+    pub max_microsteps: u64,
 }
 
 /// A SCION harness script.
@@ -312,6 +315,7 @@ const MAX_VIRTUAL_STEPS: usize = 100_000;
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let options = SessionOptions {
         trace: args.trace,
+        max_microsteps: args.max_microsteps,
         ..SessionOptions::default()
     };
     let mut host = CliHost::new(args.trace, false);
@@ -367,7 +371,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let line = serde_json::json!({"configuration": session.atomic_configuration(), "halt": halt});
     println!("{line}");
     Ok(match session.halt() {
-        Some(scxml::Halt::Runaway(_)) => ExitCode::FAILURE,
+        Some(scxml::Halt::Runaway(limit)) => {
+            eprintln!(
+                "{}: stopped after {limit} microsteps in one macrostep (an eventless loop that never settles?)",
+                args.chart.display()
+            );
+            ExitCode::FAILURE
+        }
         _ => ExitCode::SUCCESS,
     })
 }
