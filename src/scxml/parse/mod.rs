@@ -4,6 +4,7 @@
 //! the parser panic; nesting is bounded by [`xml::MAX_DEPTH`] so nothing recurses deeply.
 
 pub mod build;
+mod content;
 pub mod xml;
 
 use std::path::{Path, PathBuf};
