@@ -18,9 +18,11 @@ use std::sync::Arc;
 
 use boa_engine::object::builtins::JsArray;
 use boa_engine::property::{PropertyDescriptor, PropertyKey};
-use boa_engine::{Context, JsObject, JsString, JsValue, NativeFunction, Script, Source, js_string};
+use boa_engine::{
+    Context, JsObject, JsResult, JsString, JsValue, NativeFunction, Script, Source, js_string,
+};
 
-use crate::scxml::datamodel::Datamodel;
+use crate::scxml::datamodel::{Datamodel, fast};
 use crate::scxml::event::Event;
 use crate::scxml::model::Expr;
 use crate::scxml::parse::xml::{self, Node};
@@ -140,6 +142,8 @@ type ScriptKey = (u8, Arc<str>, Option<Arc<str>>);
 struct Runtime {
     context: Context,
     scripts: HashMap<ScriptKey, Script>,
+    /// Expressions the fast path evaluates (`None`: compiled by boa).
+    simple: HashMap<Arc<str>, Option<Rc<fast::Simple>>>,
     /// The live session's `In()` set (swapped on activation).
     active: JsObject,
     /// Holds the live session's `In()` set under `set`, for the `In` function.
@@ -241,6 +245,7 @@ impl Runtime {
         Runtime {
             context,
             scripts: HashMap::new(),
+            simple: HashMap::new(),
             active,
             in_holder,
             foreach: Vec::new(),
@@ -358,8 +363,14 @@ impl Runtime {
         text: &Arc<str>,
         extra: Option<&Arc<str>>,
     ) -> Result<JsValue, String> {
-        let script = self.compile(kind, text, extra)?;
-        let result = script.evaluate(&mut self.context).map_err(|error| {
+        let result = match self.fast_path(kind, text, extra) {
+            Some(fast) => fast,
+            None => {
+                let script = self.compile(kind, text, extra)?;
+                script.evaluate(&mut self.context)
+            }
+        };
+        let result = result.map_err(|error| {
             let text = match extra {
                 Some(expr) => format!("{text} = {expr}"),
                 None => text.to_string(),
@@ -372,6 +383,43 @@ impl Runtime {
         // Scripts run as Script records; drain jobs so promises do not pile up.
         let _ = self.context.run_jobs();
         result
+    }
+
+    /// Evaluates `text` with [`fast`] when it is simple enough; `None` when boa must compile it.
+    fn fast_path(
+        &mut self,
+        kind: u8,
+        text: &Arc<str>,
+        extra: Option<&Arc<str>>,
+    ) -> Option<JsResult<JsValue>> {
+        match kind {
+            KIND_EXPR => {
+                let simple = self.simple(text)?;
+                Some(fast::eval(&simple, &mut self.context))
+            }
+            KIND_ASSIGN => {
+                let location = self.simple(text)?;
+                let fast::Simple::Ident(location) = &*location else {
+                    return None;
+                };
+                let value = self.simple(extra?)?;
+                Some(
+                    fast::assign(location, &value, &mut self.context)
+                        .map(|()| JsValue::undefined()),
+                )
+            }
+            _ => None,
+        }
+    }
+
+    /// The fast-path form of `text`, parsed once per text.
+    fn simple(&mut self, text: &Arc<str>) -> Option<Rc<fast::Simple>> {
+        if let Some(simple) = self.simple.get(text) {
+            return simple.clone();
+        }
+        let simple = fast::parse(trim_expr(text)).map(Rc::new);
+        self.simple.insert(text.clone(), simple.clone());
+        simple
     }
 
     fn define_readonly(&mut self, name: &str, value: JsValue) {
