@@ -6,7 +6,8 @@
 //! *parked*: its variables move into one plain JS object kept by the runtime, and the next session's
 //! are moved back. A parked session costs that object and its values, nothing else. `_event`,
 //! `_sessionid`, `_name` and `_ioprocessors` are read-only globals while a session is live.
-//! Compiled scripts are cached per expression text and shared by every session. Runaway
+//! Simple expressions go through the exact fast path of [`super::fast`]; the others are compiled
+//! once per text and the scripts shared by every session. Runaway
 //! scripts hit boa's runtime limits (loop iterations, recursion, stack) and surface as errors, which
 //! the interpreter turns into `error.execution`. XML values become a small read-only DOM built by
 //! [`DOM_PRELUDE`]. Hosts install their own globals through [`GlobalsHook`].
