@@ -51,7 +51,7 @@ impl Session {
                 id
             }
         };
-        match self.start_invoke(state, invoke, invokeid.clone(), host) {
+        match self.start_invoke(invoke, invokeid.clone(), host) {
             Ok(child) => self.invokes.push(ActiveInvoke {
                 state,
                 invokeid,
@@ -64,7 +64,6 @@ impl Session {
 
     fn start_invoke(
         &mut self,
-        state: StateId,
         invoke: &Arc<Invoke>,
         invokeid: Arc<str>,
         host: &mut dyn Host,
@@ -102,7 +101,6 @@ impl Session {
             return Ok(None);
         }
         let model = self.child_model(invoke, src)?;
-        let _ = state;
         let options = SessionOptions {
             sessionid: Some(format!("{}.{}", self.info.sessionid, invokeid)),
             ..self.options.clone()
