@@ -106,3 +106,13 @@ fn models_and_errors_cross_threads() {
     .unwrap();
     assert_eq!(n, Value::Number(1.0));
 }
+
+#[test]
+fn start_parameters_replace_data() {
+    let model = scxml::parse_str(COUNTER).unwrap();
+    let mut session = Session::new(model, SessionOptions::default());
+    session.set_params(vec![(Arc::from("n"), Value::Number(40.0))]);
+    session.start(&mut NoHost);
+    session.feed(Event::external("t"), &mut NoHost);
+    assert_eq!(session.eval("n").unwrap(), Value::Number(41.0));
+}

@@ -219,6 +219,12 @@ impl Session {
         &self.model
     }
 
+    /// Start parameters: each value replaces the initial value of the `<data>` with the same id (as
+    /// `<param>`s of an `<invoke>` do for a child). Call before [`Session::start`].
+    pub fn set_params(&mut self, params: Vec<(Arc<str>, Value)>) {
+        self.initial_values = params;
+    }
+
     /// Sets the session's current time (milliseconds on the host's clock) before it starts.
     pub fn set_now(&mut self, now: u64) {
         self.now = now;
