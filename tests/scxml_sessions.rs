@@ -116,3 +116,42 @@ fn start_parameters_replace_data() {
     session.feed(Event::external("t"), &mut NoHost);
     assert_eq!(session.eval("n").unwrap(), Value::Number(41.0));
 }
+
+#[test]
+fn ors_dialect_reads_send_attributes_as_expressions() {
+    let chart = r#"<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" initial="s" _type="serviceprocess">
+      <datamodel><data id="wait" expr="2"/></datamodel>
+      <state id="s">
+        <onentry>
+          <send event="'tick'" delay="wait + 's'" hints="{}"/>
+          <send event="'now'" target="_sessionid" targettype="'scxml'"/>
+        </onentry>
+        <transition event="now" target="t"/>
+      </state>
+      <state id="t"><transition event="tick" target="done"/></state>
+      <final id="done"/>
+    </scxml>"#;
+    let w3c = scxml::parse_str(chart).unwrap_err().to_string();
+    assert!(
+        w3c.contains("`delay=\"wait + 's'\"` is not a CSS2 duration"),
+        "{w3c}"
+    );
+    assert!(w3c.contains("<send> has no attribute `hints`"), "{w3c}");
+
+    let source = scxml::parse::Source {
+        name: "ors.scxml".to_string(),
+        file: None,
+        dialect: scxml::parse::Dialect::Ors,
+    };
+    let model = scxml::parse::parse_source(chart, &source).unwrap();
+    let mut session = Session::new(model, SessionOptions::default());
+    session.start(&mut NoHost);
+    session.run(&mut NoHost);
+    assert_eq!(session.atomic_configuration(), vec!["t"]);
+    assert_eq!(session.next_timer(), Some(2000));
+    session.advance(2000, &mut NoHost);
+    assert_eq!(
+        session.halt(),
+        Some(&scxml::Halt::Final("done".to_string()))
+    );
+}

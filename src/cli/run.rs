@@ -33,6 +33,9 @@ pub struct RunArgs {
     /// Let delays elapse at once instead of on the wall clock.
     #[arg(long)]
     pub virtual_time: bool,
+    /// The SCXML dialect of the chart.
+    #[arg(long, value_enum, default_value_t = super::validate::DialectArg::W3c)]
+    pub dialect: super::validate::DialectArg,
     /// Stop the chart when one macrostep takes more microsteps than this (a runaway eventless loop).
     #[arg(long, default_value_t = 100_000)]
     pub max_microsteps: u64,
@@ -344,7 +347,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|arg| parse_event_arg(arg))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let model = scxml::parse_file(&args.chart).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    let model = scxml::parse::parse_file_as(&args.chart, args.dialect.into())
+        .map_err(|errors| anyhow::anyhow!("{errors}"))?;
     let mut session = Session::new(model, options);
     let mut clock = Clock {
         virtual_time: args.virtual_time,

@@ -116,7 +116,7 @@ impl Session {
     fn child_model(&mut self, invoke: &Invoke, src: Option<String>) -> Result<Arc<Model>, String> {
         if let Some(src) = src {
             let path = resolve_src(self.model.file.as_deref(), &src);
-            return parse::parse_file(&path)
+            return parse::parse_file_as(&path, self.model.dialect)
                 .map_err(|errors| format!("the invoked document cannot be loaded: {errors}"));
         }
         let text = match &invoke.content {
@@ -141,6 +141,7 @@ impl Session {
         let source = parse::Source {
             name: "<invoke content>".to_string(),
             file: self.model.file.clone(),
+            dialect: self.model.dialect,
         };
         parse::parse_source(&text, &source)
             .map_err(|errors| format!("the invoked document is not valid: {errors}"))

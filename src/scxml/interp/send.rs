@@ -7,6 +7,7 @@ use crate::scxml::event::{Event, EventKind};
 use crate::scxml::host::{Host, HostError, OutgoingSend, TraceRecord};
 use crate::scxml::interp::{Session, Timer};
 use crate::scxml::model::{ContentSpec, Send, ValueOrExpr};
+use crate::scxml::parse::Dialect;
 use crate::scxml::parse::build::parse_duration;
 use crate::scxml::value::Value;
 
@@ -182,7 +183,15 @@ impl Session {
             invokeid: None,
             data,
         };
-        let target = target.unwrap_or_default();
+        let mut target = target.unwrap_or_default();
+        if self.model.dialect == Dialect::Ors {
+            // ORS names targets without the `#_` prefix: `_internal`, `_parent`, a session id.
+            if target == "_internal" || target == "_parent" {
+                target.insert(0, '#');
+            } else if target == *self.info.sessionid {
+                target = format!("#_scxml_{target}");
+            }
+        }
         if !is_scxml_type(&kind) {
             let outgoing = OutgoingSend {
                 event,

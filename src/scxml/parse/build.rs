@@ -192,14 +192,24 @@ impl<'a> Builder<'a> {
             transitions: std::mem::take(&mut self.transitions),
             script,
             file: self.source.file.clone(),
+            dialect: self.source.dialect,
             uses_in: self.uses_in,
             uses_event: self.uses_event,
         }
     }
 
     pub(super) fn check_attrs(&mut self, idx: usize, allowed: &[&str]) {
+        self.check_attrs_dialect(idx, allowed, &[]);
+    }
+
+    /// Like `check_attrs`, with `ors_only` also allowed in the ORS dialect.
+    pub(super) fn check_attrs_dialect(&mut self, idx: usize, allowed: &[&str], ors_only: &[&str]) {
+        let ors = self.source.dialect == crate::scxml::parse::Dialect::Ors;
         let element = self.el(idx);
         for attr in &element.attrs {
+            if ors && attr.ns.is_none() && ors_only.contains(&attr.local.as_str()) {
+                continue;
+            }
             // Attributes starting with `_` are vendor annotations (ORS's `_type`, `_persist`): SCXML
             // defines none, so they are accepted and ignored.
             if attr.ns.is_none()

@@ -8,9 +8,9 @@ use crate::scxml::model::{
     Action, AssignValue, Block, Content, ContentSpec, CustomAction, Data, DoneData, Expr, Invoke,
     Param, Send, StateId, ValueOrExpr,
 };
-use crate::scxml::parse::Source;
 use crate::scxml::parse::build::{Builder, SCXML_NS, build, parse_duration, resolve_src};
 use crate::scxml::parse::xml::{self, Element, Node};
+use crate::scxml::parse::{Dialect, Source};
 
 impl<'a> Builder<'a> {
     pub(super) fn data(&mut self, idx: usize) -> Data {
@@ -83,6 +83,7 @@ impl<'a> Builder<'a> {
                 let source = Source {
                     name: self.source.name.clone(),
                     file: self.source.file.clone(),
+                    dialect: self.source.dialect,
                 };
                 let text: Arc<str> = Arc::from(xml::serialize(self.doc, first));
                 return match build(self.doc, first, &source) {
@@ -480,7 +481,7 @@ impl<'a> Builder<'a> {
 
     pub(super) fn send(&mut self, idx: usize) -> Send {
         let element = self.el(idx);
-        self.check_attrs(
+        self.check_attrs_dialect(
             idx,
             &[
                 "event",
@@ -495,12 +496,18 @@ impl<'a> Builder<'a> {
                 "delayexpr",
                 "namelist",
             ],
+            &["targettype", "hints", "timeout"],
         );
         self.check_children(idx, &["param", "content"]);
-        let event = self.value_or_expr(element, "event");
-        let target = self.value_or_expr(element, "target");
-        let kind = self.value_or_expr(element, "type");
-        let delay = self.value_or_expr(element, "delay");
+        let ors = self.source.dialect == Dialect::Ors;
+        let event = self.send_attr(element, "event", ors);
+        let target = self.send_attr(element, "target", ors);
+        let kind = match self.send_attr(element, "type", ors) {
+            Some(kind) => Some(kind),
+            None if ors => self.expr(element, "targettype").map(ValueOrExpr::Expr),
+            None => None,
+        };
+        let delay = self.send_attr(element, "delay", ors);
         if let Some(ValueOrExpr::Value(delay)) = &delay
             && parse_duration(delay).is_none()
         {
@@ -541,6 +548,14 @@ impl<'a> Builder<'a> {
             params,
             content,
             pos: element.pos,
+        }
+    }
+
+    /// A `<send>` attribute: as W3C reads it, or (ORS) the plain attribute as an expression.
+    fn send_attr(&mut self, element: &Element, name: &str, ors: bool) -> Option<ValueOrExpr> {
+        match self.value_or_expr(element, name) {
+            Some(ValueOrExpr::Value(_)) if ors => self.expr(element, name).map(ValueOrExpr::Expr),
+            other => other,
         }
     }
 
