@@ -428,12 +428,12 @@ impl Runtime {
     }
 
     fn check_location(location: &str) -> Result<(), String> {
-        let root: String = location
-            .trim()
-            .chars()
-            .take_while(|ch| ch.is_alphanumeric() || *ch == '_' || *ch == '$')
-            .collect();
-        if SYSTEM_VARIABLES.contains(&root.as_str()) {
+        let location = location.trim();
+        let end = location
+            .find(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '$'))
+            .unwrap_or(location.len());
+        let root = &location[..end];
+        if SYSTEM_VARIABLES.contains(&root) {
             return Err(format!("the system variable `{root}` cannot be assigned."));
         }
         Ok(())
