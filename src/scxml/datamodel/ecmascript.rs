@@ -604,6 +604,9 @@ impl Datamodel for Runtime {
         self.define_readonly("_name", name);
         let ioprocessors = self.value_to_js(ioprocessors);
         self.define_readonly("_ioprocessors", ioprocessors);
+        // `_x`: the namespace for platform extensions (W3C 5.10); empty, hosts add to it.
+        let extensions = JsObject::with_object_proto(self.context.intrinsics());
+        self.define_readonly("_x", extensions.into());
         // `_event` exists but is unbound until the first event (W3C test 319).
         self.define_readonly("_event", JsValue::undefined());
     }
