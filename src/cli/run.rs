@@ -33,6 +33,12 @@ pub struct RunArgs {
     /// Let delays elapse at once instead of on the wall clock.
     #[arg(long)]
     pub virtual_time: bool,
+    /// The SCXML dialect of the chart.
+    #[arg(long, value_enum, default_value_t = super::validate::DialectArg::W3c)]
+    pub dialect: super::validate::DialectArg,
+    /// Stop the chart when one macrostep takes more microsteps than this (a runaway eventless loop).
+    #[arg(long, default_value_t = 100_000)]
+    pub max_microsteps: u64,
 }
 
 /// A SCION harness script.
@@ -268,7 +274,7 @@ pub fn run_script(
     });
     session.run(host);
     for step in &script.events {
-        let until = clock.now() + step.after.unwrap_or(0);
+        let until = clock.now().saturating_add(step.after.unwrap_or(0));
         clock.wait_until(&mut session, until, host);
         let mut event = Event::external(step.event.name.as_str());
         if let Some(data) = &step.event.data {
@@ -312,6 +318,7 @@ const MAX_VIRTUAL_STEPS: usize = 100_000;
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let options = SessionOptions {
         trace: args.trace,
+        max_microsteps: args.max_microsteps,
         ..SessionOptions::default()
     };
     let mut host = CliHost::new(args.trace, false);
@@ -340,7 +347,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|arg| parse_event_arg(arg))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let model = scxml::parse_file(&args.chart).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    let model = scxml::parse::parse_file_as(&args.chart, args.dialect.into())
+        .map_err(|errors| anyhow::anyhow!("{errors}"))?;
     let mut session = Session::new(model, options);
     let mut clock = Clock {
         virtual_time: args.virtual_time,
@@ -367,7 +375,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let line = serde_json::json!({"configuration": session.atomic_configuration(), "halt": halt});
     println!("{line}");
     Ok(match session.halt() {
-        Some(scxml::Halt::Runaway(_)) => ExitCode::FAILURE,
+        Some(scxml::Halt::Runaway(limit)) => {
+            eprintln!(
+                "{}: stopped after {limit} microsteps in one macrostep (an eventless loop that never settles?)",
+                args.chart.display()
+            );
+            ExitCode::FAILURE
+        }
         _ => ExitCode::SUCCESS,
     })
 }

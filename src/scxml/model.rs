@@ -342,6 +342,8 @@ pub struct Model {
     pub script: Option<Block>,
     /// The file the chart came from (for `src` of invokes relative to it).
     pub file: Option<PathBuf>,
+    /// The dialect it was read in (invoked documents are read in the same one).
+    pub dialect: crate::scxml::parse::Dialect,
     /// True when some code could call `In()` (the configuration is then mirrored in the datamodel).
     pub uses_in: bool,
     /// True when some code could read `_event` (the event object is then built for each event).

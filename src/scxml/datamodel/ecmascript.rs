@@ -6,7 +6,8 @@
 //! *parked*: its variables move into one plain JS object kept by the runtime, and the next session's
 //! are moved back. A parked session costs that object and its values, nothing else. `_event`,
 //! `_sessionid`, `_name` and `_ioprocessors` are read-only globals while a session is live.
-//! Compiled scripts are cached per expression text and shared by every session. Runaway
+//! Simple expressions go through the exact fast path of [`super::fast`]; the others are compiled
+//! once per text and the scripts shared by every session. Runaway
 //! scripts hit boa's runtime limits (loop iterations, recursion, stack) and surface as errors, which
 //! the interpreter turns into `error.execution`. XML values become a small read-only DOM built by
 //! [`DOM_PRELUDE`]. Hosts install their own globals through [`GlobalsHook`].
@@ -18,9 +19,11 @@ use std::sync::Arc;
 
 use boa_engine::object::builtins::JsArray;
 use boa_engine::property::{PropertyDescriptor, PropertyKey};
-use boa_engine::{Context, JsObject, JsString, JsValue, NativeFunction, Script, Source, js_string};
+use boa_engine::{
+    Context, JsObject, JsResult, JsString, JsValue, NativeFunction, Script, Source, js_string,
+};
 
-use crate::scxml::datamodel::Datamodel;
+use crate::scxml::datamodel::{Datamodel, fast};
 use crate::scxml::event::Event;
 use crate::scxml::model::Expr;
 use crate::scxml::parse::xml::{self, Node};
@@ -140,6 +143,8 @@ type ScriptKey = (u8, Arc<str>, Option<Arc<str>>);
 struct Runtime {
     context: Context,
     scripts: HashMap<ScriptKey, Script>,
+    /// Expressions the fast path evaluates (`None`: compiled by boa).
+    simple: HashMap<Arc<str>, Option<Rc<fast::Simple>>>,
     /// The live session's `In()` set (swapped on activation).
     active: JsObject,
     /// Holds the live session's `In()` set under `set`, for the `In` function.
@@ -241,6 +246,7 @@ impl Runtime {
         Runtime {
             context,
             scripts: HashMap::new(),
+            simple: HashMap::new(),
             active,
             in_holder,
             foreach: Vec::new(),
@@ -358,8 +364,14 @@ impl Runtime {
         text: &Arc<str>,
         extra: Option<&Arc<str>>,
     ) -> Result<JsValue, String> {
-        let script = self.compile(kind, text, extra)?;
-        let result = script.evaluate(&mut self.context).map_err(|error| {
+        let result = match self.fast_path(kind, text, extra) {
+            Some(fast) => fast,
+            None => {
+                let script = self.compile(kind, text, extra)?;
+                script.evaluate(&mut self.context)
+            }
+        };
+        let result = result.map_err(|error| {
             let text = match extra {
                 Some(expr) => format!("{text} = {expr}"),
                 None => text.to_string(),
@@ -374,17 +386,54 @@ impl Runtime {
         result
     }
 
+    /// Evaluates `text` with [`fast`] when it is simple enough; `None` when boa must compile it.
+    fn fast_path(
+        &mut self,
+        kind: u8,
+        text: &Arc<str>,
+        extra: Option<&Arc<str>>,
+    ) -> Option<JsResult<JsValue>> {
+        match kind {
+            KIND_EXPR => {
+                let simple = self.simple(text)?;
+                Some(fast::eval(&simple, &mut self.context))
+            }
+            KIND_ASSIGN => {
+                let location = self.simple(text)?;
+                let fast::Simple::Ident(location) = &*location else {
+                    return None;
+                };
+                let value = self.simple(extra?)?;
+                Some(
+                    fast::assign(location, &value, &mut self.context)
+                        .map(|()| JsValue::undefined()),
+                )
+            }
+            _ => None,
+        }
+    }
+
+    /// The fast-path form of `text`, parsed once per text.
+    fn simple(&mut self, text: &Arc<str>) -> Option<Rc<fast::Simple>> {
+        if let Some(simple) = self.simple.get(text) {
+            return simple.clone();
+        }
+        let simple = fast::parse(trim_expr(text)).map(Rc::new);
+        self.simple.insert(text.clone(), simple.clone());
+        simple
+    }
+
     fn define_readonly(&mut self, name: &str, value: JsValue) {
         self.put_global(PropertyKey::from(JsString::from(name)), value, true);
     }
 
     fn check_location(location: &str) -> Result<(), String> {
-        let root: String = location
-            .trim()
-            .chars()
-            .take_while(|ch| ch.is_alphanumeric() || *ch == '_' || *ch == '$')
-            .collect();
-        if SYSTEM_VARIABLES.contains(&root.as_str()) {
+        let location = location.trim();
+        let end = location
+            .find(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '$'))
+            .unwrap_or(location.len());
+        let root = &location[..end];
+        if SYSTEM_VARIABLES.contains(&root) {
             return Err(format!("the system variable `{root}` cannot be assigned."));
         }
         Ok(())
@@ -555,6 +604,9 @@ impl Datamodel for Runtime {
         self.define_readonly("_name", name);
         let ioprocessors = self.value_to_js(ioprocessors);
         self.define_readonly("_ioprocessors", ioprocessors);
+        // `_x`: the namespace for platform extensions (W3C 5.10); empty, hosts add to it.
+        let extensions = JsObject::with_object_proto(self.context.intrinsics());
+        self.define_readonly("_x", extensions.into());
         // `_event` exists but is unbound until the first event (W3C test 319).
         self.define_readonly("_event", JsValue::undefined());
     }

@@ -3,6 +3,7 @@
 //! Errors are plain sentences: the interpreter turns every one into `error.execution`.
 
 pub mod ecmascript;
+pub mod fast;
 pub mod null;
 
 use crate::scxml::event::Event;

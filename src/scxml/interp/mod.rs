@@ -1,12 +1,12 @@
 //! The synchronous W3C interpreter (SCXML 1.0 Appendix D), split the way the algorithm is split:
 //!
-//! - [`step`]: the event loops (`main_event_loop` halves, `microstep`, `exit_interpreter`);
-//! - [`select`]: `select_transitions`, `select_eventless_transitions`, `remove_conflicting_transitions`,
+//! - `step`: the event loops (`main_event_loop` halves, `microstep`, `exit_interpreter`);
+//! - `select`: `select_transitions`, `select_eventless_transitions`, `remove_conflicting_transitions`,
 //!   `compute_exit_set`, `get_transition_domain`, `find_lcca`, `get_effective_target_states`;
-//! - [`enter`]: `exit_states`, `enter_states`, `compute_entry_set`, `add_descendant_states_to_enter`,
+//! - `enter`: `exit_states`, `enter_states`, `compute_entry_set`, `add_descendant_states_to_enter`,
 //!   `add_ancestor_states_to_enter`, `is_in_final_state`;
-//! - [`exec`]: executable content; [`send`]: `<send>`, `<cancel>` and the timer queue;
-//!   [`invoke`]: `<invoke>`, child sessions, `finalize`, autoforward; [`data`]: `<data>`, `<donedata>`.
+//! - `exec`: executable content; `send`: `<send>`, `<cancel>` and the timer queue;
+//!   `invoke`: `<invoke>`, child sessions, `finalize`, autoforward; `data`: `<data>`, `<donedata>`.
 //!
 //! A [`Session`] owns its queues, its datamodel, its timers and its invoked SCXML children. It holds
 //! no thread-locals and touches no globals; time only moves when the caller says so
@@ -138,8 +138,8 @@ pub struct Session {
     /// Values of `<param>`/namelist given by an invoking parent, overriding `<data>`.
     initial_values: Vec<(Arc<str>, Value)>,
     entry_counts: Vec<u64>,
-    /// Scratch membership marks for `computeEntrySet`, kept to avoid an allocation per microstep.
-    entry_marks: Vec<bool>,
+    /// Buffers of `computeEntrySet`, kept to avoid allocations in every microstep.
+    entry_scratch: enter::EntrySet,
 }
 
 impl std::fmt::Debug for Session {
@@ -203,7 +203,7 @@ impl Session {
             } else {
                 Vec::new()
             },
-            entry_marks: Vec::new(),
+            entry_scratch: enter::EntrySet::default(),
             options,
             model,
         }
@@ -217,6 +217,12 @@ impl Session {
     /// The model this session runs.
     pub fn model(&self) -> &Arc<Model> {
         &self.model
+    }
+
+    /// Start parameters: each value replaces the initial value of the `<data>` with the same id (as
+    /// `<param>`s of an `<invoke>` do for a child). Call before [`Session::start`].
+    pub fn set_params(&mut self, params: Vec<(Arc<str>, Value)>) {
+        self.initial_values = params;
     }
 
     /// Sets the session's current time (milliseconds on the host's clock) before it starts.
