@@ -140,15 +140,34 @@ async fn request_interaction(core: &ServiceCore, call: ServiceCall) -> Result<Re
 async fn request_access(core: &ServiceCore, call: ServiceCall) -> Result<Reply> {
     let target = call.params.require("_id")?.to_string();
     let mut record = core.load(&target).await?;
-    // A service holds one access number at a time: a new request replaces the previous one.
-    core.release_access(&record).await?;
-    let access = allocate_access(core, &call, &target).await?;
+    // A service holds one access number at a time: a new request replaces the previous one. Within one pool the
+    // store releases the old booking in the same step as it books the new one.
+    let previous = record.access.take();
+    let access = match allocate_access(core, &call, &target).await {
+        Ok(access) => access,
+        Err(error) => {
+            if let Some(previous) = &previous {
+                core.resources
+                    .release(&previous.allocation, &target)
+                    .await?;
+                core.save_replacing(&record, Some(previous)).await?;
+            }
+            return Err(error);
+        }
+    };
+    if let Some(previous) = &previous
+        && previous.allocation.pool != access.allocation.pool
+    {
+        core.resources
+            .release(&previous.allocation, &target)
+            .await?;
+    }
     if let Some(phone) = call.params.get("_phone_number") {
         record.phone_number = Some(phone.to_string());
     }
     record.access = Some(access.clone());
     let now = core.clock.now_ms();
-    if let Err(error) = core.save(&record).await {
+    if let Err(error) = core.save_replacing(&record, previous.as_ref()).await {
         core.resources.release(&access.allocation, &target).await?;
         return Err(error);
     }
@@ -186,9 +205,8 @@ async fn match_interaction(core: &ServiceCore, call: ServiceCall) -> Result<Repl
             .await?;
     }
     if delete_match {
-        core.release_access(&record).await?;
-        record.access = None;
-        core.save(&record).await?;
+        let previous = record.access.take();
+        core.save_replacing(&record, previous.as_ref()).await?;
     }
     let mut reply = Reply::new();
     reply.insert("_id".into(), record.id.clone().into());

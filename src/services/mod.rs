@@ -271,15 +271,36 @@ impl ServiceCore {
 
     /// Writes `record` and its match index (when it has access info) in one batch, until `record.expires_ms`.
     pub async fn save(&self, record: &ServiceRecord) -> Result<()> {
+        self.save_replacing(record, None).await
+    }
+
+    /// Like [`ServiceCore::save`], and in the same batch drops the match index and code reservation of the
+    /// access info `previous` that `record` no longer has.
+    pub async fn save_replacing(
+        &self,
+        record: &ServiceRecord,
+        previous: Option<&AccessInfo>,
+    ) -> Result<()> {
         let now = self.clock.now_ms();
         let ttl = Duration::from_millis(record.expires_ms.saturating_sub(now).max(1));
         let value = serde_json::to_vec(record)
             .map_err(|e| Error::Store(store::Error::Corrupt(e.to_string())))?;
-        let mut ops = vec![WriteOp::Set {
+        let mut ops = Vec::new();
+        if let Some(previous) = previous {
+            ops.push(WriteOp::Delete {
+                key: match_key(&previous.allocation.value, &record.id),
+            });
+            if let Some(code) = &previous.code {
+                ops.push(WriteOp::Delete {
+                    key: code_key(&previous.allocation.value, code),
+                });
+            }
+        }
+        ops.push(WriteOp::Set {
             key: record_key(&record.id),
             value: Bytes::from(value),
             ttl: Some(ttl),
-        }];
+        });
         if let Some(access) = &record.access {
             ops.push(WriteOp::Set {
                 key: match_key(&access.allocation.value, &record.id),

@@ -26,6 +26,8 @@ const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
 const EXPIRY: TableDefinition<(u64, &str), ()> = TableDefinition::new("expiry");
 /// `pool` + U+001F + `resource` → 8-byte big-endian expiry followed by the holder.
 const BOOKINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("bookings");
+/// `pool` + U+001F + `holder` → the resource the holder has booked in that pool (at most one).
+const HOLDERS: TableDefinition<&str, &str> = TableDefinition::new("holders");
 /// `key` → counter value.
 const COUNTERS: TableDefinition<&str, i64> = TableDefinition::new("counters");
 
@@ -120,6 +122,7 @@ impl Embedded {
             txn.open_table(KV).map_err(backend)?;
             txn.open_table(EXPIRY).map_err(backend)?;
             txn.open_table(BOOKINGS).map_err(backend)?;
+            txn.open_table(HOLDERS).map_err(backend)?;
             txn.open_table(COUNTERS).map_err(backend)?;
         }
         txn.commit().map_err(backend)?;
@@ -197,6 +200,7 @@ struct Tables<'txn> {
     kv: Table<'txn, &'static str, &'static [u8]>,
     expiry: Table<'txn, (u64, &'static str), ()>,
     bookings: Table<'txn, &'static str, &'static [u8]>,
+    holders: Table<'txn, &'static str, &'static str>,
     counters: Table<'txn, &'static str, i64>,
 }
 
@@ -264,6 +268,15 @@ impl Tables<'_> {
                 holder,
                 ttl,
             } => {
+                // A holder keeps at most one resource per pool: its previous booking is released first.
+                let held = self
+                    .holders
+                    .get(booking_key(pool, holder).as_str())
+                    .map_err(backend)?
+                    .map(|guard| guard.value().to_string());
+                if let Some(previous) = held {
+                    self.release_booking(pool, &previous, holder, now)?;
+                }
                 for candidate in candidates {
                     let key = booking_key(pool, candidate);
                     let taken = match self.bookings.get(key.as_str()).map_err(backend)? {
@@ -275,6 +288,9 @@ impl Tables<'_> {
                         self.bookings
                             .insert(key.as_str(), record.as_slice())
                             .map_err(backend)?;
+                        self.holders
+                            .insert(booking_key(pool, holder).as_str(), candidate.as_str())
+                            .map_err(backend)?;
                         return Ok(Reply::Booked(Some(candidate.clone())));
                     }
                 }
@@ -284,20 +300,9 @@ impl Tables<'_> {
                 pool,
                 resource,
                 holder,
-            } => {
-                let key = booking_key(pool, resource);
-                let held = match self.bookings.get(key.as_str()).map_err(backend)? {
-                    Some(guard) => {
-                        let (expires, owner) = decode(guard.value())?;
-                        live(expires, now) && owner == holder.as_bytes()
-                    }
-                    None => false,
-                };
-                if held {
-                    self.bookings.remove(key.as_str()).map_err(backend)?;
-                }
-                Ok(Reply::Flag(held))
-            }
+            } => self
+                .release_booking(pool, resource, holder, now)
+                .map(Reply::Flag),
             Op::Incr { key, delta } => {
                 let current = self
                     .counters
@@ -310,6 +315,37 @@ impl Tables<'_> {
                 Ok(Reply::Counter(next))
             }
         }
+    }
+
+    /// Removes the booking of `resource` when `holder` holds it; returns whether it did.
+    fn release_booking(
+        &mut self,
+        pool: &str,
+        resource: &str,
+        holder: &str,
+        now: u64,
+    ) -> Result<bool> {
+        let key = booking_key(pool, resource);
+        let held = match self.bookings.get(key.as_str()).map_err(backend)? {
+            Some(guard) => {
+                let (expires, owner) = decode(guard.value())?;
+                live(expires, now) && owner == holder.as_bytes()
+            }
+            None => false,
+        };
+        if held {
+            self.bookings.remove(key.as_str()).map_err(backend)?;
+        }
+        let index = booking_key(pool, holder);
+        let points_here = self
+            .holders
+            .get(index.as_str())
+            .map_err(backend)?
+            .is_some_and(|guard| guard.value() == resource);
+        if points_here {
+            self.holders.remove(index.as_str()).map_err(backend)?;
+        }
+        Ok(held)
     }
 
     /// Purges keys and bookings that have expired by `now`.
@@ -332,12 +368,27 @@ impl Tables<'_> {
         let mut stale = Vec::new();
         for item in self.bookings.iter().map_err(backend)? {
             let (key, value) = item.map_err(backend)?;
-            if !live(decode(value.value())?.0, now) {
-                stale.push(key.value().to_string());
+            let (expires, holder) = decode(value.value())?;
+            if !live(expires, now) {
+                stale.push((
+                    key.value().to_string(),
+                    String::from_utf8_lossy(holder).into_owned(),
+                ));
             }
         }
-        for key in stale {
+        for (key, holder) in stale {
             self.bookings.remove(key.as_str()).map_err(backend)?;
+            if let Some((pool, resource)) = key.split_once('\u{1f}') {
+                let index = booking_key(pool, &holder);
+                let points_here = self
+                    .holders
+                    .get(index.as_str())
+                    .map_err(backend)?
+                    .is_some_and(|guard| guard.value() == resource);
+                if points_here {
+                    self.holders.remove(index.as_str()).map_err(backend)?;
+                }
+            }
         }
         Ok(())
     }
@@ -350,6 +401,7 @@ fn with_tables<T>(db: &Database, work: impl FnOnce(&mut Tables<'_>) -> Result<T>
             kv: txn.open_table(KV).map_err(backend)?,
             expiry: txn.open_table(EXPIRY).map_err(backend)?,
             bookings: txn.open_table(BOOKINGS).map_err(backend)?,
+            holders: txn.open_table(HOLDERS).map_err(backend)?,
             counters: txn.open_table(COUNTERS).map_err(backend)?,
         };
         work(&mut tables)

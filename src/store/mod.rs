@@ -104,7 +104,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn scan_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<(String, Bytes)>>;
 
     /// Books the first of `candidates` that is free in `pool` for `holder` until `ttl` has passed, atomically:
-    /// two concurrent calls never get the same resource. `None` when every candidate is booked.
+    /// two concurrent calls never get the same resource. A holder keeps at most one resource per pool: a booking
+    /// it already has in `pool` is released in the same atomic step (and may be booked again). `None` when every
+    /// candidate is booked.
     async fn book(
         &self,
         pool: &str,

@@ -152,6 +152,36 @@ macro_rules! store_suite {
         }
 
         #[tokio::test]
+        async fn a_holder_keeps_one_resource_per_pool() {
+            let (store, _clock, _guard) = $make();
+            let pool = vec!["r1".to_string(), "r2".to_string()];
+            let ttl = Duration::from_secs(20);
+            assert_eq!(
+                store.book("g", &pool, "s1", ttl).await.unwrap().as_deref(),
+                Some("r1")
+            );
+            // Booking again releases r1 first, so r1 is the first free candidate again.
+            assert_eq!(
+                store.book("g", &pool, "s1", ttl).await.unwrap().as_deref(),
+                Some("r1")
+            );
+            assert_eq!(store.count_booked("g").await.unwrap(), 1);
+            let reversed = vec!["r2".to_string(), "r1".to_string()];
+            assert_eq!(
+                store
+                    .book("g", &reversed, "s1", ttl)
+                    .await
+                    .unwrap()
+                    .as_deref(),
+                Some("r2")
+            );
+            assert_eq!(store.count_booked("g").await.unwrap(), 1);
+            assert!(!store.release("g", "r1", "s1").await.unwrap());
+            assert!(store.release("g", "r2", "s1").await.unwrap());
+            assert_eq!(store.count_booked("g").await.unwrap(), 0);
+        }
+
+        #[tokio::test]
         async fn concurrent_bookings_of_the_last_resource_have_one_winner() {
             let (store, _clock, _guard) = $make();
             let store = std::sync::Arc::new(store);
