@@ -281,10 +281,20 @@ impl ServiceCore {
         record: &ServiceRecord,
         previous: Option<&AccessInfo>,
     ) -> Result<()> {
-        let now = self.clock.now_ms();
-        let ttl = Duration::from_millis(record.expires_ms.saturating_sub(now).max(1));
-        let value = serde_json::to_vec(record)
-            .map_err(|e| Error::Store(store::Error::Corrupt(e.to_string())))?;
+        let ops = ServiceCore::record_ops(record, previous, self.clock.now_ms());
+        self.store.write_batch(ops).await?;
+        Ok(())
+    }
+
+    /// The writes of [`ServiceCore::save_replacing`], for callers that commit them together with a booking.
+    pub fn record_ops(
+        record: &ServiceRecord,
+        previous: Option<&AccessInfo>,
+        now_ms: u64,
+    ) -> Vec<WriteOp> {
+        let ttl = Duration::from_millis(record.expires_ms.saturating_sub(now_ms).max(1));
+        // Serialising this struct of strings and integers cannot fail.
+        let value = serde_json::to_vec(record).unwrap_or_default();
         let mut ops = Vec::new();
         if let Some(previous) = previous {
             ops.push(WriteOp::Delete {
@@ -308,8 +318,7 @@ impl ServiceCore {
                 ttl: Some(ttl),
             });
         }
-        self.store.write_batch(ops).await?;
-        Ok(())
+        ops
     }
 
     /// Releases the access resources of `record` and drops its match index and code reservation.

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use redb::{Database, ReadableTable, ReadableTableMetadata, Table, TableDefinition};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Clock, Error, Result, Store, Subscription, WriteOp};
+use super::{BookThen, Clock, Error, Result, Store, Subscription, WriteOp};
 
 /// `key` → 8-byte big-endian expiry (ms since epoch, 0 = never) followed by the value.
 const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
@@ -77,6 +77,7 @@ enum Op {
         candidates: Vec<String>,
         holder: String,
         ttl: Duration,
+        then: Option<BookThen>,
     },
     Release {
         pool: String,
@@ -241,57 +242,54 @@ impl Tables<'_> {
         }
     }
 
-    fn apply(&mut self, op: &Op, now: u64) -> Result<Reply> {
+    fn apply(&mut self, op: Op, now: u64) -> Result<Reply> {
         match op {
             Op::Batch(ops) => {
-                for op in ops {
-                    match op {
-                        WriteOp::Set { key, value, ttl } => self.put(key, value, *ttl, now)?,
-                        WriteOp::Delete { key } => {
-                            self.remove(key, now)?;
-                        }
-                    }
-                }
+                self.write_all(&ops, now)?;
                 Ok(Reply::Done)
             }
             Op::SetIfAbsent { key, value, ttl } => {
-                if self.is_live(key, now)? {
+                if self.is_live(&key, now)? {
                     return Ok(Reply::Flag(false));
                 }
-                self.put(key, value, *ttl, now)?;
+                self.put(&key, &value, ttl, now)?;
                 Ok(Reply::Flag(true))
             }
-            Op::Delete { key } => self.remove(key, now).map(Reply::Flag),
+            Op::Delete { key } => self.remove(&key, now).map(Reply::Flag),
             Op::Book {
                 pool,
                 candidates,
                 holder,
                 ttl,
+                then,
             } => {
                 // A holder keeps at most one resource per pool: its previous booking is released first.
                 let held = self
                     .holders
-                    .get(booking_key(pool, holder).as_str())
+                    .get(booking_key(&pool, &holder).as_str())
                     .map_err(backend)?
                     .map(|guard| guard.value().to_string());
                 if let Some(previous) = held {
-                    self.release_booking(pool, &previous, holder, now)?;
+                    self.release_booking(&pool, &previous, &holder, now)?;
                 }
                 for candidate in candidates {
-                    let key = booking_key(pool, candidate);
+                    let key = booking_key(&pool, &candidate);
                     let taken = match self.bookings.get(key.as_str()).map_err(backend)? {
                         Some(guard) => live(decode(guard.value())?.0, now),
                         None => false,
                     };
                     if !taken {
-                        let record = encode(expires_at(now, Some(*ttl)), holder.as_bytes());
+                        let record = encode(expires_at(now, Some(ttl)), holder.as_bytes());
                         self.bookings
                             .insert(key.as_str(), record.as_slice())
                             .map_err(backend)?;
                         self.holders
-                            .insert(booking_key(pool, holder).as_str(), candidate.as_str())
+                            .insert(booking_key(&pool, &holder).as_str(), candidate.as_str())
                             .map_err(backend)?;
-                        return Ok(Reply::Booked(Some(candidate.clone())));
+                        if let Some(then) = then {
+                            self.write_all(&then(&candidate), now)?;
+                        }
+                        return Ok(Reply::Booked(Some(candidate)));
                     }
                 }
                 Ok(Reply::Booked(None))
@@ -301,7 +299,7 @@ impl Tables<'_> {
                 resource,
                 holder,
             } => self
-                .release_booking(pool, resource, holder, now)
+                .release_booking(&pool, &resource, &holder, now)
                 .map(Reply::Flag),
             Op::Incr { key, delta } => {
                 let current = self
@@ -310,11 +308,23 @@ impl Tables<'_> {
                     .map_err(backend)?
                     .map(|g| g.value())
                     .unwrap_or(0);
-                let next = current.saturating_add(*delta);
+                let next = current.saturating_add(delta);
                 self.counters.insert(key.as_str(), next).map_err(backend)?;
                 Ok(Reply::Counter(next))
             }
         }
+    }
+
+    fn write_all(&mut self, ops: &[WriteOp], now: u64) -> Result<()> {
+        for op in ops {
+            match op {
+                WriteOp::Set { key, value, ttl } => self.put(key, value, *ttl, now)?,
+                WriteOp::Delete { key } => {
+                    self.remove(key, now)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Removes the booking of `resource` when `holder` holds it; returns whether it did.
@@ -435,21 +445,23 @@ fn run_writer(db: &Database, clock: &dyn Clock, receiver: &std_mpsc::Receiver<Jo
                 }
             }
             let now = clock.now_ms();
+            let (ops, senders): (Vec<Op>, Vec<_>) =
+                jobs.into_iter().map(|job| (job.op, job.reply)).unzip();
             let outcome = with_tables(db, |tables| {
-                jobs.iter()
-                    .map(|job| tables.apply(&job.op, now))
+                ops.into_iter()
+                    .map(|op| tables.apply(op, now))
                     .collect::<Result<Vec<_>>>()
             });
             match outcome {
                 Ok(replies) => {
-                    for (job, reply) in jobs.into_iter().zip(replies) {
-                        let _ = job.reply.send(Ok(reply));
+                    for (sender, reply) in senders.into_iter().zip(replies) {
+                        let _ = sender.send(Ok(reply));
                     }
                 }
                 Err(error) => {
                     tracing::error!(%error, "store commit failed");
-                    for job in jobs {
-                        let _ = job.reply.send(Err(error.clone()));
+                    for sender in senders {
+                        let _ = sender.send(Err(error.clone()));
                     }
                 }
             }
@@ -553,6 +565,28 @@ impl Store for Embedded {
             candidates: candidates.to_vec(),
             holder: holder.to_string(),
             ttl,
+            then: None,
+        };
+        match self.submit(op).await? {
+            Reply::Booked(resource) => Ok(resource),
+            _ => Err(Error::Backend("unexpected writer reply".into())),
+        }
+    }
+
+    async fn book_then(
+        &self,
+        pool: &str,
+        candidates: &[String],
+        holder: &str,
+        ttl: Duration,
+        then: BookThen,
+    ) -> Result<Option<String>> {
+        let op = Op::Book {
+            pool: pool.to_string(),
+            candidates: candidates.to_vec(),
+            holder: holder.to_string(),
+            ttl,
+            then: Some(then),
         };
         match self.submit(op).await? {
             Reply::Booked(resource) => Ok(resource),

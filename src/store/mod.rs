@@ -62,6 +62,9 @@ pub enum WriteOp {
     },
 }
 
+/// Writes to apply together with a successful booking, given the booked resource (see [`Store::book_then`]).
+pub type BookThen = Box<dyn FnOnce(&str) -> Vec<WriteOp> + Send>;
+
 /// A live subscription to one pub/sub channel. Messages published after [`Store::subscribe`] returned are
 /// delivered in order; a subscriber that falls far behind loses the oldest messages rather than slowing
 /// publishers. Dropping it unsubscribes.
@@ -114,6 +117,24 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         holder: &str,
         ttl: Duration,
     ) -> Result<Option<String>>;
+
+    /// Books like [`Store::book`] and, when a resource was booked, applies the writes `then(resource)` returns in
+    /// the same atomic, durable step (one commit instead of two). Backends that cannot do both at once may book,
+    /// then write, as this default does.
+    async fn book_then(
+        &self,
+        pool: &str,
+        candidates: &[String],
+        holder: &str,
+        ttl: Duration,
+        then: BookThen,
+    ) -> Result<Option<String>> {
+        let booked = self.book(pool, candidates, holder, ttl).await?;
+        if let Some(resource) = &booked {
+            self.write_batch(then(resource)).await?;
+        }
+        Ok(booked)
+    }
 
     /// Releases `resource` in `pool` when `holder` holds it. Returns whether it was released.
     async fn release(&self, pool: &str, resource: &str, holder: &str) -> Result<bool>;

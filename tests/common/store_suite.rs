@@ -182,6 +182,39 @@ macro_rules! store_suite {
         }
 
         #[tokio::test]
+        async fn book_then_writes_only_when_a_resource_was_booked() {
+            let (store, _clock, _guard) = $make();
+            let pool = vec!["r1".to_string()];
+            let ttl = Duration::from_secs(20);
+            let then = |holder: &'static str| -> gms::store::BookThen {
+                Box::new(move |resource: &str| {
+                    vec![WriteOp::Set {
+                        key: format!("held:{holder}"),
+                        value: b(resource),
+                        ttl: None,
+                    }]
+                })
+            };
+            assert_eq!(
+                store
+                    .book_then("g", &pool, "s1", ttl, then("s1"))
+                    .await
+                    .unwrap()
+                    .as_deref(),
+                Some("r1")
+            );
+            assert_eq!(store.get("held:s1").await.unwrap(), Some(b("r1")));
+            assert_eq!(
+                store
+                    .book_then("g", &pool, "s2", ttl, then("s2"))
+                    .await
+                    .unwrap(),
+                None
+            );
+            assert_eq!(store.get("held:s2").await.unwrap(), None);
+        }
+
+        #[tokio::test]
         async fn concurrent_bookings_of_the_last_resource_have_one_winner() {
             let (store, _clock, _guard) = $make();
             let store = std::sync::Arc::new(store);
