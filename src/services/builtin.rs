@@ -32,6 +32,10 @@ impl ServiceKind for Builtin {
             }),
         }
     }
+
+    fn saves_records(&self) -> bool {
+        true
+    }
 }
 
 fn access_reply(id: &str, access: &AccessInfo, now_ms: u64) -> Reply {

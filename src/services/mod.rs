@@ -159,6 +159,11 @@ pub trait ServiceKind: Send + Sync + std::fmt::Debug {
     /// Creates one instance. The reply must contain `_id`.
     async fn create(&self, core: &ServiceCore, call: ServiceCall) -> Result<Reply>;
 
+    /// Whether `create` saves the instance's [`ServiceRecord`] itself; otherwise the registry writes a minimal one.
+    fn saves_records(&self) -> bool {
+        false
+    }
+
     /// Called when the instance is deleted (`DELETE /service/{id}`), after its access resources are released.
     async fn cancel(&self, _core: &ServiceCore, _record: &ServiceRecord) -> Result<()> {
         Ok(())
@@ -471,7 +476,9 @@ impl ServiceRegistry {
             reply.entry("_data_id").or_insert(data_id.into());
         }
         // Every kind's instances get a record, so request-access and GET/DELETE find them.
-        if let Some(id) = reply.get("_id").and_then(|v| v.as_str()) {
+        if !kind.saves_records()
+            && let Some(id) = reply.get("_id").and_then(|v| v.as_str())
+        {
             match self.core.load(id).await {
                 Ok(_) => {}
                 Err(Error::NotFound(_)) => {
