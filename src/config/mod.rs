@@ -179,7 +179,7 @@ mod tests {
         assert_eq!(group.strategy, AllocationStrategy::Local);
         assert_eq!(group.booking_expiration.as_secs(), 20);
         assert_eq!(
-            group.resources,
+            *group.resources,
             ["1-888-call-me1", "1-888-call-me2", "1-888-call-me3"]
         );
         assert!(config.warnings.is_empty());
@@ -214,8 +214,8 @@ mod tests {
             config.resources.groups["a"].strategy,
             AllocationStrategy::Random
         );
-        assert_eq!(config.resources.groups["a"].resources, ["1"]);
-        assert_eq!(config.resources.groups["b"].resources, ["1"]);
+        assert_eq!(*config.resources.groups["a"].resources, ["1"]);
+        assert_eq!(*config.resources.groups["b"].resources, ["1"]);
         assert_eq!(
             config.resources.groups["b"].backup_resource.as_deref(),
             Some("9")

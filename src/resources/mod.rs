@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::config::{AllocationStrategy, GmsConfig, ResourceGroup};
-use crate::store::{self, Store, WriteOp};
+use crate::store::{self, Candidates, Store, WriteOp};
 
 /// Resource allocation errors.
 #[derive(Debug, thiserror::Error)]
@@ -148,11 +148,7 @@ impl Resources {
             }
             Some(pool) => {
                 // Start at a random place so bookings spread over the group rather than piling on the first entry.
-                let mut candidates = group.resources.clone();
-                if !candidates.is_empty() {
-                    let start = fastrand::usize(..candidates.len());
-                    candidates.rotate_left(start);
-                }
+                let candidates = Candidates::new(group.resources.clone(), fastrand::usize(..));
                 let (group_name, pool_name) = (group.name.clone(), pool.clone());
                 let inner = then.clone();
                 let booked = self

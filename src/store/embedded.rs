@@ -18,7 +18,7 @@ use bytes::Bytes;
 use redb::{Database, ReadableTable, ReadableTableMetadata, Table, TableDefinition};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{BookThen, Clock, Error, Result, Store, Subscription, WriteOp};
+use super::{BookThen, Candidates, Clock, Error, Result, Store, Subscription, WriteOp};
 
 /// `key` → 8-byte big-endian expiry (ms since epoch, 0 = never) followed by the value.
 const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
@@ -74,7 +74,7 @@ enum Op {
     },
     Book {
         pool: String,
-        candidates: Vec<String>,
+        candidates: Candidates,
         holder: String,
         ttl: Duration,
         then: Option<BookThen>,
@@ -272,8 +272,8 @@ impl Tables<'_> {
                 if let Some(previous) = held {
                     self.release_booking(&pool, &previous, &holder, now)?;
                 }
-                for candidate in candidates {
-                    let key = booking_key(&pool, &candidate);
+                for candidate in candidates.iter() {
+                    let key = booking_key(&pool, candidate);
                     let taken = match self.bookings.get(key.as_str()).map_err(backend)? {
                         Some(guard) => live(decode(guard.value())?.0, now),
                         None => false,
@@ -287,9 +287,9 @@ impl Tables<'_> {
                             .insert(booking_key(&pool, &holder).as_str(), candidate.as_str())
                             .map_err(backend)?;
                         if let Some(then) = then {
-                            self.write_all(&then(&candidate), now)?;
+                            self.write_all(&then(candidate), now)?;
                         }
-                        return Ok(Reply::Booked(Some(candidate)));
+                        return Ok(Reply::Booked(Some(candidate.clone())));
                     }
                 }
                 Ok(Reply::Booked(None))
@@ -556,13 +556,13 @@ impl Store for Embedded {
     async fn book(
         &self,
         pool: &str,
-        candidates: &[String],
+        candidates: &Candidates,
         holder: &str,
         ttl: Duration,
     ) -> Result<Option<String>> {
         let op = Op::Book {
             pool: pool.to_string(),
-            candidates: candidates.to_vec(),
+            candidates: candidates.clone(),
             holder: holder.to_string(),
             ttl,
             then: None,
@@ -576,14 +576,14 @@ impl Store for Embedded {
     async fn book_then(
         &self,
         pool: &str,
-        candidates: &[String],
+        candidates: &Candidates,
         holder: &str,
         ttl: Duration,
         then: BookThen,
     ) -> Result<Option<String>> {
         let op = Op::Book {
             pool: pool.to_string(),
-            candidates: candidates.to_vec(),
+            candidates: candidates.clone(),
             holder: holder.to_string(),
             ttl,
             then: Some(then),

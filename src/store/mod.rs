@@ -16,6 +16,7 @@ pub mod clock;
 pub mod embedded;
 pub mod timed;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -60,6 +61,39 @@ pub enum WriteOp {
         /// The key.
         key: String,
     },
+}
+
+/// The resources a booking may take: tried in order from `start`, wrapping around. Cheap to clone, so a large
+/// group is not copied for every booking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidates {
+    list: Arc<[String]>,
+    start: usize,
+}
+
+impl Candidates {
+    /// Candidates `list`, tried from index `start` (taken modulo the length).
+    pub fn new(list: Arc<[String]>, start: usize) -> Candidates {
+        let start = if list.is_empty() {
+            0
+        } else {
+            start % list.len()
+        };
+        Candidates { list, start }
+    }
+
+    /// The candidates in the order they are tried.
+    pub fn iter(&self) -> impl Iterator<Item = &String> {
+        self.list[self.start..]
+            .iter()
+            .chain(self.list[..self.start].iter())
+    }
+}
+
+impl From<Vec<String>> for Candidates {
+    fn from(list: Vec<String>) -> Candidates {
+        Candidates::new(list.into(), 0)
+    }
 }
 
 /// Writes to apply together with a successful booking, given the booked resource (see [`Store::book_then`]).
@@ -113,7 +147,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn book(
         &self,
         pool: &str,
-        candidates: &[String],
+        candidates: &Candidates,
         holder: &str,
         ttl: Duration,
     ) -> Result<Option<String>>;
@@ -124,7 +158,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn book_then(
         &self,
         pool: &str,
-        candidates: &[String],
+        candidates: &Candidates,
         holder: &str,
         ttl: Duration,
         then: BookThen,

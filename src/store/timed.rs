@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::{BookThen, Result, Store, Subscription, WriteOp};
+use super::{BookThen, Candidates, Result, Store, Subscription, WriteOp};
 
 /// Upper bounds of the latency buckets, in seconds (Prometheus `le`).
 pub const BUCKETS: [f64; 10] = [
@@ -117,7 +117,7 @@ impl<S: Store> Store for Timed<S> {
     async fn book(
         &self,
         pool: &str,
-        candidates: &[String],
+        candidates: &Candidates,
         holder: &str,
         ttl: Duration,
     ) -> Result<Option<String>> {
@@ -127,7 +127,7 @@ impl<S: Store> Store for Timed<S> {
     async fn book_then(
         &self,
         pool: &str,
-        candidates: &[String],
+        candidates: &Candidates,
         holder: &str,
         ttl: Duration,
         then: BookThen,

@@ -119,7 +119,7 @@ macro_rules! store_suite {
         #[tokio::test]
         async fn booking_hands_out_each_resource_once_until_released_or_expired() {
             let (store, clock, _guard) = $make();
-            let pool = vec!["r1".to_string(), "r2".to_string()];
+            let pool: gms::store::Candidates = vec!["r1".to_string(), "r2".to_string()].into();
             let ttl = Duration::from_secs(20);
             assert_eq!(
                 store.book("g", &pool, "s1", ttl).await.unwrap().as_deref(),
@@ -152,9 +152,47 @@ macro_rules! store_suite {
         }
 
         #[tokio::test]
+        async fn candidates_are_tried_from_their_start_and_wrap_around() {
+            let (store, _clock, _guard) = $make();
+            let list: std::sync::Arc<[String]> =
+                vec!["a".to_string(), "b".to_string(), "c".to_string()].into();
+            let from_b = gms::store::Candidates::new(list.clone(), 4);
+            assert_eq!(
+                from_b.iter().map(String::as_str).collect::<Vec<_>>(),
+                ["b", "c", "a"]
+            );
+            let ttl = Duration::from_secs(20);
+            assert_eq!(
+                store
+                    .book("w", &from_b, "s1", ttl)
+                    .await
+                    .unwrap()
+                    .as_deref(),
+                Some("b")
+            );
+            assert_eq!(
+                store
+                    .book("w", &from_b, "s2", ttl)
+                    .await
+                    .unwrap()
+                    .as_deref(),
+                Some("c")
+            );
+            assert_eq!(
+                store
+                    .book("w", &from_b, "s3", ttl)
+                    .await
+                    .unwrap()
+                    .as_deref(),
+                Some("a")
+            );
+            assert_eq!(store.book("w", &from_b, "s4", ttl).await.unwrap(), None);
+        }
+
+        #[tokio::test]
         async fn a_holder_keeps_one_resource_per_pool() {
             let (store, _clock, _guard) = $make();
-            let pool = vec!["r1".to_string(), "r2".to_string()];
+            let pool: gms::store::Candidates = vec!["r1".to_string(), "r2".to_string()].into();
             let ttl = Duration::from_secs(20);
             assert_eq!(
                 store.book("g", &pool, "s1", ttl).await.unwrap().as_deref(),
@@ -166,7 +204,7 @@ macro_rules! store_suite {
                 Some("r1")
             );
             assert_eq!(store.count_booked("g").await.unwrap(), 1);
-            let reversed = vec!["r2".to_string(), "r1".to_string()];
+            let reversed: gms::store::Candidates = vec!["r2".to_string(), "r1".to_string()].into();
             assert_eq!(
                 store
                     .book("g", &reversed, "s1", ttl)
@@ -184,7 +222,7 @@ macro_rules! store_suite {
         #[tokio::test]
         async fn book_then_writes_only_when_a_resource_was_booked() {
             let (store, _clock, _guard) = $make();
-            let pool = vec!["r1".to_string()];
+            let pool: gms::store::Candidates = vec!["r1".to_string()].into();
             let ttl = Duration::from_secs(20);
             let then = |holder: &'static str| -> gms::store::BookThen {
                 Box::new(move |resource: &str| {
@@ -218,7 +256,7 @@ macro_rules! store_suite {
         async fn concurrent_bookings_of_the_last_resource_have_one_winner() {
             let (store, _clock, _guard) = $make();
             let store = std::sync::Arc::new(store);
-            let pool = vec!["last".to_string()];
+            let pool: gms::store::Candidates = vec!["last".to_string()].into();
             let mut tasks = Vec::new();
             for idx in 0..16 {
                 let store = store.clone();
