@@ -114,6 +114,11 @@ fn main() {
             .next()
             .expect("sample")
             .to_string();
+        // Services for request-access to attach to live an hour and take their first number from a RANDOM group.
+        options.push_str(
+            "[service.bench-session]\ntype = builtin\nservice = request-interaction\nttl = 3600\n\
+             resource_group = Bench_Sessions\n[Bench_Sessions]\nsession = 1-800-0000\n",
+        );
         options.push_str("[Dnis_Pool]\n_allocation_strategy = LOCAL\n");
         for idx in 0..512 {
             options.push_str(&format!("dnis{idx} = 1-888-{idx:04}\n"));
@@ -145,11 +150,8 @@ fn main() {
     let mut ids = Vec::new();
     for idx in 0..128 {
         let created: serde_json::Value = client
-            .post(format!("{base}/genesys/1/service/request-interaction"))
-            .form(&[
-                ("_phone_number", format!("555{idx:04}").as_str()),
-                ("_ttl", "3600"),
-            ])
+            .post(format!("{base}/genesys/1/service/bench-session"))
+            .form(&[("_phone_number", format!("555{idx:04}").as_str())])
             .send()
             .and_then(|r| r.json())
             .expect("service fixture");
