@@ -98,6 +98,24 @@ impl GmsConfig {
         let mut services = BTreeMap::new();
         for section in raw.sections_with_prefix("service.") {
             if let Some(service) = ServiceConfig::from_raw(section, &mut errors) {
+                let builtins = [
+                    "request-interaction",
+                    "match-interaction",
+                    "request-access",
+                    "a2c-basic",
+                    "a2c-match",
+                    "a2c-reserve-accessinfo",
+                ];
+                if service.kind == "builtin" && !builtins.contains(&service.service.as_str()) {
+                    warnings.push(Diagnostic {
+                        location: service.location.clone(),
+                        message: format!(
+                            "service `{}` names builtin `{}`; the builtins are request-interaction, \
+                             match-interaction and request-access",
+                            service.name, service.service
+                        ),
+                    });
+                }
                 if let Some(group) = &service.resource_group
                     && !resources.groups.contains_key(group)
                 {
