@@ -208,28 +208,34 @@ struct Tables<'txn> {
 impl Tables<'_> {
     /// Removes `key` and its expiry entry; returns whether the removed value was live.
     fn remove(&mut self, key: &str, now: u64) -> Result<bool> {
-        let old = self
-            .kv
-            .remove(key)
-            .map_err(backend)?
-            .map(|guard| guard.value().to_vec());
-        let Some(old) = old else {
-            return Ok(false);
+        let old_expiry = match self.kv.remove(key).map_err(backend)? {
+            Some(guard) => decode(guard.value())?.0,
+            None => return Ok(false),
         };
-        let (expires, _) = decode(&old)?;
-        if expires != 0 {
-            self.expiry.remove((expires, key)).map_err(backend)?;
+        if old_expiry != 0 {
+            self.expiry.remove((old_expiry, key)).map_err(backend)?;
         }
-        Ok(live(expires, now))
+        Ok(live(old_expiry, now))
     }
 
     fn put(&mut self, key: &str, value: &[u8], ttl: Option<Duration>, now: u64) -> Result<()> {
-        self.remove(key, now)?;
         let expires = expires_at(now, ttl);
-        self.kv
+        // `insert` hands back the old record, so replacing a key costs one tree walk, not a remove and an insert.
+        let old_expiry = match self
+            .kv
             .insert(key, encode(expires, value).as_slice())
-            .map_err(backend)?;
-        if expires != 0 {
+            .map_err(backend)?
+        {
+            Some(guard) => Some(decode(guard.value())?.0),
+            None => None,
+        };
+        if let Some(old_expiry) = old_expiry
+            && old_expiry != 0
+            && old_expiry != expires
+        {
+            self.expiry.remove((old_expiry, key)).map_err(backend)?;
+        }
+        if expires != 0 && old_expiry != Some(expires) {
             self.expiry.insert((expires, key), ()).map_err(backend)?;
         }
         Ok(())
