@@ -3,7 +3,8 @@
 //! drives each with `wrk`, and prints one JSON line per case plus the ratios to the bare handler.
 //! `scripts/bench-http` runs it and writes the figures into BENCHMARKS.md.
 //!
-//! Arguments: `--duration SECS` (default 10), `--connections N` (default 64), `--threads N` (default 2).
+//! Arguments: `--duration SECS` (default 10), `--connections N` (default 64), `--threads N` (default 2),
+//! `--only N` (run only case N, 0-based, for profiling).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -170,6 +171,27 @@ fn main() {
     )
     .expect("lua script");
 
+    if let Some(only) = std::env::args().position(|a| a == "--only") {
+        let case = std::env::args().nth(only + 1).unwrap_or_default();
+        let figures = match case.as_str() {
+            "0" => wrk("bare axum hello", &format!("http://{hello}/hello"), None),
+            "1" => wrk(
+                "GET /genesys/1/storage/{id}/{key}",
+                &format!("{base}/genesys/1/storage/{data_id}/greeting"),
+                None,
+            ),
+            _ => wrk(
+                "POST /genesys/1/service/request-access",
+                &format!("{base}/genesys/1/service/request-access"),
+                Some(&script),
+            ),
+        };
+        println!(
+            "{}: {:.0} requests/s, p99 {} ms",
+            figures.name, figures.requests_per_sec, figures.p99_ms
+        );
+        return;
+    }
     let cases = [
         wrk("bare axum hello", &format!("http://{hello}/hello"), None),
         wrk(
