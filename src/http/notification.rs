@@ -1,0 +1,1 @@
+//! Axum glue for the Notification API (`/genesys/1/notification/...`).
