@@ -2,3 +2,6 @@
 
 pub mod client;
 pub mod config;
+pub mod localization;
+pub mod subscription;
+pub mod deliver;
