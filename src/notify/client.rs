@@ -105,7 +105,11 @@ impl HttpClient {
         let http2 = Client::builder(TokioExecutor::new())
             .http2_only(true)
             .build(https);
-        HttpClient { settings, http1, http2 }
+        HttpClient {
+            settings,
+            http1,
+            http2,
+        }
     }
 
     /// The settings in force.
@@ -167,14 +171,18 @@ fn describe(error: &hyper_util::client::legacy::Error) -> String {
 fn default_tls() -> rustls::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    tls_builder().with_root_certificates(roots).with_no_client_auth()
+    tls_builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
 }
 
 /// A rustls builder on the ring provider (the one crypto backend this crate builds).
 pub fn tls_builder() -> rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier> {
     rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
-        .unwrap_or_else(|_| rustls::ClientConfig::builder_with_protocol_versions(rustls::DEFAULT_VERSIONS))
+        .unwrap_or_else(|_| {
+            rustls::ClientConfig::builder_with_protocol_versions(rustls::DEFAULT_VERSIONS)
+        })
 }
 
 /// The web PKI roots, for callers building their own TLS configuration.
@@ -210,12 +218,22 @@ impl tower_service::Service<Uri> for PortConnector {
                 .trim_start_matches('[')
                 .trim_end_matches(']')
                 .to_string();
-            let default_port = if uri.scheme_str() == Some("https") { 443 } else { 80 };
+            let default_port = if uri.scheme_str() == Some("https") {
+                443
+            } else {
+                80
+            };
             let port = uri.port_u16().unwrap_or(default_port);
             let connect = async {
                 let mut last_error = io::Error::new(io::ErrorKind::NotFound, "host has no address");
                 for address in tokio::net::lookup_host((host.as_str(), port)).await? {
-                    match connect_from_range(address, settings.client_port_range.as_ref(), &next_port).await {
+                    match connect_from_range(
+                        address,
+                        settings.client_port_range.as_ref(),
+                        &next_port,
+                    )
+                    .await
+                    {
                         Ok(stream) => return Ok(stream),
                         Err(error) => last_error = error,
                     }
@@ -255,7 +273,10 @@ async fn connect_from_range(
     } else {
         std::net::IpAddr::from([0u16; 8])
     };
-    let mut last_error = io::Error::new(io::ErrorKind::AddrInUse, "every port of http.client_port_range is in use");
+    let mut last_error = io::Error::new(
+        io::ErrorKind::AddrInUse,
+        "every port of http.client_port_range is in use",
+    );
     for offset in 0..size {
         let port = *range.start() as u32 + (start + offset) % size;
         let socket = new_socket()?;
@@ -268,7 +289,10 @@ async fn connect_from_range(
                 next_port.store(start + offset + 1, Ordering::Relaxed);
                 return Ok(stream);
             }
-            Err(error) if error.kind() == io::ErrorKind::AddrInUse || error.kind() == io::ErrorKind::AddrNotAvailable => {
+            Err(error)
+                if error.kind() == io::ErrorKind::AddrInUse
+                    || error.kind() == io::ErrorKind::AddrNotAvailable =>
+            {
                 last_error = error;
             }
             Err(error) => return Err(error),

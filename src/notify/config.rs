@@ -167,7 +167,9 @@ pub struct IosChannel {
 impl IosChannel {
     /// Whether the keystore is a `.p8` token-signing key.
     pub fn uses_token(&self) -> bool {
-        self.keystore.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("p8"))
+        self.keystore
+            .extension()
+            .is_some_and(|ext| ext.eq_ignore_ascii_case("p8"))
     }
 
     /// The APNs base URL of this channel.
@@ -237,13 +239,22 @@ impl OsFormat {
     pub fn merged(&self, over: &OsFormat) -> OsFormat {
         OsFormat {
             alert_body: over.alert_body.clone().or_else(|| self.alert_body.clone()),
-            action_loc_key: over.action_loc_key.clone().or_else(|| self.action_loc_key.clone()),
+            action_loc_key: over
+                .action_loc_key
+                .clone()
+                .or_else(|| self.action_loc_key.clone()),
             loc_key: over.loc_key.clone().or_else(|| self.loc_key.clone()),
             loc_args: over.loc_args.clone().or_else(|| self.loc_args.clone()),
-            launch_image: over.launch_image.clone().or_else(|| self.launch_image.clone()),
+            launch_image: over
+                .launch_image
+                .clone()
+                .or_else(|| self.launch_image.clone()),
             badge: over.badge.or(self.badge),
             sound: over.sound.clone().or_else(|| self.sound.clone()),
-            collapse_key: over.collapse_key.clone().or_else(|| self.collapse_key.clone()),
+            collapse_key: over
+                .collapse_key
+                .clone()
+                .or_else(|| self.collapse_key.clone()),
         }
     }
 
@@ -298,7 +309,10 @@ impl PushConfig {
             name: "push".to_string(),
             options: Vec::new(),
         };
-        let push = sections.iter().find(|section| section.name == "push").unwrap_or(&empty);
+        let push = sections
+            .iter()
+            .find(|section| section.name == "push")
+            .unwrap_or(&empty);
         let default_subscription_expiration = match push.get("defaultSubscriptionExpiration") {
             None => MIN_EXPIRATION,
             Some(option) => match option.value.parse::<u64>() {
@@ -314,13 +328,23 @@ impl PushConfig {
         };
         let mut enabled = Vec::new();
         match push.get("pushEnabled") {
-            None => notes.push("push.pushEnabled is not set: every push type is disabled".to_string()),
+            None => {
+                notes.push("push.pushEnabled is not set: every push type is disabled".to_string())
+            }
             Some(option) => {
-                for name in option.value.split(',').map(str::trim).filter(|name| !name.is_empty()) {
+                for name in option
+                    .value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|name| !name.is_empty())
+                {
                     match DeliveryType::parse(name) {
                         Some(kind) if !enabled.contains(&kind) => enabled.push(kind),
                         Some(_) => {}
-                        None => notes.push(format!("{}: unknown push type `{name}` ignored", option.origin)),
+                        None => notes.push(format!(
+                            "{}: unknown push type `{name}` ignored",
+                            option.origin
+                        )),
                     }
                 }
             }
@@ -345,12 +369,21 @@ impl PushConfig {
                 event_formats.insert(event.to_string(), format_from(section, &mut notes));
             } else if let Some((name, event)) = rest.split_once(".event.") {
                 if valid_provider_name(name) {
-                    provider_event_formats.insert((name.to_string(), event.to_string()), format_from(section, &mut notes));
+                    provider_event_formats.insert(
+                        (name.to_string(), event.to_string()),
+                        format_from(section, &mut notes),
+                    );
                 } else {
-                    notes.push(format!("section [{}]: invalid provider name `{name}` ignored", section.name));
+                    notes.push(format!(
+                        "section [{}]: invalid provider name `{name}` ignored",
+                        section.name
+                    ));
                 }
             } else if valid_provider_name(rest) {
-                providers.insert(rest.to_string(), provider_from(section, rest, &enabled, &mut notes));
+                providers.insert(
+                    rest.to_string(),
+                    provider_from(section, rest, &enabled, &mut notes),
+                );
             } else {
                 notes.push(format!(
                     "section [{}]: provider names may only contain letters, digits, `_` and `-`; section ignored",
@@ -375,17 +408,30 @@ impl PushConfig {
     }
 
     /// The enabled channel of `provider` for `kind`/`channel`, if any.
-    pub fn channel(&self, provider: &str, kind: DeliveryType, channel: ChannelKind) -> Option<&Channel> {
+    pub fn channel(
+        &self,
+        provider: &str,
+        kind: DeliveryType,
+        channel: ChannelKind,
+    ) -> Option<&Channel> {
         self.providers.get(provider)?.channels.get(&(kind, channel))
     }
 
     /// The OS formatting for a message with `tag` sent through `provider`.
     pub fn format_for(&self, provider: &str, tag: &str) -> OsFormat {
         let mut format = self.base_format.merged(&self.event_format);
-        let applies = |event: &str| tag == event || tag.strip_prefix(event).is_some_and(|rest| rest.starts_with('.'));
+        let applies = |event: &str| {
+            tag == event
+                || tag
+                    .strip_prefix(event)
+                    .is_some_and(|rest| rest.starts_with('.'))
+        };
         // Shorter (more general) event names first, so the most specific one wins.
-        let mut events: Vec<(&String, &OsFormat)> =
-            self.event_formats.iter().filter(|(event, _)| applies(event)).collect();
+        let mut events: Vec<(&String, &OsFormat)> = self
+            .event_formats
+            .iter()
+            .filter(|(event, _)| applies(event))
+            .collect();
         events.sort_by_key(|(event, _)| event.len());
         for (_, layer) in events {
             format = format.merged(layer);
@@ -406,7 +452,10 @@ impl PushConfig {
 
 /// Whether `name` is a valid provider name: `[A-Za-z0-9_-]+`.
 pub fn valid_provider_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 const C2DM_OPTIONS: [&str; 4] = [
@@ -416,17 +465,33 @@ const C2DM_OPTIONS: [&str; 4] = [
     "android.source",
 ];
 
-fn provider_from(section: &SectionInput, name: &str, enabled: &[DeliveryType], notes: &mut Vec<String>) -> Provider {
+fn provider_from(
+    section: &SectionInput,
+    name: &str,
+    enabled: &[DeliveryType],
+    notes: &mut Vec<String>,
+) -> Provider {
     let mut channels = BTreeMap::new();
-    let label = if name.is_empty() { "push".to_string() } else { format!("push.provider.{name}") };
+    let label = if name.is_empty() {
+        "push".to_string()
+    } else {
+        format!("push.provider.{name}")
+    };
     for option in C2DM_OPTIONS {
         if let Some(line) = section.get(option) {
-            notes.push(format!("{}: {option} configures C2DM, which no longer exists; ignored", line.origin));
+            notes.push(format!(
+                "{}: {option} configures C2DM, which no longer exists; ignored",
+                line.origin
+            ));
         }
     }
     for &kind in enabled {
         for channel_kind in [ChannelKind::Production, ChannelKind::Debug] {
-            let prefix = if channel_kind == ChannelKind::Debug { "debug." } else { "" };
+            let prefix = if channel_kind == ChannelKind::Debug {
+                "debug."
+            } else {
+                ""
+            };
             match channel_from(section, kind, prefix) {
                 Ok(channel) => {
                     channels.insert((kind, channel_kind), channel);
@@ -446,8 +511,16 @@ fn provider_from(section: &SectionInput, name: &str, enabled: &[DeliveryType], n
     }
 }
 
-fn channel_from(section: &SectionInput, kind: DeliveryType, prefix: &str) -> Result<Channel, String> {
-    let value = |name: &str| section.get(&format!("{prefix}{name}")).map(|option| option.value.clone());
+fn channel_from(
+    section: &SectionInput,
+    kind: DeliveryType,
+    prefix: &str,
+) -> Result<Channel, String> {
+    let value = |name: &str| {
+        section
+            .get(&format!("{prefix}{name}"))
+            .map(|option| option.value.clone())
+    };
     let flag = |name: &str| value(name).is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let non_empty = |name: &str| value(name).filter(|v| !v.is_empty());
     let mandatory = |name: &str| non_empty(name).ok_or_else(|| format!("{prefix}{name}"));
@@ -455,7 +528,9 @@ fn channel_from(section: &SectionInput, kind: DeliveryType, prefix: &str) -> Res
         DeliveryType::Android => Ok(Channel::Android(AndroidChannel {
             api_key: mandatory("android.gcm.apiKey")?,
             legacy: flag("android.gcm.legacy"),
-            retry_number: value("android.gcm.retryNumber").and_then(|v| v.parse().ok()).unwrap_or(3),
+            retry_number: value("android.gcm.retryNumber")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(3),
             unavailability_retry_timeout: Duration::from_secs(
                 value("android.unavailability_retry_timeout")
                     .and_then(|v| v.parse::<u64>().ok())
@@ -470,7 +545,8 @@ fn channel_from(section: &SectionInput, kind: DeliveryType, prefix: &str) -> Res
         DeliveryType::Ios => {
             let keystore = PathBuf::from(mandatory("apple.keystore")?);
             // Not null, but may be empty.
-            let keystore_password = value("apple.keystorePassword").ok_or_else(|| format!("{prefix}apple.keystorePassword"))?;
+            let keystore_password = value("apple.keystorePassword")
+                .ok_or_else(|| format!("{prefix}apple.keystorePassword"))?;
             let channel = IosChannel {
                 keystore,
                 keystore_password,
@@ -503,13 +579,18 @@ fn channel_from(section: &SectionInput, kind: DeliveryType, prefix: &str) -> Res
 
 fn format_from(section: &SectionInput, notes: &mut Vec<String>) -> OsFormat {
     let value = |name: &str| section.get(name).map(|option| option.value.clone());
-    let badge = section.get("apple.badge").and_then(|option| match option.value.parse::<i64>() {
-        Ok(badge) => Some(badge),
-        Err(_) => {
-            notes.push(format!("{}: apple.badge `{}` is not an integer; ignored", option.origin, option.value));
-            None
-        }
-    });
+    let badge = section
+        .get("apple.badge")
+        .and_then(|option| match option.value.parse::<i64>() {
+            Ok(badge) => Some(badge),
+            Err(_) => {
+                notes.push(format!(
+                    "{}: apple.badge `{}` is not an integer; ignored",
+                    option.origin, option.value
+                ));
+                None
+            }
+        });
     OsFormat {
         alert_body: value("apple.alertMessageBody"),
         action_loc_key: value("apple.alertMessageActionLocKey"),

@@ -56,7 +56,11 @@ impl Localization {
             let before = &text[..position.min(text.len())];
             let line = before.matches('\n').count() + 1;
             let column = before.len() - before.rfind('\n').map_or(0, |index| index + 1) + 1;
-            Error::Invalid { line, column, message }
+            Error::Invalid {
+                line,
+                column,
+                message,
+            }
         };
         let mut reader = Reader::from_str(text);
         let mut localization = Localization::default();
@@ -74,12 +78,15 @@ impl Localization {
                     let name = element.name().as_ref().to_string();
                     let attribute = |wanted: &str| -> Result<Option<String>, Error> {
                         for attribute in element.attributes() {
-                            let attribute =
-                                attribute.map_err(|error| invalid(position, format!("bad attribute: {error}")))?;
+                            let attribute = attribute.map_err(|error| {
+                                invalid(position, format!("bad attribute: {error}"))
+                            })?;
                             if attribute.key.as_ref() == wanted {
                                 let value = attribute
                                     .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                                    .map_err(|error| invalid(position, format!("bad attribute value: {error}")))?;
+                                    .map_err(|error| {
+                                        invalid(position, format!("bad attribute value: {error}"))
+                                    })?;
                                 return Ok(Some(value.into_owned()));
                             }
                         }
@@ -89,13 +96,18 @@ impl Localization {
                         ("localization", false, _) => {
                             seen_root = true;
                             localization.default_language = attribute("default")?
-                                .ok_or_else(|| invalid(position, "<localization> needs a `default` language".into()))?
+                                .ok_or_else(|| {
+                                    invalid(
+                                        position,
+                                        "<localization> needs a `default` language".into(),
+                                    )
+                                })?
                                 .to_ascii_lowercase();
                         }
                         ("message", true, None) => {
-                            let name = attribute("key")?
-                                .filter(|key| !key.is_empty())
-                                .ok_or_else(|| invalid(position, "<message> needs a non-empty `key`".into()))?;
+                            let name = attribute("key")?.filter(|key| !key.is_empty()).ok_or_else(
+                                || invalid(position, "<message> needs a non-empty `key`".into()),
+                            )?;
                             localization.messages.entry(name.clone()).or_default();
                             key = Some(name);
                         }
@@ -103,7 +115,9 @@ impl Localization {
                             language = Some(
                                 attribute("lang")?
                                     .filter(|lang| !lang.is_empty())
-                                    .ok_or_else(|| invalid(position, "<text> needs a `lang`".into()))?
+                                    .ok_or_else(|| {
+                                        invalid(position, "<text> needs a `lang`".into())
+                                    })?
                                     .to_ascii_lowercase(),
                             );
                             buffer.clear();
@@ -111,29 +125,28 @@ impl Localization {
                         _ => return Err(invalid(position, format!("unexpected <{name}>"))),
                     }
                 }
-                Event::Text(content) => {
-                    if language.is_some() {
-                        buffer.push_str(&content.xml10_content());
+                Event::Text(content) if language.is_some() => {
+                    buffer.push_str(&content.xml10_content());
+                }
+                Event::GeneralRef(reference) if language.is_some() => {
+                    let character = reference.resolve_char_ref().map_err(|error| {
+                        invalid(position, format!("bad character reference: {error}"))
+                    })?;
+                    match character {
+                        Some(character) => buffer.push(character),
+                        None => match quick_xml::escape::resolve_predefined_entity(&reference) {
+                            Some(text) => buffer.push_str(text),
+                            None => {
+                                return Err(invalid(
+                                    position,
+                                    format!("unknown entity &{};", &*reference),
+                                ));
+                            }
+                        },
                     }
                 }
-                Event::GeneralRef(reference) => {
-                    if language.is_some() {
-                        let character = reference
-                            .resolve_char_ref()
-                            .map_err(|error| invalid(position, format!("bad character reference: {error}")))?;
-                        match character {
-                            Some(character) => buffer.push(character),
-                            None => match quick_xml::escape::resolve_predefined_entity(&reference) {
-                                Some(text) => buffer.push_str(text),
-                                None => return Err(invalid(position, format!("unknown entity &{};", &*reference))),
-                            },
-                        }
-                    }
-                }
-                Event::CData(content) => {
-                    if language.is_some() {
-                        buffer.push_str(&content.xml10_content());
-                    }
+                Event::CData(content) if language.is_some() => {
+                    buffer.push_str(&content.xml10_content());
                 }
                 Event::End(element) => match element.name().as_ref() {
                     "text" => {
@@ -151,7 +164,10 @@ impl Localization {
             }
         }
         if !seen_root {
-            return Err(invalid(0, "the root element must be <localization default=\"..\">".into()));
+            return Err(invalid(
+                0,
+                "the root element must be <localization default=\"..\">".into(),
+            ));
         }
         Ok(localization)
     }
@@ -172,7 +188,10 @@ impl Localization {
             }
         }
         candidates.push(self.default_language.clone());
-        candidates.iter().find_map(|candidate| texts.get(candidate)).map(String::as_str)
+        candidates
+            .iter()
+            .find_map(|candidate| texts.get(candidate))
+            .map(String::as_str)
     }
 }
 
@@ -191,16 +210,30 @@ mod tests {
     #[test]
     fn picks_language_then_primary_then_default() {
         let localization = Localization::parse(SAMPLE).unwrap();
-        assert_eq!(localization.text("agent.ready", Some("fr")), Some("Un agent est disponible & vous attend"));
-        assert_eq!(localization.text("agent.ready", Some("fr-CA")), Some("Un agent est disponible & vous attend"));
-        assert_eq!(localization.text("agent.ready", Some("de")), Some("An agent is ready now"));
-        assert_eq!(localization.text("agent.ready", None), Some("An agent is ready now"));
+        assert_eq!(
+            localization.text("agent.ready", Some("fr")),
+            Some("Un agent est disponible & vous attend")
+        );
+        assert_eq!(
+            localization.text("agent.ready", Some("fr-CA")),
+            Some("Un agent est disponible & vous attend")
+        );
+        assert_eq!(
+            localization.text("agent.ready", Some("de")),
+            Some("An agent is ready now")
+        );
+        assert_eq!(
+            localization.text("agent.ready", None),
+            Some("An agent is ready now")
+        );
         assert_eq!(localization.text("unknown", Some("fr")), None);
     }
 
     #[test]
     fn errors_name_line_and_column() {
-        let error = Localization::parse("<localization default=\"en\">\n  <message>\n</localization>").unwrap_err();
+        let error =
+            Localization::parse("<localization default=\"en\">\n  <message>\n</localization>")
+                .unwrap_err();
         assert!(error.to_string().starts_with("2:3:"), "{error}");
         assert!(Localization::parse("<other/>").is_err());
         assert!(Localization::parse("<localization>").is_err());

@@ -41,12 +41,17 @@ impl Subscription {
 
     /// Whether `properties.debug` asks for the debug channel.
     pub fn wants_debug(&self) -> bool {
-        self.properties.get("debug").is_some_and(|value| value.eq_ignore_ascii_case("true"))
+        self.properties
+            .get("debug")
+            .is_some_and(|value| value.eq_ignore_ascii_case("true"))
     }
 
     /// `properties.language`, if set.
     pub fn language(&self) -> Option<&str> {
-        self.properties.get("language").map(String::as_str).filter(|language| !language.is_empty())
+        self.properties
+            .get("language")
+            .map(String::as_str)
+            .filter(|language| !language.is_empty())
     }
 }
 
@@ -95,7 +100,9 @@ pub struct MemorySubscriptions {
 
 impl MemorySubscriptions {
     fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Subscription, Instant)>> {
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -111,7 +118,10 @@ impl SubscriptionStore for MemorySubscriptions {
 
     async fn remove(&self, id: &str) -> Result<bool, StoreError> {
         let now = Instant::now();
-        Ok(self.entries().remove(id).is_some_and(|(_, expiry)| expiry > now))
+        Ok(self
+            .entries()
+            .remove(id)
+            .is_some_and(|(_, expiry)| expiry > now))
     }
 
     async fn with_filters(&self, filters: &[String]) -> Result<Vec<Subscription>, StoreError> {
@@ -119,7 +129,9 @@ impl SubscriptionStore for MemorySubscriptions {
         let mut found: Vec<Subscription> = self
             .entries()
             .values()
-            .filter(|(subscription, expiry)| *expiry > now && filters.contains(&subscription.filter))
+            .filter(|(subscription, expiry)| {
+                *expiry > now && filters.contains(&subscription.filter)
+            })
             .map(|(subscription, _)| subscription.clone())
             .collect();
         found.sort_by(|a, b| a.id.cmp(&b.id));

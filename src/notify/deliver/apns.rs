@@ -64,21 +64,35 @@ impl Apns {
         let url = format!("{}/3/device/{}", self.base_url, device);
         let mut request = Request::post(url.as_str())
             .header(hyper::header::CONTENT_TYPE, "application/json")
-            .header("apns-push-type", if alerting { "alert" } else { "background" })
+            .header(
+                "apns-push-type",
+                if alerting { "alert" } else { "background" },
+            )
             .header("apns-priority", if alerting { "10" } else { "5" });
         if let Some(topic) = &self.channel.topic {
             request = request.header("apns-topic", topic.as_str());
         }
         if let Some(expire) = outgoing.expire {
-            let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs();
             request = request.header("apns-expiration", (now + expire).to_string());
         }
-        if let Some(collapse) = outgoing.format.collapse_key.as_deref().filter(|key| key.len() <= 64) {
+        if let Some(collapse) = outgoing
+            .format
+            .collapse_key
+            .as_deref()
+            .filter(|key| key.len() <= 64)
+        {
             request = request.header("apns-collapse-id", collapse);
         }
         if self.channel.uses_token() {
             match self.provider_token().await {
-                Ok(token) => request = request.header(hyper::header::AUTHORIZATION, format!("bearer {token}")),
+                Ok(token) => {
+                    request =
+                        request.header(hyper::header::AUTHORIZATION, format!("bearer {token}"))
+                }
                 Err(error) => return Outcome::failed(error),
             }
         }
@@ -91,9 +105,17 @@ impl Apns {
             Ok(reply) => {
                 let reason = serde_json::from_slice::<Value>(&reply.body)
                     .ok()
-                    .and_then(|body| body.get("reason").and_then(Value::as_str).map(str::to_string))
+                    .and_then(|body| {
+                        body.get("reason")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                    })
                     .unwrap_or_default();
-                Outcome::failed(format!("APNs answered {} {reason}", reply.status).trim().to_string())
+                Outcome::failed(
+                    format!("APNs answered {} {reason}", reply.status)
+                        .trim()
+                        .to_string(),
+                )
             }
             Err(error) => Outcome::failed(format!("APNs unreachable: {error}")),
         }
@@ -111,18 +133,30 @@ impl Apns {
             iss: &'a str,
             iat: u64,
         }
-        let key_pem = std::fs::read(&self.channel.keystore)
-            .map_err(|error| format!("cannot read APNs key `{}`: {error}", self.channel.keystore.display()))?;
-        let key = jsonwebtoken::EncodingKey::from_ec_pem(&key_pem)
-            .map_err(|error| format!("APNs key `{}` is not a P-256 key: {error}", self.channel.keystore.display()))?;
+        let key_pem = std::fs::read(&self.channel.keystore).map_err(|error| {
+            format!(
+                "cannot read APNs key `{}`: {error}",
+                self.channel.keystore.display()
+            )
+        })?;
+        let key = jsonwebtoken::EncodingKey::from_ec_pem(&key_pem).map_err(|error| {
+            format!(
+                "APNs key `{}` is not a P-256 key: {error}",
+                self.channel.keystore.display()
+            )
+        })?;
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
         header.kid = self.channel.key_id.clone();
         let issued = SystemTime::now();
         let claims = Claims {
             iss: self.channel.team_id.as_deref().unwrap_or_default(),
-            iat: issued.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs(),
+            iat: issued
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs(),
         };
-        let value = jsonwebtoken::encode(&header, &claims, &key).map_err(|error| format!("cannot sign APNs token: {error}"))?;
+        let value = jsonwebtoken::encode(&header, &claims, &key)
+            .map_err(|error| format!("cannot sign APNs token: {error}"))?;
         *cached = Some(ProviderToken {
             value: value.clone(),
             issued,
@@ -173,12 +207,15 @@ pub fn payload(format: &OsFormat, outgoing: &Outgoing) -> Value {
 /// TLS with the client certificate and key found in the PEM keystore.
 fn certificate_tls(channel: &IosChannel) -> Result<rustls::ClientConfig, String> {
     let path = channel.keystore.display().to_string();
-    let pem = std::fs::read(&channel.keystore).map_err(|error| format!("cannot read APNs keystore `{path}`: {error}"))?;
+    let pem = std::fs::read(&channel.keystore)
+        .map_err(|error| format!("cannot read APNs keystore `{path}`: {error}"))?;
     let certificates: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
         .collect::<Result<_, _>>()
         .map_err(|error| format!("APNs keystore `{path}` has a bad certificate: {error}"))?;
     if certificates.is_empty() {
-        return Err(format!("APNs keystore `{path}` holds no certificate (PEM expected)"));
+        return Err(format!(
+            "APNs keystore `{path}` holds no certificate (PEM expected)"
+        ));
     }
     let key = rustls_pemfile::private_key(&mut pem.as_slice())
         .map_err(|error| format!("APNs keystore `{path}` has a bad key: {error}"))?

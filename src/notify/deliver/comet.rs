@@ -17,7 +17,9 @@ pub fn deliver(server: &Server, user: &str, outgoing: &Outgoing) -> Outcome {
         data["mediatype"] = json!(mediatype);
     }
     match server.deliver_to_user(user, GENESYS_CHANNEL, data) {
-        0 => Outcome::failed(format!("no CometD client of `{user}` is subscribed to {GENESYS_CHANNEL}")),
+        0 => Outcome::failed(format!(
+            "no CometD client of `{user}` is subscribed to {GENESYS_CHANNEL}"
+        )),
         _ => Outcome::delivered(),
     }
 }

@@ -79,13 +79,22 @@ impl Fcm {
                 self.retry_later(device.to_string(), outgoing.clone(), delay, 1);
                 Outcome::with(
                     Status::Retrying,
-                    format!("FCM unavailable (503); sending again in {}s", delay.as_secs()),
+                    format!(
+                        "FCM unavailable (503); sending again in {}s",
+                        delay.as_secs()
+                    ),
                 )
             }
         }
     }
 
-    fn retry_later(self: &Arc<Self>, device: String, outgoing: Outgoing, delay: Duration, attempt: u32) {
+    fn retry_later(
+        self: &Arc<Self>,
+        device: String,
+        outgoing: Outgoing,
+        delay: Duration,
+        attempt: u32,
+    ) {
         if attempt > self.channel.retry_number {
             tracing::warn!(subscription = %outgoing.subscription_id, "FCM still unavailable; message dropped after retries");
             return;
@@ -97,7 +106,9 @@ impl Fcm {
                 Attempt::Done(outcome) => {
                     tracing::info!(subscription = %outgoing.subscription_id, ?outcome, "FCM retry finished");
                 }
-                Attempt::Unavailable(delay) => sender.retry_later(device, outgoing, delay, attempt + 1),
+                Attempt::Unavailable(delay) => {
+                    sender.retry_later(device, outgoing, delay, attempt + 1)
+                }
             }
         });
     }
@@ -115,7 +126,9 @@ impl Fcm {
         match reply.status {
             200 if self.channel.legacy => Attempt::Done(legacy_outcome(&reply.body)),
             200 => Attempt::Done(Outcome::delivered()),
-            503 => Attempt::Unavailable(retry_after(&reply).unwrap_or(self.channel.unavailability_retry_timeout)),
+            503 => Attempt::Unavailable(
+                retry_after(&reply).unwrap_or(self.channel.unavailability_retry_timeout),
+            ),
             status => Attempt::Done(Outcome::failed(format!(
                 "FCM answered {status}: {}",
                 error_text(&reply.body)
@@ -147,7 +160,10 @@ impl Fcm {
         );
         let request = Request::post(url.as_str())
             .header(hyper::header::CONTENT_TYPE, "application/json")
-            .header(hyper::header::AUTHORIZATION, format!("Bearer {}", token.value))
+            .header(
+                hyper::header::AUTHORIZATION,
+                format!("Bearer {}", token.value),
+            )
             .body(Full::new(Bytes::from(body.to_string())))
             .map_err(|error| Outcome::failed(format!("bad FCM URL `{url}`: {error}")))?;
         self.client
@@ -169,9 +185,14 @@ impl Fcm {
         }
         let request = Request::post(self.channel.gcm_url.as_str())
             .header(hyper::header::CONTENT_TYPE, "application/json")
-            .header(hyper::header::AUTHORIZATION, format!("key={}", self.channel.api_key))
+            .header(
+                hyper::header::AUTHORIZATION,
+                format!("key={}", self.channel.api_key),
+            )
             .body(Full::new(Bytes::from(body.to_string())))
-            .map_err(|error| Outcome::failed(format!("bad GCM URL `{}`: {error}", self.channel.gcm_url)))?;
+            .map_err(|error| {
+                Outcome::failed(format!("bad GCM URL `{}`: {error}", self.channel.gcm_url))
+            })?;
         self.client
             .send(request)
             .await
@@ -179,10 +200,18 @@ impl Fcm {
     }
 
     fn service_account(&self) -> Result<ServiceAccount, String> {
-        let text = std::fs::read_to_string(&self.channel.api_key)
-            .map_err(|error| format!("cannot read service account key `{}`: {error}", self.channel.api_key))?;
-        serde_json::from_str(&text)
-            .map_err(|error| format!("service account key `{}` is not valid: {error}", self.channel.api_key))
+        let text = std::fs::read_to_string(&self.channel.api_key).map_err(|error| {
+            format!(
+                "cannot read service account key `{}`: {error}",
+                self.channel.api_key
+            )
+        })?;
+        serde_json::from_str(&text).map_err(|error| {
+            format!(
+                "service account key `{}` is not valid: {error}",
+                self.channel.api_key
+            )
+        })
     }
 
     fn token_url(&self, account: &ServiceAccount) -> String {
@@ -202,7 +231,10 @@ impl Fcm {
             return Ok(token.clone());
         }
         let token_url = self.token_url(account);
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
         let claims = Claims {
             iss: &account.client_email,
             scope: FCM_SCOPE,
@@ -212,8 +244,13 @@ impl Fcm {
         };
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
         header.kid = account.private_key_id.clone();
-        let key = jsonwebtoken::EncodingKey::from_rsa_pem(account.private_key.as_bytes())
-            .map_err(|error| Outcome::failed(format!("service account private key is not usable: {error}")))?;
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(account.private_key.as_bytes()).map_err(
+            |error| {
+                Outcome::failed(format!(
+                    "service account private key is not usable: {error}"
+                ))
+            },
+        )?;
         let assertion = jsonwebtoken::encode(&header, &claims, &key)
             .map_err(|error| Outcome::failed(format!("cannot sign the token request: {error}")))?;
         let form = serde_urlencoded::to_string([
@@ -222,7 +259,10 @@ impl Fcm {
         ])
         .unwrap_or_default();
         let request = Request::post(token_url.as_str())
-            .header(hyper::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(
+                hyper::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
             .body(Full::new(Bytes::from(form)))
             .map_err(|error| Outcome::failed(format!("bad token URL `{token_url}`: {error}")))?;
         let reply = self
@@ -243,8 +283,9 @@ impl Fcm {
             #[serde(default)]
             expires_in: Option<u64>,
         }
-        let parsed: TokenReply = serde_json::from_slice(&reply.body)
-            .map_err(|error| Outcome::failed(format!("token endpoint reply is not valid: {error}")))?;
+        let parsed: TokenReply = serde_json::from_slice(&reply.body).map_err(|error| {
+            Outcome::failed(format!("token endpoint reply is not valid: {error}"))
+        })?;
         // Renew a minute early so a token never expires on the way.
         let lifetime = parsed.expires_in.unwrap_or(3600).saturating_sub(60);
         let token = AccessToken {
@@ -272,7 +313,11 @@ fn data_payload(outgoing: &Outgoing) -> Value {
 
 /// `Retry-After` in seconds (the HTTP-date form falls back to the configured timeout).
 fn retry_after(reply: &Reply) -> Option<Duration> {
-    let value = reply.headers.get(hyper::header::RETRY_AFTER)?.to_str().ok()?;
+    let value = reply
+        .headers
+        .get(hyper::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 

@@ -10,7 +10,12 @@ use crate::notify::client::HttpClient;
 use crate::notify::config::OrscbChannel;
 
 /// Sends the event; any 2xx reply is a delivery.
-pub async fn deliver(client: &HttpClient, channel: &OrscbChannel, session_id: &str, outgoing: &Outgoing) -> Outcome {
+pub async fn deliver(
+    client: &HttpClient,
+    channel: &OrscbChannel,
+    session_id: &str,
+    outgoing: &Outgoing,
+) -> Outcome {
     let url = format!(
         "{}/scxml/session/{}/event/{}",
         channel.url,
@@ -27,7 +32,10 @@ pub async fn deliver(client: &HttpClient, channel: &OrscbChannel, session_id: &s
     }
     let body = serde_urlencoded::to_string(&fields).unwrap_or_default();
     let request = match Request::post(url.as_str())
-        .header(hyper::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(
+            hyper::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
         .body(Full::new(Bytes::from(body)))
     {
         Ok(request) => request,
@@ -44,7 +52,9 @@ pub async fn deliver(client: &HttpClient, channel: &OrscbChannel, session_id: &s
 fn path_segment(text: &str) -> String {
     text.bytes()
         .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (byte as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
             _ => format!("%{byte:02X}"),
         })
         .collect()
