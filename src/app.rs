@@ -1,1 +1,146 @@
 //! Builds the running application (store, registries, services, listeners) from a configuration.
+//!
+//! [`App::build`] opens the store and wires the domain services into an [`AppState`]; [`App::listeners`] is where
+//! every area's routes are mounted (one line each); [`App::serve`] runs both listeners, the configuration watcher
+//! and the alarm checks until the shutdown future resolves, then drains in-flight requests.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::config::{ConfigHandle, GmsConfig};
+use crate::http::metrics::Metrics;
+use crate::http::{AppState, Listeners, Routers};
+use crate::resources::Resources;
+use crate::services::{ServiceCore, ServiceRegistry};
+use crate::storage::Storage;
+use crate::store::{self, Clock, Embedded, Store, Timed};
+
+/// How often the option file is checked for changes.
+pub const CONFIG_POLL: Duration = Duration::from_millis(500);
+
+/// What [`App::build`] needs.
+#[derive(Debug)]
+pub struct AppOptions {
+    /// The typed configuration.
+    pub config: GmsConfig,
+    /// The option file it came from, watched for changes (`None`: no reload).
+    pub config_path: Option<PathBuf>,
+    /// Where the embedded store keeps its file.
+    pub data_dir: PathBuf,
+    /// The clock of the store and services.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// A listener failed.
+    #[error("listener failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The running application's state.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// Handles shared by every request.
+    pub state: AppState,
+}
+
+impl App {
+    /// Opens the store and builds the services.
+    pub fn build(options: AppOptions) -> Result<App, Error> {
+        let config = Arc::new(ConfigHandle::new(options.config, options.config_path));
+        let timed = Timed::new(Embedded::open(&options.data_dir, options.clock.clone())?);
+        let metrics = Arc::new(Metrics::new(timed.latency()));
+        let store: Arc<dyn Store> = Arc::new(timed);
+        let storage = Arc::new(Storage::new(store.clone()));
+        let resources = Arc::new(Resources::new(store.clone()));
+        let core = Arc::new(ServiceCore {
+            store: store.clone(),
+            storage: storage.clone(),
+            resources: resources.clone(),
+            clock: options.clock.clone(),
+        });
+        // Other service kinds register here, one line each: `registry.register("ors", ...)`.
+        let registry = ServiceRegistry::new(config.clone(), core);
+        resources.check_config(&config.get());
+        for warning in &config.get().warnings {
+            tracing::warn!("{warning}");
+        }
+        Ok(App {
+            state: AppState {
+                config,
+                store,
+                storage,
+                services: Arc::new(registry),
+                resources,
+                clock: options.clock,
+                metrics,
+            },
+        })
+    }
+
+    /// The routers of both listeners. Other areas are mounted here, one line each:
+    /// `.public(router)` for the "Allow" list, `.internal(router)` for internal-only routes.
+    pub fn listeners(&self) -> Listeners {
+        Routers::new(self.state.clone()).build()
+    }
+
+    /// Serves both listeners until `shutdown` resolves, reloading the configuration when its file changes.
+    pub async fn serve(
+        self,
+        public: TcpListener,
+        internal: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
+        let listeners = self.listeners();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
+        let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        tokio::spawn(
+            self.state
+                .config
+                .clone()
+                .watch(CONFIG_POLL, until_stopped(stopped.clone())),
+        );
+        let resources = self.state.resources.clone();
+        let mut changes = self.state.config.subscribe();
+        changes.borrow_and_update();
+        let alarm_stop = until_stopped(stopped.clone());
+        tokio::spawn(async move {
+            tokio::pin!(alarm_stop);
+            loop {
+                tokio::select! {
+                    _ = &mut alarm_stop => return,
+                    changed = changes.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                        let config = changes.borrow_and_update().clone();
+                        resources.check_config(&config);
+                    }
+                }
+            }
+        });
+        let public = axum::serve(public, listeners.public)
+            .with_graceful_shutdown(until_stopped(stopped.clone()));
+        let internal = axum::serve(internal, listeners.internal)
+            .with_graceful_shutdown(until_stopped(stopped));
+        let (public, internal) = tokio::join!(public.into_future(), internal.into_future());
+        public?;
+        internal?;
+        Ok(())
+    }
+}

@@ -1,9 +1,73 @@
 //! Logging set-up with tracing, including the masking of `XXX_*` and `MMM_*` request parameters.
+//!
+//! GMS's rule for sensitive data: a parameter whose name starts with `XXX` never appears in a log (neither name
+//! nor value), and one whose name starts with `MMM` appears with the value `MMM`. Every request log line goes
+//! through [`mask_params`].
 
-/// Installs the process-wide tracing subscriber, reading the filter from `RUST_LOG` (default `info`).
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Human-readable text.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Installs the process-wide tracing subscriber, reading the filter from `RUST_LOG` (default `info`), writing text.
 pub fn init() {
+    init_with(Format::Text);
+}
+
+/// Installs the process-wide tracing subscriber with the given format. A second call is harmless.
+pub fn init_with(format: Format) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
     // A second call (tests that start several servers) is harmless, so the error is ignored.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    let _ = match format {
+        Format::Text => builder.try_init(),
+        Format::Json => builder.json().try_init(),
+    };
+}
+
+/// Renders parameters for a log line as `name=value&...`, dropping `XXX*` parameters and masking `MMM*` values.
+pub fn mask_params<I, K, V>(params: I) -> String
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let mut line = String::new();
+    for (name, value) in params {
+        let name = name.as_ref();
+        if name.starts_with("XXX") {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push('&');
+        }
+        line.push_str(name);
+        line.push('=');
+        if name.starts_with("MMM") {
+            line.push_str("MMM");
+        } else {
+            line.push_str(value.as_ref());
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn filters_and_masks() {
+        let line = super::mask_params([
+            ("a", "1"),
+            ("XXX_secret", "s3"),
+            ("MMM_card", "4111"),
+            ("b", "2"),
+        ]);
+        assert_eq!(line, "a=1&MMM_card=MMM&b=2");
+    }
 }

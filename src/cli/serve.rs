@@ -1,34 +1,125 @@
-//! `gms serve`: starts the server.
+//! `gms serve`: starts the server: the embedded store, the option file (default `samples/gms.ini`), the public
+//! listener (`server/web_port`) and the internal one (`server/http_settings_port`), on loopback unless told
+//! otherwise.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
+
+use crate::app::{App, AppOptions};
+use crate::config::{GmsConfig, RawConfig};
+use crate::store::SystemClock;
+
+/// The sample option file used when no file is given and `samples/gms.ini` is not in the working directory.
+const SAMPLE_OPTIONS: &str = include_str!("../../samples/gms.ini");
+/// Where `gms serve` looks for its option file by default.
+const DEFAULT_OPTIONS_PATH: &str = "samples/gms.ini";
 
 /// Arguments of `gms serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Address of the listener.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+    /// Option file (INI, as Configuration Manager exports it). Default: samples/gms.ini.
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+    /// Directory of the embedded store.
+    #[arg(long, default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Address both listeners bind to.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub bind: IpAddr,
+    /// Port of the public listener (overrides server/web_port; 0 picks a free port).
+    #[arg(long)]
+    pub public_port: Option<u16>,
+    /// Port of the internal listener (overrides server/http_settings_port; 0 picks a free port).
+    #[arg(long)]
+    pub internal_port: Option<u16>,
+    /// Write logs as JSON lines.
+    #[arg(long)]
+    pub log_json: bool,
 }
 
 /// Starts the server and serves until interrupted.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    crate::log::init();
+    crate::log::init_with(if args.log_json {
+        crate::log::Format::Json
+    } else {
+        crate::log::Format::Text
+    });
+    let (config, path) = load_config(args.config.as_ref())?;
+    let public_addr = SocketAddr::new(
+        args.bind,
+        args.public_port.unwrap_or(config.server.web_port),
+    );
+    let internal_addr = SocketAddr::new(
+        args.bind,
+        args.internal_port
+            .unwrap_or(config.server.http_settings_port),
+    );
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let router = axum::Router::new().route("/health", axum::routing::get(|| async { "ok" }));
-        let listener = tokio::net::TcpListener::bind(args.listen)
+        let app = App::build(AppOptions {
+            config,
+            config_path: path.clone(),
+            data_dir: args.data_dir.clone(),
+            clock: Arc::new(SystemClock),
+        })
+        .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
+        let public = tokio::net::TcpListener::bind(public_addr)
             .await
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
-        tracing::info!(address = %listener.local_addr()?, "gms listening");
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
+            .with_context(|| format!("cannot listen on {public_addr} (public listener)"))?;
+        let internal = tokio::net::TcpListener::bind(internal_addr)
             .await
-            .context("server failed")?;
+            .with_context(|| format!("cannot listen on {internal_addr} (internal listener)"))?;
+        tracing::info!(
+            public = %public.local_addr()?,
+            internal = %internal.local_addr()?,
+            config = %path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in sample".into()),
+            data_dir = %args.data_dir.display(),
+            "gms listening"
+        );
+        app.serve(public, internal, shutdown_signal()).await.context("server failed")?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+fn load_config(path: Option<&PathBuf>) -> anyhow::Result<(GmsConfig, Option<PathBuf>)> {
+    if let Some(path) = path {
+        let config = GmsConfig::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+        return Ok((config, Some(path.clone())));
+    }
+    let default = PathBuf::from(DEFAULT_OPTIONS_PATH);
+    if default.is_file() {
+        let config = GmsConfig::load(&default).map_err(|e| anyhow::anyhow!("{e}"))?;
+        return Ok((config, Some(default)));
+    }
+    let raw = RawConfig::parse(&default, SAMPLE_OPTIONS).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((
+        GmsConfig::from_raw(raw).map_err(|e| anyhow::anyhow!("{e}"))?,
+        None,
+    ))
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -1,3 +1,134 @@
 //! The axum edge: routers for `/genesys/1/...` and `/scxml/...`, extractors, and the mapping of errors to HTTP.
+//!
+//! Two listeners, as the deployment guide's access rules ask:
+//! - **public** (apps, behind the gateway): the "Allow" list only; the "Block" list (match-interaction,
+//!   notification/publish, node) answers 404 ([`access`]).
+//! - **internal** (ORS flows, agents, load-balancer health checks): everything, plus `/genesys/1/node`,
+//!   `/metrics` and `/genesys/openapi.json`.
+//!
+//! Other areas add their routes with one line each in `app.rs`, as ready routers (`Router` with their state
+//! applied): [`Routers::public`] mounts on both listeners, [`Routers::internal`] on the internal one only, and
+//! [`Routers::describe`] adds their OpenAPI paths. Every merged route gets the request log line, metrics, the
+//! JSON error bodies and (public) the access rules. Path parameters at the same position must share a name
+//! across areas: `/genesys/1/service/{id}/...`, `/genesys/1/storage/{id}/{key}`.
+
+pub mod access;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod node;
+pub mod openapi;
+pub mod service;
+pub mod state;
+pub mod storage;
+pub mod trace;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Uri};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::get;
+
+pub use error::ApiError;
+pub use state::AppState;
+
+use metrics::Metrics;
+
+/// The routers of both listeners, before the shared layers are applied.
+pub struct Routers {
+    public: Router,
+    internal: Router,
+    metrics: Arc<Metrics>,
+    openapi: utoipa::openapi::OpenApi,
+}
+
+/// The finished routers, one per listener.
+#[derive(Debug, Clone)]
+pub struct Listeners {
+    /// Router of the public listener.
+    pub public: Router,
+    /// Router of the internal listener.
+    pub internal: Router,
+}
+
+impl std::fmt::Debug for Routers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Routers").finish_non_exhaustive()
+    }
+}
+
+impl Routers {
+    /// The core routes: Storage and Service APIs on both listeners; node and metrics on the internal one.
+    pub fn new(state: AppState) -> Routers {
+        let shared: Router = Router::new()
+            .merge(storage::routes())
+            .merge(service::routes())
+            // `Fields` enforces option gms/storage.max_size itself, so axum's fixed default must not cut first.
+            .layer(DefaultBodyLimit::disable())
+            .with_state(state.clone());
+        let internal = shared
+            .clone()
+            .merge(node::routes().with_state(state.clone()));
+        Routers {
+            public: shared,
+            internal,
+            metrics: state.metrics.clone(),
+            openapi: openapi::document(),
+        }
+    }
+
+    /// Mounts `router` on both listeners (an area of the "Allow" list).
+    pub fn public(mut self, router: Router) -> Routers {
+        self.public = self.public.merge(router.clone());
+        self.internal = self.internal.merge(router);
+        self
+    }
+
+    /// Mounts `router` on the internal listener only.
+    pub fn internal(mut self, router: Router) -> Routers {
+        self.internal = self.internal.merge(router);
+        self
+    }
+
+    /// Adds another area's paths to `/genesys/openapi.json`.
+    pub fn describe(mut self, document: utoipa::openapi::OpenApi) -> Routers {
+        self.openapi.merge(document);
+        self
+    }
+
+    /// Applies the shared layers and returns the two routers.
+    pub fn build(self) -> Listeners {
+        let document = Arc::new(self.openapi);
+        let internal = self.internal.route(
+            "/genesys/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { axum::Json(document.as_ref().clone()) }
+            }),
+        );
+        Listeners {
+            public: finish(self.public, true, self.metrics.clone()),
+            internal: finish(internal, false, self.metrics),
+        }
+    }
+}
+
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!("no route for {method} {}", uri.path()))
+}
+
+fn finish(router: Router, public: bool, metrics: Arc<Metrics>) -> Router {
+    let router = router
+        .route_layer(from_fn(trace::tag_route))
+        .fallback(no_route);
+    let router = if public {
+        router.layer(from_fn(access::block))
+    } else {
+        router
+    };
+    router.layer(from_fn_with_state(metrics, trace::observe))
+}
 pub mod cometd;
 pub mod notification;

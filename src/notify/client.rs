@@ -46,6 +46,19 @@ impl Default for HttpSettings {
     }
 }
 
+impl HttpSettings {
+    /// The settings of the `gms` section (`http.connection_timeout`, `http.socket_timeout`,
+    /// `http.max_connections_per_route`, `http.client_port_range`).
+    pub fn from_gms(gms: &crate::config::GmsSection) -> HttpSettings {
+        HttpSettings {
+            connection_timeout: gms.http_connection_timeout,
+            socket_timeout: gms.http_socket_timeout,
+            max_connections_per_route: gms.http_max_connections_per_route as usize,
+            client_port_range: gms.http_client_port_range.clone(),
+        }
+    }
+}
+
 /// Why an outbound request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

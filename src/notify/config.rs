@@ -609,3 +609,34 @@ fn format_from(section: &SectionInput, notes: &mut Vec<String>) -> OsFormat {
         collapse_key: value("android.collapseKey").filter(|key| !key.is_empty()),
     }
 }
+
+impl SectionInput {
+    /// The same section from the option file as `config::raw` read it, with `file:line` origins.
+    pub fn from_raw(section: &crate::config::RawSection) -> SectionInput {
+        SectionInput {
+            name: section.name.clone(),
+            options: section
+                .options
+                .iter()
+                .map(|option| OptionLine {
+                    name: option.name.clone(),
+                    value: option.value.clone(),
+                    origin: option.location.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl PushConfig {
+    /// Types the `push` and `push.provider.*` sections of an option file.
+    pub fn from_raw(raw: &crate::config::RawConfig) -> PushConfig {
+        let sections: Vec<SectionInput> = raw
+            .sections
+            .iter()
+            .filter(|section| section.name == "push" || section.name.starts_with("push.provider."))
+            .map(SectionInput::from_raw)
+            .collect();
+        PushConfig::from_sections(&sections)
+    }
+}

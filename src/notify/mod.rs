@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //! - [`config`]: the `push` sections typed (providers, debug channels, OS-formatting layers).
-//! - [`subscription`]: the subscription record, tag filters, and the [`SubscriptionStore`] seam.
+//! - [`subscription`]: the subscription record, tag filters, and the [`SubscriptionStore`] seam;
+//!   [`stored`]: subscriptions in the shared `store::Store` (the production backend).
 //! - [`service`]: subscribe / unsubscribe / publish ([`Service`]).
 //! - [`deliver`]: one module per delivery type (httpcb, orscb, comet, FCM, APNs).
 //! - [`localization`]: the localized message file.
@@ -16,8 +17,10 @@ pub mod config;
 pub mod deliver;
 pub mod localization;
 pub mod service;
+pub mod stored;
 pub mod subscription;
 
 pub use config::{DeliveryType, PushConfig, SectionInput};
 pub use service::{Error, PublishReport, Service};
+pub use stored::StoreSubscriptions;
 pub use subscription::{MemorySubscriptions, Subscription, SubscriptionStore};

@@ -1,1 +1,162 @@
 //! Resource groups (access numbers and the like) with RANDOM, LOCAL and CLUSTER allocation.
+//!
+//! - RANDOM picks any resource; nothing is reserved.
+//! - LOCAL books the resource in the store pool `local:{node_id}:{group}`: reserved on this node until released
+//!   or until the booking expires.
+//! - CLUSTER books it in the pool `cluster:{group}`, shared by every node that uses the same store (on one node it
+//!   behaves as LOCAL; with the Redis backend it is cluster-wide).
+//!
+//! When a LOCAL or CLUSTER group is exhausted the group's `_backup_resource` is returned, unreserved. Alarms are
+//! structured log events with an `alarm` field and counters: 2000 (a resource configured twice, in one group or in
+//! several) each time a configuration is applied, 2001 (no more resources) each time a group runs out.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::config::{AllocationStrategy, GmsConfig, ResourceGroup};
+use crate::store::{self, Store};
+
+/// Resource allocation errors.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Every resource is booked and the group has no backup resource (alarm 2001).
+    #[error("no more resources in group `{0}`")]
+    Exhausted(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+/// One allocated resource.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Allocation {
+    /// The resource value (an access number).
+    pub value: String,
+    /// The group it came from.
+    pub group: String,
+    /// The store pool holding the booking (`None`: nothing to release, as for RANDOM or a backup resource).
+    pub pool: Option<String>,
+    /// Whether this is the group's `_backup_resource`.
+    pub backup: bool,
+}
+
+/// Alarm counters since start.
+#[derive(Debug, Default)]
+pub struct Alarms {
+    /// Alarm 2000: resources configured more than once.
+    pub duplicate_resource: AtomicU64,
+    /// Alarm 2001: no more resources.
+    pub no_more_resources: AtomicU64,
+}
+
+/// Allocates and releases resources of the configured groups.
+#[derive(Debug)]
+pub struct Resources {
+    store: Arc<dyn Store>,
+    alarms: Alarms,
+}
+
+/// The store pool of a booking group.
+pub fn pool_name(group: &ResourceGroup, node_id: u8) -> Option<String> {
+    match group.strategy {
+        AllocationStrategy::Random => None,
+        AllocationStrategy::Local => Some(format!("local:{node_id:02}:{}", group.name)),
+        AllocationStrategy::Cluster => Some(format!("cluster:{}", group.name)),
+    }
+}
+
+impl Resources {
+    /// Resources over `store`.
+    pub fn new(store: Arc<dyn Store>) -> Resources {
+        Resources {
+            store,
+            alarms: Alarms::default(),
+        }
+    }
+
+    /// The alarm counters.
+    pub fn alarms(&self) -> &Alarms {
+        &self.alarms
+    }
+
+    /// Raises alarm 2000 for every duplicated resource of a configuration being applied.
+    pub fn check_config(&self, config: &GmsConfig) {
+        for duplicate in &config.resources.duplicates {
+            self.alarms
+                .duplicate_resource
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::error!(
+                alarm = 2000,
+                resource = %duplicate.value,
+                groups = %duplicate.groups.join(","),
+                location = %duplicate.location,
+                "resources configuration alarm: resource configured more than once"
+            );
+        }
+    }
+
+    /// Allocates one resource of `group` for `holder`, booked for `booking` (LOCAL and CLUSTER).
+    pub async fn allocate(
+        &self,
+        group: &ResourceGroup,
+        node_id: u8,
+        holder: &str,
+        booking: Duration,
+    ) -> Result<Allocation, Error> {
+        let pool = pool_name(group, node_id);
+        let found = match &pool {
+            None => (!group.resources.is_empty())
+                .then(|| group.resources[fastrand::usize(..group.resources.len())].clone()),
+            Some(pool) => {
+                // Start at a random place so bookings spread over the group rather than piling on the first entry.
+                let mut candidates = group.resources.clone();
+                if !candidates.is_empty() {
+                    let start = fastrand::usize(..candidates.len());
+                    candidates.rotate_left(start);
+                }
+                self.store.book(pool, &candidates, holder, booking).await?
+            }
+        };
+        if let Some(value) = found {
+            return Ok(Allocation {
+                value,
+                group: group.name.clone(),
+                pool,
+                backup: false,
+            });
+        }
+        self.alarms
+            .no_more_resources
+            .fetch_add(1, Ordering::Relaxed);
+        tracing::error!(alarm = 2001, group = %group.name, "no more resources alarm");
+        match &group.backup_resource {
+            Some(backup) => Ok(Allocation {
+                value: backup.clone(),
+                group: group.name.clone(),
+                pool: None,
+                backup: true,
+            }),
+            None => Err(Error::Exhausted(group.name.clone())),
+        }
+    }
+
+    /// Returns a booked resource to its group. Releasing twice, or an unreserved resource, does nothing.
+    pub async fn release(&self, allocation: &Allocation, holder: &str) -> Result<bool, Error> {
+        match &allocation.pool {
+            Some(pool) => Ok(self.store.release(pool, &allocation.value, holder).await?),
+            None => Ok(false),
+        }
+    }
+
+    /// How many resources of each booking group are reserved now, by group name.
+    pub async fn in_use(&self, config: &GmsConfig) -> Result<Vec<(String, usize)>, Error> {
+        let mut counts = Vec::new();
+        for group in config.resources.groups.values() {
+            if let Some(pool) = pool_name(group, config.server.node_id) {
+                counts.push((group.name.clone(), self.store.count_booked(&pool).await?));
+            }
+        }
+        Ok(counts)
+    }
+}

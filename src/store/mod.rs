@@ -1,1 +1,130 @@
 //! The one trait for shared state (key/value with TTL, atomic booking, counters, pub/sub) and its backends.
+//!
+//! Every piece of state that outlives a request goes through [`Store`], so one node (the [`embedded`] backend,
+//! durable in a redb file) and several nodes (a Redis backend) run the same domain code. Backends map every
+//! failure to [`Error`], and all of them pass the shared suite in `tests/common/store_suite.rs`.
+//!
+//! Conventions callers rely on:
+//! - Keys are UTF-8 strings; modules namespace them with a prefix and `:` (`storage:`, `service:`, `notify:`...).
+//!   `docs/store.md` lists the prefixes in use.
+//! - An expired key is gone: reads never return it, and listings skip it, even before it is purged.
+//! - A write is acknowledged only once it is durable (embedded backend: after the commit's fsync).
+//! - Listing by index: keep an index key per entry (`notify:filter:{tag}:{id}` → id) with the same TTL as the
+//!   entry, write both in one [`Store::write_batch`], and list the index with [`Store::scan_prefix`].
+
+pub mod clock;
+pub mod embedded;
+pub mod timed;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use embedded::Embedded;
+pub use timed::Timed;
+
+/// Errors of every store backend.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// The backend failed (I/O, a lost connection, a failed commit).
+    #[error("store backend failed: {0}")]
+    Backend(String),
+    /// Stored bytes could not be decoded.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// The store was shut down.
+    #[error("the store is closed")]
+    Closed,
+}
+
+/// Result of store operations.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// One write of a [`Store::write_batch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOp {
+    /// Sets `key` to `value`, expiring after `ttl` (`None`: never).
+    Set {
+        /// The key.
+        key: String,
+        /// The value.
+        value: Bytes,
+        /// Time to live.
+        ttl: Option<Duration>,
+    },
+    /// Removes `key`.
+    Delete {
+        /// The key.
+        key: String,
+    },
+}
+
+/// A live subscription to one pub/sub channel. Messages published after [`Store::subscribe`] returned are
+/// delivered in order; a subscriber that falls far behind loses the oldest messages rather than slowing
+/// publishers. Dropping it unsubscribes.
+#[derive(Debug)]
+pub struct Subscription {
+    receiver: mpsc::Receiver<Bytes>,
+}
+
+impl Subscription {
+    /// Wraps the receiving end a backend feeds.
+    pub fn new(receiver: mpsc::Receiver<Bytes>) -> Subscription {
+        Subscription { receiver }
+    }
+
+    /// The next message; `None` once the store is closed.
+    pub async fn recv(&mut self) -> Option<Bytes> {
+        self.receiver.recv().await
+    }
+}
+
+/// The store: key/value with TTL, atomic resource booking with expiry, counters, publish/subscribe.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// The value of `key`, unless absent or expired.
+    async fn get(&self, key: &str) -> Result<Option<Bytes>>;
+
+    /// Sets `key` to `value`, expiring after `ttl` (`None`: never). Replaces any previous value and TTL.
+    async fn set(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<()>;
+
+    /// Sets `key` only when it is absent (or expired). Returns whether it was set.
+    async fn set_if_absent(&self, key: &str, value: Bytes, ttl: Option<Duration>) -> Result<bool>;
+
+    /// Removes `key`. Returns whether a live value was removed.
+    async fn delete(&self, key: &str) -> Result<bool>;
+
+    /// Applies every op atomically (all or none) and durably, in order.
+    async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<()>;
+
+    /// Live keys starting with `prefix`, in key order, at most `limit` of them, with their values.
+    async fn scan_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<(String, Bytes)>>;
+
+    /// Books the first of `candidates` that is free in `pool` for `holder` until `ttl` has passed, atomically:
+    /// two concurrent calls never get the same resource. `None` when every candidate is booked.
+    async fn book(
+        &self,
+        pool: &str,
+        candidates: &[String],
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Option<String>>;
+
+    /// Releases `resource` in `pool` when `holder` holds it. Returns whether it was released.
+    async fn release(&self, pool: &str, resource: &str, holder: &str) -> Result<bool>;
+
+    /// How many resources of `pool` are booked now.
+    async fn count_booked(&self, pool: &str) -> Result<usize>;
+
+    /// Adds `delta` to the counter `key` (created at 0) and returns the new value.
+    async fn incr(&self, key: &str, delta: i64) -> Result<i64>;
+
+    /// Publishes `payload` on `channel`; returns how many subscribers of this node received it.
+    async fn publish(&self, channel: &str, payload: Bytes) -> Result<usize>;
+
+    /// Subscribes to `channel`.
+    async fn subscribe(&self, channel: &str) -> Result<Subscription>;
+}

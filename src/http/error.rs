@@ -1,0 +1,145 @@
+//! `ApiError`: every 4xx/5xx answer is `{"message": "...", "exception": "<kind>"}`; this is the only place that
+//! maps domain errors to status codes. 5xx details are logged, not shown.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::{services, storage};
+
+/// An error answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The status code.
+    pub status: StatusCode,
+    /// The kind of problem (`NotFound`, `InvalidParameter`, ...).
+    pub exception: &'static str,
+    /// A sentence naming the problem.
+    pub message: String,
+}
+
+/// The JSON body of every error answer.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A sentence naming the problem.
+    pub message: String,
+    /// The kind of problem.
+    pub exception: String,
+}
+
+impl ApiError {
+    /// An error with this status, kind and message.
+    pub fn new(
+        status: StatusCode,
+        exception: &'static str,
+        message: impl Into<String>,
+    ) -> ApiError {
+        ApiError {
+            status,
+            exception,
+            message: message.into(),
+        }
+    }
+
+    /// 400 `InvalidParameter`.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "InvalidParameter", message)
+    }
+
+    /// 404 `NotFound`.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "NotFound", message)
+    }
+
+    /// 413 `PayloadTooLarge`.
+    pub fn too_large(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge", message)
+    }
+
+    /// 415 `UnsupportedMediaType`.
+    pub fn unsupported_media_type(message: impl Into<String>) -> ApiError {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            message,
+        )
+    }
+
+    /// 500 `InternalError`: logs `detail`, shows a generic sentence.
+    pub fn internal(detail: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %detail, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            "the server failed to handle the request; see its log",
+        )
+    }
+
+    /// The kind used for a bare status code (routing errors and the like).
+    pub fn kind_of(status: StatusCode) -> &'static str {
+        match status.as_u16() {
+            400 => "InvalidParameter",
+            404 => "NotFound",
+            405 => "MethodNotAllowed",
+            413 => "PayloadTooLarge",
+            415 => "UnsupportedMediaType",
+            422 => "InvalidParameter",
+            503 => "ServiceUnavailable",
+            status if status >= 500 => "InternalError",
+            _ => "BadRequest",
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            message: self.message,
+            exception: self.exception.to_string(),
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<storage::Error> for ApiError {
+    fn from(error: storage::Error) -> ApiError {
+        use storage::Error as E;
+        match &error {
+            E::NotFound(_) | E::KeyNotFound { .. } => ApiError::not_found(error.to_string()),
+            E::InvalidKey(_) => ApiError::bad_request(error.to_string()),
+            E::TooManyKeys { .. } => ApiError::too_large(error.to_string()),
+            E::Store(_) => ApiError::internal(error),
+        }
+    }
+}
+
+impl From<services::Error> for ApiError {
+    fn from(error: services::Error) -> ApiError {
+        use services::Error as E;
+        match error {
+            E::UnknownService(_) | E::UnknownKind { .. } => {
+                ApiError::new(StatusCode::NOT_FOUND, "ServiceNotFound", error.to_string())
+            }
+            E::UnknownBuiltin { .. } => {
+                ApiError::new(StatusCode::NOT_FOUND, "ServiceNotFound", error.to_string())
+            }
+            E::MissingParameter(_) | E::InvalidParameter { .. } => {
+                ApiError::bad_request(error.to_string())
+            }
+            E::NotFound(_) => ApiError::not_found(error.to_string()),
+            E::NoMatch(_) => ApiError::new(StatusCode::NOT_FOUND, "NoMatch", error.to_string()),
+            E::Exhausted(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "NoMoreResources",
+                error.to_string(),
+            ),
+            E::Backend(_) => ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "BackendUnavailable",
+                error.to_string(),
+            ),
+            E::Storage(error) => error.into(),
+            E::Store(error) => ApiError::internal(error),
+        }
+    }
+}

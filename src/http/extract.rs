@@ -1,0 +1,148 @@
+//! Request extractors with the project's error bodies: [`Fields`] reads form parameters from the query string and
+//! an `application/x-www-form-urlencoded` or `multipart/form-data` body (any other body type is 415), within the
+//! size limit of option `gms/storage.max_size` (413 above it), and records the masked parameters for the request
+//! log line.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use bytes::Bytes;
+
+use super::error::ApiError;
+use super::state::AppState;
+use crate::storage::Value;
+
+/// The masked parameters of one request, filled by [`Fields`] and written by the request log line.
+#[derive(Debug, Clone, Default)]
+pub struct LoggedParams(pub Arc<Mutex<Option<String>>>);
+
+/// Form parameters of a request: the query string's, then the body's.
+#[derive(Debug, Default)]
+pub struct Fields {
+    /// Query string parameters.
+    pub query: Vec<(String, String)>,
+    /// Body fields (multipart files keep their content type and file name).
+    pub body: Vec<(String, Value)>,
+}
+
+fn media_type(parts: &axum::http::request::Parts) -> Option<String> {
+    parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+}
+
+impl FromRequest<AppState> for Fields {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Fields, ApiError> {
+        let limit = state.config.get().gms.storage_max_size;
+        let (parts, body) = request.into_parts();
+        let mut fields = Fields::default();
+        if let Some(query) = parts.uri.query() {
+            fields.query = form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect();
+        }
+        let declared = parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let too_large = || {
+            ApiError::too_large(format!(
+                "the request body is larger than {limit} bytes (option gms/storage.max_size)"
+            ))
+        };
+        if declared.is_some_and(|len| len > limit) {
+            return Err(too_large());
+        }
+        let media = media_type(&parts);
+        let bytes: Bytes = axum::body::to_bytes(body, limit)
+            .await
+            .map_err(|_| too_large())?;
+        match media.as_deref() {
+            None if bytes.is_empty() => {}
+            Some("application/x-www-form-urlencoded") => {
+                fields.body = form_urlencoded::parse(&bytes)
+                    .into_owned()
+                    .map(|(name, value)| (name, Value::text(&value)))
+                    .collect();
+            }
+            Some("multipart/form-data") => {
+                let request = Request::from_parts(parts.clone(), Body::from(bytes));
+                let mut multipart = Multipart::from_request(request, &()).await.map_err(|e| {
+                    ApiError::bad_request(format!("bad multipart body: {}", e.body_text()))
+                })?;
+                while let Some(field) = multipart.next_field().await.map_err(|e| {
+                    ApiError::bad_request(format!("bad multipart body: {}", e.body_text()))
+                })? {
+                    let Some(name) = field.name().map(str::to_string) else {
+                        return Err(ApiError::bad_request("a multipart part has no name"));
+                    };
+                    let file_name = field.file_name().map(str::to_string);
+                    let content_type = field.content_type().map(str::to_string);
+                    let data = field.bytes().await.map_err(|e| {
+                        ApiError::bad_request(format!(
+                            "bad multipart part `{name}`: {}",
+                            e.body_text()
+                        ))
+                    })?;
+                    let value = if file_name.is_none()
+                        && content_type
+                            .as_deref()
+                            .is_none_or(|ct| ct.starts_with("text/plain"))
+                    {
+                        Value {
+                            bytes: data,
+                            content_type: None,
+                            file_name: None,
+                        }
+                    } else {
+                        Value {
+                            bytes: data,
+                            content_type: content_type.or(Some("application/octet-stream".into())),
+                            file_name,
+                        }
+                    };
+                    fields.body.push((name, value));
+                }
+            }
+            other => {
+                return Err(ApiError::unsupported_media_type(format!(
+                    "expected a body of type application/x-www-form-urlencoded or multipart/form-data, got {}",
+                    other.unwrap_or("a body without a content type")
+                )));
+            }
+        }
+        if let Some(slot) = parts.extensions.get::<LoggedParams>()
+            && let Ok(mut slot) = slot.0.lock()
+        {
+            *slot = Some(crate::log::mask_params(fields.all_for_log()));
+        }
+        Ok(fields)
+    }
+}
+
+impl Fields {
+    fn all_for_log(&self) -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> = self.query.clone();
+        for (name, value) in &self.body {
+            let shown = match value.as_text() {
+                Some(text) => text.to_string(),
+                None => format!("<{} bytes>", value.bytes.len()),
+            };
+            all.push((name.clone(), shown));
+        }
+        all
+    }
+}

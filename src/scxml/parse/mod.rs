@@ -1,0 +1,79 @@
+//! Parsing: XML text → positioned elements ([`xml`]) → validated, resolved [`Model`] ([`build`]).
+//!
+//! Every rejected document yields [`ParseErrors`], each `file:line:column: sentence`. No input makes
+//! the parser panic; nesting is bounded by [`xml::MAX_DEPTH`] so nothing recurses deeply.
+
+pub mod build;
+pub mod xml;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::scxml::error::{ParseError, ParseErrors, Pos};
+use crate::scxml::model::Model;
+
+/// Where a document comes from: its name for errors and the directory `src` attributes are
+/// resolved against.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    /// The name printed in errors.
+    pub name: String,
+    /// The file, when the document was read from one.
+    pub file: Option<PathBuf>,
+}
+
+/// Parses a chart from a string. `src` attributes are resolved against the current directory.
+pub fn parse_str(text: &str) -> Result<Arc<Model>, ParseErrors> {
+    parse_source(
+        text,
+        &Source {
+            name: "<input>".to_string(),
+            file: None,
+        },
+    )
+}
+
+/// Parses the chart in `path`.
+pub fn parse_file(path: &Path) -> Result<Arc<Model>, ParseErrors> {
+    let source = Source {
+        name: path.display().to_string(),
+        file: Some(path.to_path_buf()),
+    };
+    let text = match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(_) => {
+                return Err(one(
+                    &source,
+                    Pos { line: 1, column: 1 },
+                    "the file is not valid UTF-8.",
+                ));
+            }
+        },
+        Err(error) => {
+            return Err(one(
+                &source,
+                Pos { line: 1, column: 1 },
+                &format!("the file cannot be read: {error}."),
+            ));
+        }
+    };
+    parse_source(&text, &source)
+}
+
+/// Parses `text`, naming it after `source` in errors.
+pub fn parse_source(text: &str, source: &Source) -> Result<Arc<Model>, ParseErrors> {
+    let doc = match xml::read(text) {
+        Ok(doc) => doc,
+        Err((pos, message)) => return Err(one(source, pos, &message)),
+    };
+    build::build(&doc, doc.root, source).map(Arc::new)
+}
+
+fn one(source: &Source, pos: Pos, message: &str) -> ParseErrors {
+    ParseErrors(vec![ParseError {
+        file: source.name.clone(),
+        pos,
+        message: message.to_string(),
+    }])
+}

@@ -1,0 +1,199 @@
+//! `type=builtin` services: request-interaction, match-interaction and request-access (and their pre-8.1.000.30
+//! names a2c-basic, a2c-match and a2c-reserve-accessinfo).
+//!
+//! Choices where the reference is silent: `_expiration_time` is the number of seconds left on the access number's
+//! booking; `delete_match` defaults to true; a phone number given to match-interaction must equal (digits only)
+//! the one the service was created with, when it was created with one.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{
+    AccessInfo, Error, Reply, Result, ServiceCall, ServiceCore, ServiceKind, ServiceRecord,
+    access_code,
+};
+use crate::storage;
+
+/// The `builtin` kind.
+#[derive(Debug, Default)]
+pub struct Builtin;
+
+#[async_trait]
+impl ServiceKind for Builtin {
+    async fn create(&self, core: &ServiceCore, call: ServiceCall) -> Result<Reply> {
+        match call.service.service.as_str() {
+            "request-interaction" | "a2c-basic" => request_interaction(core, call).await,
+            "match-interaction" | "a2c-match" => match_interaction(core, call).await,
+            "request-access" | "a2c-reserve-accessinfo" => request_access(core, call).await,
+            other => Err(Error::UnknownBuiltin {
+                service: call.service.name.clone(),
+                builtin: other.to_string(),
+            }),
+        }
+    }
+}
+
+fn access_reply(id: &str, access: &AccessInfo, now_ms: u64) -> Reply {
+    let mut reply = Reply::new();
+    reply.insert("_id".into(), id.into());
+    reply.insert(
+        "_access_number".into(),
+        access.allocation.value.clone().into(),
+    );
+    if let Some(code) = &access.code {
+        reply.insert("_access_code".into(), code.clone().into());
+    }
+    let left = access
+        .booking_expires_ms
+        .saturating_sub(now_ms)
+        .div_ceil(1000);
+    reply.insert("_expiration_time".into(), left.into());
+    reply
+}
+
+/// Allocates an access number (and a code when asked) from the group the parameters name, for `holder`.
+async fn allocate_access(
+    core: &ServiceCore,
+    call: &ServiceCall,
+    holder: &str,
+) -> Result<AccessInfo> {
+    let params = &call.params;
+    let group_name = params.require("_resource_group")?;
+    let group = call
+        .config
+        .resources
+        .groups
+        .get(group_name)
+        .ok_or_else(|| Error::InvalidParameter {
+            name: "_resource_group".into(),
+            problem: format!(
+                "names `{group_name}`, which is not a group of resource list `{}`",
+                call.config.resources.list_name
+            ),
+        })?;
+    let (min, max) = crate::config::service::BOOKING_TIMEOUT_RANGE;
+    let booking = params
+        .integer("_booking_expiration_timeout", min, max)?
+        .map(Duration::from_secs)
+        .unwrap_or(group.booking_expiration);
+    let provide_code = params.flag("_provide_code")?.unwrap_or(false);
+    let (len_min, len_max) = access_code::LENGTH_RANGE;
+    let code_length = params
+        .integer("_access_code_length", len_min, len_max)?
+        .map(|n| n as u32)
+        .unwrap_or(access_code::DEFAULT_LENGTH);
+    let node_id = call.config.server.node_id;
+    let allocation = core
+        .resources
+        .allocate(group, node_id, holder, booking)
+        .await?;
+    let mut code = None;
+    if provide_code {
+        for _ in 0..32 {
+            let candidate = access_code::generate(node_id, code_length);
+            if core
+                .reserve_code(&allocation.value, &candidate, holder, call.ttl.max(booking))
+                .await?
+            {
+                code = Some(candidate);
+                break;
+            }
+        }
+        if code.is_none() {
+            core.resources.release(&allocation, holder).await?;
+            return Err(Error::Exhausted(format!(
+                "no free access code of {code_length} digits for access number `{}`",
+                allocation.value
+            )));
+        }
+    }
+    Ok(AccessInfo {
+        allocation,
+        code,
+        booking_expires_ms: core.clock.now_ms() + booking.as_millis() as u64,
+    })
+}
+
+async fn request_interaction(core: &ServiceCore, call: ServiceCall) -> Result<Reply> {
+    let phone = call.params.require("_phone_number")?.to_string();
+    let id = storage::new_id();
+    let access = allocate_access(core, &call, &id).await?;
+    let now = core.clock.now_ms();
+    let record = ServiceRecord {
+        id: id.clone(),
+        service: call.service.name.clone(),
+        kind: call.service.kind.clone(),
+        data_id: call.params.get("_data_id").map(str::to_string),
+        phone_number: Some(phone),
+        access: Some(access.clone()),
+        created_ms: now,
+        expires_ms: now + call.ttl.as_millis() as u64,
+    };
+    if let Err(error) = core.save(&record).await {
+        core.resources.release(&access.allocation, &id).await?;
+        return Err(error);
+    }
+    Ok(access_reply(&id, &access, now))
+}
+
+async fn request_access(core: &ServiceCore, call: ServiceCall) -> Result<Reply> {
+    let target = call.params.require("_id")?.to_string();
+    let mut record = core.load(&target).await?;
+    // A service holds one access number at a time: a new request replaces the previous one.
+    core.release_access(&record).await?;
+    let access = allocate_access(core, &call, &target).await?;
+    if let Some(phone) = call.params.get("_phone_number") {
+        record.phone_number = Some(phone.to_string());
+    }
+    record.access = Some(access.clone());
+    let now = core.clock.now_ms();
+    if let Err(error) = core.save(&record).await {
+        core.resources.release(&access.allocation, &target).await?;
+        return Err(error);
+    }
+    Ok(access_reply(&target, &access, now))
+}
+
+fn digits(text: &str) -> String {
+    text.chars().filter(char::is_ascii_digit).collect()
+}
+
+async fn match_interaction(core: &ServiceCore, call: ServiceCall) -> Result<Reply> {
+    let number = call.params.require("_access_number")?.to_string();
+    let phone = call.params.get("_phone_number").map(digits);
+    let code = call.params.get("_access_code").map(str::to_string);
+    let delete_match = call.params.flag("_delete_match")?.unwrap_or(true);
+    let found = core.holding(&number).await?.into_iter().find(|record| {
+        let Some(access) = &record.access else {
+            return false;
+        };
+        let code_ok = code
+            .as_ref()
+            .is_none_or(|code| access.code.as_ref() == Some(code));
+        let phone_ok = match (&phone, &record.phone_number) {
+            (Some(wanted), Some(held)) => *wanted == digits(held),
+            _ => true,
+        };
+        code_ok && phone_ok
+    });
+    let Some(mut record) = found else {
+        return Err(Error::NoMatch(number));
+    };
+    if let Some(access) = &record.access {
+        core.resources
+            .release(&access.allocation, &record.id)
+            .await?;
+    }
+    if delete_match {
+        core.release_access(&record).await?;
+        record.access = None;
+        core.save(&record).await?;
+    }
+    let mut reply = Reply::new();
+    reply.insert("_id".into(), record.id.clone().into());
+    if let Some(data_id) = &record.data_id {
+        reply.insert("_data_id".into(), data_id.clone().into());
+    }
+    Ok(reply)
+}

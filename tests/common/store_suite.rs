@@ -1,0 +1,214 @@
+//! The shared `Store` suite: every backend instantiates [`store_suite!`] with a constructor that returns a fresh
+//! store driven by a `ManualClock`, and must pass every test here.
+
+/// Expands to one `#[tokio::test]` per store behaviour. `$make` is an expression of type
+/// `fn() -> (S, gms::store::ManualClock, G)` where `S: Store` and `G` is kept alive for the test (a temp dir,
+/// a server process).
+#[macro_export]
+macro_rules! store_suite {
+    ($make:expr) => {
+        use std::time::Duration;
+
+        use bytes::Bytes;
+        use gms::store::{Store, WriteOp};
+
+        fn b(text: &str) -> Bytes {
+            Bytes::copy_from_slice(text.as_bytes())
+        }
+
+        #[tokio::test]
+        async fn set_get_delete() {
+            let (store, _clock, _guard) = $make();
+            assert_eq!(store.get("a").await.unwrap(), None);
+            store.set("a", b("1"), None).await.unwrap();
+            assert_eq!(store.get("a").await.unwrap(), Some(b("1")));
+            store.set("a", b("2"), None).await.unwrap();
+            assert_eq!(store.get("a").await.unwrap(), Some(b("2")));
+            assert!(store.delete("a").await.unwrap());
+            assert!(!store.delete("a").await.unwrap());
+            assert_eq!(store.get("a").await.unwrap(), None);
+        }
+
+        #[tokio::test]
+        async fn values_expire_after_their_ttl() {
+            let (store, clock, _guard) = $make();
+            store
+                .set("t", b("x"), Some(Duration::from_secs(30)))
+                .await
+                .unwrap();
+            clock.advance(Duration::from_secs(29));
+            assert_eq!(store.get("t").await.unwrap(), Some(b("x")));
+            clock.advance(Duration::from_secs(2));
+            assert_eq!(store.get("t").await.unwrap(), None);
+            assert!(store.scan_prefix("t", 10).await.unwrap().is_empty());
+            assert!(!store.delete("t").await.unwrap());
+        }
+
+        #[tokio::test]
+        async fn set_replaces_the_ttl() {
+            let (store, clock, _guard) = $make();
+            store
+                .set("k", b("1"), Some(Duration::from_secs(5)))
+                .await
+                .unwrap();
+            store.set("k", b("2"), None).await.unwrap();
+            clock.advance(Duration::from_secs(60));
+            assert_eq!(store.get("k").await.unwrap(), Some(b("2")));
+        }
+
+        #[tokio::test]
+        async fn set_if_absent_only_sets_absent_or_expired_keys() {
+            let (store, clock, _guard) = $make();
+            assert!(
+                store
+                    .set_if_absent("c", b("1"), Some(Duration::from_secs(1)))
+                    .await
+                    .unwrap()
+            );
+            assert!(!store.set_if_absent("c", b("2"), None).await.unwrap());
+            assert_eq!(store.get("c").await.unwrap(), Some(b("1")));
+            clock.advance(Duration::from_secs(2));
+            assert!(store.set_if_absent("c", b("3"), None).await.unwrap());
+            assert_eq!(store.get("c").await.unwrap(), Some(b("3")));
+        }
+
+        #[tokio::test]
+        async fn scan_prefix_lists_live_keys_in_order() {
+            let (store, clock, _guard) = $make();
+            store.set("p:b", b("2"), None).await.unwrap();
+            store.set("p:a", b("1"), None).await.unwrap();
+            store
+                .set("p:c", b("3"), Some(Duration::from_secs(1)))
+                .await
+                .unwrap();
+            store.set("q:a", b("x"), None).await.unwrap();
+            clock.advance(Duration::from_secs(2));
+            let found = store.scan_prefix("p:", 10).await.unwrap();
+            assert_eq!(
+                found,
+                vec![("p:a".to_string(), b("1")), ("p:b".to_string(), b("2"))]
+            );
+            assert_eq!(store.scan_prefix("p:", 1).await.unwrap().len(), 1);
+        }
+
+        #[tokio::test]
+        async fn write_batch_applies_every_op() {
+            let (store, _clock, _guard) = $make();
+            store.set("gone", b("x"), None).await.unwrap();
+            store
+                .write_batch(vec![
+                    WriteOp::Set {
+                        key: "e:1".into(),
+                        value: b("one"),
+                        ttl: None,
+                    },
+                    WriteOp::Set {
+                        key: "i:tag:1".into(),
+                        value: b("1"),
+                        ttl: Some(Duration::from_secs(9)),
+                    },
+                    WriteOp::Delete { key: "gone".into() },
+                ])
+                .await
+                .unwrap();
+            assert_eq!(store.get("e:1").await.unwrap(), Some(b("one")));
+            assert_eq!(store.scan_prefix("i:tag:", 10).await.unwrap().len(), 1);
+            assert_eq!(store.get("gone").await.unwrap(), None);
+        }
+
+        #[tokio::test]
+        async fn booking_hands_out_each_resource_once_until_released_or_expired() {
+            let (store, clock, _guard) = $make();
+            let pool = vec!["r1".to_string(), "r2".to_string()];
+            let ttl = Duration::from_secs(20);
+            assert_eq!(
+                store.book("g", &pool, "s1", ttl).await.unwrap().as_deref(),
+                Some("r1")
+            );
+            assert_eq!(
+                store.book("g", &pool, "s2", ttl).await.unwrap().as_deref(),
+                Some("r2")
+            );
+            assert_eq!(store.book("g", &pool, "s3", ttl).await.unwrap(), None);
+            assert_eq!(store.count_booked("g").await.unwrap(), 2);
+            // Another pool is independent.
+            assert_eq!(
+                store.book("h", &pool, "s3", ttl).await.unwrap().as_deref(),
+                Some("r1")
+            );
+            // Only the holder releases.
+            assert!(!store.release("g", "r1", "s2").await.unwrap());
+            assert!(store.release("g", "r1", "s1").await.unwrap());
+            assert_eq!(
+                store.book("g", &pool, "s4", ttl).await.unwrap().as_deref(),
+                Some("r1")
+            );
+            clock.advance(Duration::from_secs(21));
+            assert_eq!(store.count_booked("g").await.unwrap(), 0);
+            assert_eq!(
+                store.book("g", &pool, "s5", ttl).await.unwrap().as_deref(),
+                Some("r1")
+            );
+        }
+
+        #[tokio::test]
+        async fn concurrent_bookings_of_the_last_resource_have_one_winner() {
+            let (store, _clock, _guard) = $make();
+            let store = std::sync::Arc::new(store);
+            let pool = vec!["last".to_string()];
+            let mut tasks = Vec::new();
+            for idx in 0..16 {
+                let store = store.clone();
+                let pool = pool.clone();
+                tasks.push(tokio::spawn(async move {
+                    store
+                        .book("g", &pool, &format!("s{idx}"), Duration::from_secs(30))
+                        .await
+                        .unwrap()
+                }));
+            }
+            let mut winners = 0;
+            for task in tasks {
+                if task.await.unwrap().is_some() {
+                    winners += 1;
+                }
+            }
+            assert_eq!(winners, 1);
+        }
+
+        #[tokio::test]
+        async fn counters_add_atomically() {
+            let (store, _clock, _guard) = $make();
+            let store = std::sync::Arc::new(store);
+            let mut tasks = Vec::new();
+            for _ in 0..20 {
+                let store = store.clone();
+                tasks.push(tokio::spawn(
+                    async move { store.incr("n", 1).await.unwrap() },
+                ));
+            }
+            for task in tasks {
+                task.await.unwrap();
+            }
+            assert_eq!(store.incr("n", -5).await.unwrap(), 15);
+        }
+
+        #[tokio::test]
+        async fn publish_reaches_every_subscriber_of_the_channel() {
+            let (store, _clock, _guard) = $make();
+            assert_eq!(store.publish("c1", b("nobody")).await.unwrap(), 0);
+            let mut first = store.subscribe("c1").await.unwrap();
+            let mut second = store.subscribe("c1").await.unwrap();
+            let mut other = store.subscribe("c2").await.unwrap();
+            assert_eq!(store.publish("c1", b("m1")).await.unwrap(), 2);
+            store.publish("c1", b("m2")).await.unwrap();
+            store.publish("c2", b("o1")).await.unwrap();
+            assert_eq!(first.recv().await, Some(b("m1")));
+            assert_eq!(first.recv().await, Some(b("m2")));
+            assert_eq!(second.recv().await, Some(b("m1")));
+            assert_eq!(other.recv().await, Some(b("o1")));
+            drop(second);
+            assert_eq!(store.publish("c1", b("m3")).await.unwrap(), 1);
+        }
+    };
+}

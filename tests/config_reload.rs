@@ -1,0 +1,124 @@
+//! Hot reload: the option file changes while requests run; no request fails, new bookings use the new group, and a
+//! broken file keeps the previous configuration.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use common::TestServer;
+
+fn options(entries: &str) -> String {
+    let base = common::SAMPLE
+        .split("[Dnis_Pool]")
+        .next()
+        .unwrap()
+        .to_string();
+    format!("{base}[Dnis_Pool]\n{entries}")
+}
+
+#[tokio::test]
+async fn resource_group_changes_apply_without_failing_a_request() {
+    let server = Arc::new(TestServer::start(&options("old1 = 100-old\n")).await);
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for _ in 0..3 {
+        let server = server.clone();
+        let stop = stop.clone();
+        workers.push(tokio::spawn(async move {
+            let mut answers = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let (status, reply) = server
+                    .post_form(
+                        "/genesys/1/service/request-interaction",
+                        &[("_phone_number", "1")],
+                    )
+                    .await;
+                answers.push((
+                    status,
+                    reply["_access_number"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                ));
+                if answers.len() > 20_000 {
+                    break;
+                }
+            }
+            answers
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    std::fs::write(
+        &server.config_path,
+        options("new1 = 200-new\nnew2 = 201-new\n"),
+    )
+    .unwrap();
+    let mut switched = false;
+    for _ in 0..100 {
+        let (_, reply) = server
+            .post_form(
+                "/genesys/1/service/request-interaction",
+                &[("_phone_number", "2")],
+            )
+            .await;
+        if reply["_access_number"]
+            .as_str()
+            .is_some_and(|n| n.ends_with("-new"))
+        {
+            switched = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(switched, "the new group was never used");
+    // After the swap every new booking uses the new group.
+    for _ in 0..10 {
+        let (status, reply) = server
+            .post_form(
+                "/genesys/1/service/request-interaction",
+                &[("_phone_number", "3")],
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert!(
+            reply["_access_number"].as_str().unwrap().ends_with("-new"),
+            "{reply}"
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut total = 0;
+    for worker in workers {
+        for (status, number) in worker.await.unwrap() {
+            assert_eq!(status, 200, "a request failed during the reload");
+            assert!(number == "100-old" || number.ends_with("-new"), "{number}");
+            total += 1;
+        }
+    }
+    assert!(total > 0);
+}
+
+#[tokio::test]
+async fn a_broken_file_keeps_the_previous_configuration() {
+    let server = TestServer::start(&options("old1 = 100-old\n")).await;
+    std::fs::write(
+        &server.config_path,
+        options("old1 = 100-old\n_booking_expiration_time = never\n"),
+    )
+    .unwrap();
+    let error = server.state.config.reload().unwrap_err().to_string();
+    assert!(
+        error.contains("gms.ini:")
+            && error.contains("`_booking_expiration_time` must be an integer"),
+        "{error}"
+    );
+    let (status, reply) = server
+        .post_form(
+            "/genesys/1/service/request-interaction",
+            &[("_phone_number", "1")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(reply["_access_number"], "100-old");
+}
