@@ -560,3 +560,25 @@ fn host_invocations() {
         "#,
     );
 }
+
+#[test]
+fn a_guard_that_always_fails_is_a_runaway_too() {
+    let options = SessionOptions {
+        max_microsteps: 3,
+        ..SessionOptions::default()
+    };
+    check_with(
+        "failing_guard.scxml",
+        &[],
+        r#"
+        enter s
+        event error.execution
+        event error.execution
+        event error.execution
+        event error.execution
+        exit s
+        halt Some(Runaway(3))
+        "#,
+        options,
+    );
+}

@@ -42,7 +42,8 @@ pub use send::SCXML_EVENT_PROCESSOR;
 pub struct SessionOptions {
     /// `_sessionid`; generated when `None`.
     pub sessionid: Option<String>,
-    /// The most microsteps one macrostep may take before the session is stopped as runaway.
+    /// The most steps (microsteps and internal events) one macrostep may take before the session
+    /// is stopped as runaway.
     pub max_microsteps: u64,
     /// Limits applied to every script evaluation.
     pub script_limits: ScriptLimits,
@@ -89,7 +90,7 @@ pub enum Halt {
     Final(String),
     /// It was cancelled by its parent or its host.
     Cancelled,
-    /// A macrostep ran more microsteps than allowed (a runaway eventless loop).
+    /// A macrostep ran more steps than allowed (a runaway eventless loop).
     Runaway(u64),
 }
 
