@@ -582,3 +582,35 @@ fn a_guard_that_always_fails_is_a_runaway_too() {
         options,
     );
 }
+
+#[test]
+fn a_chart_feeding_itself_stops() {
+    let options = SessionOptions {
+        max_microsteps: 2,
+        ..SessionOptions::default()
+    };
+    check_with(
+        "self_send.scxml",
+        &[],
+        r#"
+        enter a
+        send again to '' +0ms
+        config a
+        event again
+        take a -> a
+        exit a
+        enter a
+        send again to '' +0ms
+        config a
+        event again
+        take a -> a
+        exit a
+        enter a
+        send again to '' +0ms
+        config a
+        exit a
+        halt Some(Runaway(2))
+        "#,
+        options,
+    );
+}

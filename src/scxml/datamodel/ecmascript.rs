@@ -151,6 +151,8 @@ struct Runtime {
     in_holder: JsObject,
     foreach: Vec<Vec<JsValue>>,
     dom: Option<JsObject>,
+    /// The loop-iteration limit, also applied to arrays the engine walks itself.
+    loop_iterations: u64,
     /// Global keys of the bare context (builtins, `In`, host globals): never parked.
     baseline: HashSet<PropertyKey>,
     /// The session whose variables are the globals now.
@@ -252,6 +254,7 @@ impl Runtime {
             foreach: Vec::new(),
             dom: None,
             baseline,
+            loop_iterations: limits.loop_iterations,
             live: None,
             parked: HashMap::new(),
             next_token: 0,
@@ -533,6 +536,10 @@ impl Runtime {
                 .ok()
                 .and_then(|length| length.as_number())
                 .unwrap_or(0.0) as u32;
+            // Event data crosses sessions as plain values; a huge sparse array does not.
+            if u64::from(length) > self.loop_iterations {
+                return Value::Undefined;
+            }
             let mut items = Vec::new();
             for idx in 0..length {
                 let item = object.get(idx, &mut self.context).unwrap_or_default();
@@ -717,6 +724,13 @@ impl Datamodel for Runtime {
             .ok()
             .and_then(|length| length.as_number())
             .unwrap_or(0.0) as u32;
+        // A sparse `new Array(1e9)` would otherwise run (and allocate) for ever.
+        if u64::from(length) > self.loop_iterations {
+            return Err(format!(
+                "`{}` has {length} items, more than a loop may take.",
+                array.text
+            ));
+        }
         let mut items = Vec::with_capacity(length as usize);
         for idx in 0..length {
             items.push(object.get(idx, &mut self.context).unwrap_or_default());

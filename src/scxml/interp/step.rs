@@ -117,10 +117,21 @@ impl Session {
     }
 
     /// Runs children and external events until nothing is left to do.
+    ///
+    /// A chart that keeps sending itself events would never give control back; past
+    /// `max_microsteps` external events in one call it is stopped as runaway.
     pub(super) fn run_queues(&mut self, host: &mut dyn Host) {
+        let mut n_events: u64 = 0;
         while self.halt.is_none() {
             let mut progressed = self.run_children(host);
             if let Some(event) = self.external.pop_front() {
+                n_events += 1;
+                if n_events > self.options.max_microsteps {
+                    let limit = self.options.max_microsteps;
+                    self.running = false;
+                    self.exit_interpreter(host, Halt::Runaway(limit));
+                    return;
+                }
                 self.process_external(event, host);
                 progressed = true;
             }
