@@ -367,11 +367,11 @@ impl Runtime {
         text: &Arc<str>,
         extra: Option<&Arc<str>>,
     ) -> Result<JsValue, String> {
-        let result = match self.fast_path(kind, text, extra) {
-            Some(fast) => fast,
+        let (result, may_queue_jobs) = match self.fast_path(kind, text, extra) {
+            Some((fast, has_call)) => (fast, has_call),
             None => {
                 let script = self.compile(kind, text, extra)?;
-                script.evaluate(&mut self.context)
+                (script.evaluate(&mut self.context), true)
             }
         };
         let result = result.map_err(|error| {
@@ -384,22 +384,26 @@ impl Runtime {
             let error = error.lines().next().unwrap_or_default().to_string();
             format!("evaluating \"{}\" failed: {error}.", text.trim())
         });
-        // Scripts run as Script records; drain jobs so promises do not pile up.
-        let _ = self.context.run_jobs();
+        // Drain promise jobs so they do not pile up (only code that can run a function can queue
+        // them; getters aside, which the fast path accepts as JavaScript does).
+        if may_queue_jobs {
+            let _ = self.context.run_jobs();
+        }
         result
     }
 
-    /// Evaluates `text` with [`fast`] when it is simple enough; `None` when boa must compile it.
+    /// Evaluates `text` with [`fast`] when it is simple enough (with whether it may have called a
+    /// function); `None` when boa must compile it.
     fn fast_path(
         &mut self,
         kind: u8,
         text: &Arc<str>,
         extra: Option<&Arc<str>>,
-    ) -> Option<JsResult<JsValue>> {
+    ) -> Option<(JsResult<JsValue>, bool)> {
         match kind {
             KIND_EXPR => {
                 let simple = self.simple(text)?;
-                Some(fast::eval(&simple, &mut self.context))
+                Some((fast::eval(&simple, &mut self.context), simple.has_call()))
             }
             KIND_ASSIGN => {
                 let location = self.simple(text)?;
@@ -407,15 +411,13 @@ impl Runtime {
                     return None;
                 };
                 let value = self.simple(extra?)?;
-                Some(
-                    fast::assign(location, &value, &mut self.context)
-                        .map(|()| JsValue::undefined()),
-                )
+                let result = fast::assign(location, &value, &mut self.context)
+                    .map(|()| JsValue::undefined());
+                Some((result, value.has_call()))
             }
             _ => None,
         }
     }
-
     /// The fast-path form of `text`, parsed once per text.
     fn simple(&mut self, text: &Arc<str>) -> Option<Rc<fast::Simple>> {
         if let Some(simple) = self.simple.get(text) {
