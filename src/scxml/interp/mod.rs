@@ -45,7 +45,8 @@ pub struct SessionOptions {
     /// The most steps (microsteps and internal events) one macrostep may take before the session
     /// is stopped as runaway.
     pub max_microsteps: u64,
-    /// Limits applied to every script evaluation.
+    /// Script limits of the ECMAScript runtime the session creates when [`SessionOptions::ecmascript`]
+    /// is `None` (a shared runtime has its own).
     pub script_limits: ScriptLimits,
     /// Installs host globals into the ECMAScript runtime the session creates when
     /// [`SessionOptions::ecmascript`] is `None`.
