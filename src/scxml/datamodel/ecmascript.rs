@@ -10,7 +10,7 @@
 //! once per text and the scripts shared by every session. Runaway
 //! scripts hit boa's runtime limits (loop iterations, recursion, stack) and surface as errors, which
 //! the interpreter turns into `error.execution`. XML values become a small read-only DOM built by
-//! [`DOM_PRELUDE`]. Hosts install their own globals through [`GlobalsHook`].
+//! [`super::dom::DOM_PRELUDE`]. Hosts install their own globals through [`GlobalsHook`].
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -23,7 +23,7 @@ use boa_engine::{
     Context, JsObject, JsResult, JsString, JsValue, NativeFunction, Script, Source, js_string,
 };
 
-use crate::scxml::datamodel::{Datamodel, fast};
+use crate::scxml::datamodel::{Datamodel, dom, fast};
 use crate::scxml::event::Event;
 use crate::scxml::model::Expr;
 use crate::scxml::parse::xml::{self, Node};
@@ -52,62 +52,6 @@ impl Default for ScriptLimits {
 }
 
 const SYSTEM_VARIABLES: &[&str] = &["_event", "_sessionid", "_name", "_ioprocessors", "_x"];
-
-/// The read-only DOM used for XML values (`getElementsByTagName`, `getAttribute`, `childNodes`...).
-pub const DOM_PRELUDE: &str = r#"(function () {
-  var proto = {
-    getAttribute: function (name) {
-      return Object.prototype.hasOwnProperty.call(this._attrs, name) ? this._attrs[name] : null;
-    },
-    hasAttribute: function (name) { return Object.prototype.hasOwnProperty.call(this._attrs, name); },
-    getElementsByTagName: function (name) {
-      var out = [];
-      var walk = function (node) {
-        for (var i = 0; i < node.childNodes.length; i++) {
-          var child = node.childNodes[i];
-          if (child.nodeType === 1) {
-            if (name === '*' || child.tagName === name || child.localName === name) { out.push(child); }
-            walk(child);
-          }
-        }
-      };
-      walk(this);
-      return out;
-    }
-  };
-  Object.defineProperty(proto, 'textContent', { get: function () {
-    var text = '';
-    for (var i = 0; i < this.childNodes.length; i++) {
-      var child = this.childNodes[i];
-      text += child.nodeType === 3 ? child.data : child.textContent;
-    }
-    return text;
-  } });
-  var build = function (tree, parent) {
-    if (typeof tree === 'string') {
-      return { nodeType: 3, nodeName: '#text', data: tree, nodeValue: tree, textContent: tree, parentNode: parent, childNodes: [] };
-    }
-    var node = Object.create(proto);
-    node.nodeType = 1; node.nodeName = tree.tag; node.tagName = tree.tag; node.localName = tree.local;
-    node.namespaceURI = tree.ns; node.parentNode = parent; node._attrs = tree.attrs;
-    node.attributes = Object.keys(tree.attrs).map(function (key) { return { name: key, value: tree.attrs[key] }; });
-    node.childNodes = tree.children.map(function (child) { return build(child, node); });
-    node.children = node.childNodes.filter(function (child) { return child.nodeType === 1; });
-    node.firstChild = node.childNodes.length ? node.childNodes[0] : null;
-    node.lastChild = node.childNodes.length ? node.childNodes[node.childNodes.length - 1] : null;
-    return node;
-  };
-  return function (trees, source) {
-    var doc = Object.create(proto);
-    doc.nodeType = 9; doc.nodeName = '#document'; doc._attrs = {};
-    doc.childNodes = trees.map(function (tree) { return build(tree, doc); });
-    doc.children = doc.childNodes.filter(function (child) { return child.nodeType === 1; });
-    doc.documentElement = doc.children.length ? doc.children[0] : null;
-    doc.firstChild = doc.documentElement;
-    Object.defineProperty(doc, '_source', { value: source });
-    return doc;
-  };
-})()"#;
 
 /// The boa context shared by the ECMAScript sessions of one thread (a cheap handle; clone it into
 /// the [`crate::scxml::SessionOptions`] of every session that should share it). Not `Send`: a
@@ -476,7 +420,7 @@ impl Runtime {
             .children
             .iter()
             .filter_map(|child| match child {
-                Node::Element(idx) => Some(xml_tree(&doc, *idx)),
+                Node::Element(idx) => Some(dom::xml_tree(&doc, *idx)),
                 Node::Text(_) => None,
             })
             .collect();
@@ -484,7 +428,7 @@ impl Runtime {
         let dom = match &self.dom {
             Some(dom) => dom.clone(),
             None => {
-                let Ok(value) = self.context.eval(Source::from_bytes(DOM_PRELUDE)) else {
+                let Ok(value) = self.context.eval(Source::from_bytes(dom::DOM_PRELUDE)) else {
                     return JsValue::undefined();
                 };
                 let Some(dom) = value.as_object() else {
@@ -564,43 +508,6 @@ impl Runtime {
         }
         Value::Object(entries)
     }
-}
-
-/// An XML element as the plain tree the DOM prelude expects.
-fn xml_tree(doc: &xml::Document, idx: usize) -> Value {
-    let element = &doc.elements[idx];
-    let attrs = element
-        .attrs
-        .iter()
-        .map(|attr| {
-            (
-                Arc::from(attr.qname.as_str()),
-                Value::string(attr.value.as_str()),
-            )
-        })
-        .collect();
-    let children = element
-        .children
-        .iter()
-        .map(|child| match child {
-            Node::Element(child) => xml_tree(doc, *child),
-            Node::Text(text) => Value::string(text.as_str()),
-        })
-        .collect();
-    Value::Object(vec![
-        (Arc::from("tag"), Value::string(element.qname.as_str())),
-        (Arc::from("local"), Value::string(element.local.as_str())),
-        (
-            Arc::from("ns"),
-            if element.ns.is_empty() {
-                Value::Null
-            } else {
-                Value::string(element.ns.as_str())
-            },
-        ),
-        (Arc::from("attrs"), Value::Object(attrs)),
-        (Arc::from("children"), Value::Array(children)),
-    ])
 }
 
 impl Datamodel for Runtime {
