@@ -158,6 +158,13 @@ impl Host for CliHost {
 
     fn trace(&mut self, session: &SessionInfo, record: TraceRecord) {
         if !self.trace {
+            // Without --trace, errors raised in the chart still reach the author, on stderr.
+            if let TraceRecord::Event(event) = &record
+                && event.name.starts_with("error.")
+                && !self.quiet
+            {
+                eprintln!("{}: {}", event.name, event.data.display());
+            }
             return;
         }
         match record {
@@ -327,7 +334,8 @@ const MAX_VIRTUAL_STEPS: usize = 100_000;
 /// Runs `gms run`.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let options = SessionOptions {
-        trace: args.trace,
+        // Tracing is always on: the host prints either the trace or just the errors.
+        trace: true,
         max_microsteps: args.max_microsteps,
         ..SessionOptions::default()
     };

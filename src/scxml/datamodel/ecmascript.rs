@@ -325,7 +325,15 @@ impl Runtime {
             };
             // The first line names the error; the rest is a stack trace without positions.
             let error = error.to_string();
-            let error = error.lines().next().unwrap_or_default().to_string();
+            let mut error = error.lines().next().unwrap_or_default();
+            // boa appends where it stopped, which is inside the engine's wrapper: not useful here.
+            if let Some(idx) = error.rfind(" (")
+                && error.ends_with(')')
+                && (error[idx..].starts_with(" (native")
+                    || error[idx..].starts_with(" (unknown at"))
+            {
+                error = &error[..idx];
+            }
             format!("evaluating \"{}\" failed: {error}.", text.trim())
         });
         // Drain promise jobs so they do not pile up (only code that can run a function can queue
