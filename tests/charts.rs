@@ -560,3 +560,57 @@ fn host_invocations() {
         "#,
     );
 }
+
+#[test]
+fn a_guard_that_always_fails_is_a_runaway_too() {
+    let options = SessionOptions {
+        max_microsteps: 3,
+        ..SessionOptions::default()
+    };
+    check_with(
+        "failing_guard.scxml",
+        &[],
+        r#"
+        enter s
+        event error.execution
+        event error.execution
+        event error.execution
+        event error.execution
+        exit s
+        halt Some(Runaway(3))
+        "#,
+        options,
+    );
+}
+
+#[test]
+fn a_chart_feeding_itself_stops() {
+    let options = SessionOptions {
+        max_microsteps: 2,
+        ..SessionOptions::default()
+    };
+    check_with(
+        "self_send.scxml",
+        &[],
+        r#"
+        enter a
+        send again to '' +0ms
+        config a
+        event again
+        take a -> a
+        exit a
+        enter a
+        send again to '' +0ms
+        config a
+        event again
+        take a -> a
+        exit a
+        enter a
+        send again to '' +0ms
+        config a
+        exit a
+        halt Some(Runaway(2))
+        "#,
+        options,
+    );
+}

@@ -135,3 +135,25 @@ fn w3c_prints_a_summary_line() {
     let first: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
     assert!(first["test"].is_string() && first["pass"].is_boolean());
 }
+
+#[test]
+fn run_on_virtual_time_traces_the_halting_macrostep() {
+    let (code, stdout, _) = gms(&[
+        "run",
+        &chart("tests/charts/delays.scxml"),
+        "--trace",
+        "--virtual-time",
+    ]);
+    assert_eq!(code, 0);
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let n_lines = lines.len();
+    assert_eq!(lines[n_lines - 2]["event"]["name"], "late");
+    assert_eq!(lines[n_lines - 2]["entered"], serde_json::json!(["done"]));
+    assert_eq!(
+        lines[n_lines - 1]["halt"],
+        serde_json::json!({"final": "done"})
+    );
+}

@@ -155,3 +155,56 @@ fn ors_dialect_reads_send_attributes_as_expressions() {
         Some(&scxml::Halt::Final("done".to_string()))
     );
 }
+
+/// Keeps what the chart sends out.
+#[derive(Default)]
+struct Outbox(Vec<scxml::OutgoingSend>);
+
+impl scxml::Host for Outbox {
+    fn send(
+        &mut self,
+        _session: &scxml::SessionInfo,
+        send: scxml::OutgoingSend,
+    ) -> Result<(), scxml::HostError> {
+        self.0.push(send);
+        Ok(())
+    }
+}
+
+#[test]
+fn ors_send_extras_reach_the_host() {
+    let chart = r#"<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" initial="s">
+      <datamodel><data id="url" expr="'http://127.0.0.1:9/cb'"/></datamodel>
+      <state id="s">
+        <onentry>
+          <send event="'notify'" target="url" targettype="'basichttp'" hints="({'Content-Type': 'application/json'})" timeout="'5s'"/>
+        </onentry>
+      </state>
+    </scxml>"#;
+    let source = scxml::parse::Source {
+        name: "ors.scxml".to_string(),
+        file: None,
+        dialect: scxml::parse::Dialect::Ors,
+    };
+    let model = scxml::parse::parse_source(chart, &source).unwrap();
+    let mut session = Session::new(model, SessionOptions::default());
+    let mut outbox = Outbox::default();
+    session.start(&mut outbox);
+    assert_eq!(outbox.0.len(), 1);
+    let send = &outbox.0[0];
+    assert_eq!(
+        (&*send.event.name, &*send.target, &*send.kind),
+        ("notify", "http://127.0.0.1:9/cb", "basichttp")
+    );
+    let hints = Value::Object(vec![(
+        Arc::from("Content-Type"),
+        Value::string("application/json"),
+    )]);
+    assert_eq!(
+        send.extra,
+        vec![
+            (Arc::from("hints"), hints),
+            (Arc::from("timeout"), Value::string("5s"))
+        ]
+    );
+}

@@ -111,6 +111,16 @@ impl CliHost {
         }
     }
 
+    /// Prints what is left of unfinished macrosteps (the one that halted a session ends without a
+    /// configuration record).
+    pub fn flush(&mut self) {
+        for (_, step) in std::mem::take(&mut self.steps) {
+            if !step.is_empty() {
+                println!("{}", serde_json::Value::Object(step));
+            }
+        }
+    }
+
     fn push(&mut self, session: &SessionInfo, key: &str, value: serde_json::Value) {
         let step = self.steps.entry(session.sessionid.clone()).or_default();
         match step.get_mut(key) {
@@ -148,6 +158,13 @@ impl Host for CliHost {
 
     fn trace(&mut self, session: &SessionInfo, record: TraceRecord) {
         if !self.trace {
+            // Without --trace, errors raised in the chart still reach the author, on stderr.
+            if let TraceRecord::Event(event) = &record
+                && event.name.starts_with("error.")
+                && !self.quiet
+            {
+                eprintln!("{}: {}", event.name, event.data.display());
+            }
             return;
         }
         match record {
@@ -317,7 +334,8 @@ const MAX_VIRTUAL_STEPS: usize = 100_000;
 /// Runs `gms run`.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let options = SessionOptions {
-        trace: args.trace,
+        // Tracing is always on: the host prints either the trace or just the errors.
+        trace: true,
         max_microsteps: args.max_microsteps,
         ..SessionOptions::default()
     };
@@ -325,6 +343,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(script_path) = &args.script {
         let script = read_script(script_path)?;
         let reports = run_script(&args.chart, &script, args.virtual_time, &mut host, options)?;
+        host.flush();
         let mut all_ok = true;
         for report in &reports {
             all_ok &= report.ok();
@@ -366,6 +385,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         };
         clock.wait_until(&mut session, due, &mut host);
     }
+    host.flush();
     let halt = match session.halt() {
         Some(scxml::Halt::Final(id)) => serde_json::json!({"final": id}),
         Some(scxml::Halt::Cancelled) => serde_json::json!("cancelled"),

@@ -55,6 +55,7 @@ pub mod model;
 pub mod parse;
 pub mod value;
 
+pub use datamodel::ecmascript::{EcmaScriptRuntime, GlobalsHook, ScriptLimits};
 pub use error::{ParseError, ParseErrors, Pos};
 pub use event::{Event, EventKind};
 pub use host::{
@@ -62,5 +63,5 @@ pub use host::{
 };
 pub use interp::{Halt, SCXML_EVENT_PROCESSOR, Session, SessionOptions};
 pub use model::Model;
-pub use parse::{parse_file, parse_str};
+pub use parse::{Dialect, Source, parse_file, parse_file_as, parse_source, parse_str};
 pub use value::Value;

@@ -243,6 +243,8 @@ pub struct Send {
     pub params: Vec<Param>,
     /// `<content>` child.
     pub content: Option<ContentSpec>,
+    /// Attributes the engine does not interpret, as expressions (ORS `hints`, `timeout`).
+    pub extra: Vec<(Arc<str>, Expr)>,
     /// Where the element is.
     pub pos: Pos,
 }

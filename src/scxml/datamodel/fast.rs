@@ -44,6 +44,24 @@ pub enum Simple {
 }
 
 /// The binary operators of the fast path.
+impl Simple {
+    /// True when evaluating it may run a function (which may queue promise jobs).
+    pub fn has_call(&self) -> bool {
+        match self {
+            Simple::Call(..) => true,
+            Simple::Member(inner, _) | Simple::Not(inner) | Simple::Neg(inner) => inner.has_call(),
+            Simple::Binary(_, left, right) | Simple::And(left, right) | Simple::Or(left, right) => {
+                left.has_call() || right.has_call()
+            }
+            Simple::Number(_)
+            | Simple::String(_)
+            | Simple::Bool(_)
+            | Simple::Null
+            | Simple::Ident(_) => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BinaryOp {
     /// `*`.

@@ -2,6 +2,7 @@
 //!
 //! Errors are plain sentences: the interpreter turns every one into `error.execution`.
 
+pub mod dom;
 pub mod ecmascript;
 pub mod fast;
 pub mod null;

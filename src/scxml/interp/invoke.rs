@@ -187,6 +187,7 @@ impl Session {
                         event: event.clone(),
                         target: Arc::from(format!("#_{}", self.invokes[idx].invokeid)),
                         kind: Arc::from(super::SCXML_EVENT_PROCESSOR),
+                        extra: Vec::new(),
                     };
                     let _ = host.send(&self.info, outgoing);
                 }

@@ -42,9 +42,11 @@ pub use send::SCXML_EVENT_PROCESSOR;
 pub struct SessionOptions {
     /// `_sessionid`; generated when `None`.
     pub sessionid: Option<String>,
-    /// The most microsteps one macrostep may take before the session is stopped as runaway.
+    /// The most steps (microsteps and internal events) one macrostep may take before the session
+    /// is stopped as runaway.
     pub max_microsteps: u64,
-    /// Limits applied to every script evaluation.
+    /// Script limits of the ECMAScript runtime the session creates when [`SessionOptions::ecmascript`]
+    /// is `None` (a shared runtime has its own).
     pub script_limits: ScriptLimits,
     /// Installs host globals into the ECMAScript runtime the session creates when
     /// [`SessionOptions::ecmascript`] is `None`.
@@ -89,7 +91,7 @@ pub enum Halt {
     Final(String),
     /// It was cancelled by its parent or its host.
     Cancelled,
-    /// A macrostep ran more microsteps than allowed (a runaway eventless loop).
+    /// A macrostep ran more steps than allowed (a runaway eventless loop).
     Runaway(u64),
 }
 

@@ -174,6 +174,11 @@ impl Session {
         let data = self
             .eval_payload(&send.namelist, &send.params, &send.content)
             .map_err(Prepared::Error)?;
+        let mut extra = Vec::with_capacity(send.extra.len());
+        for (name, expr) in &send.extra {
+            let value = self.datamodel.eval(expr).map_err(Prepared::Error)?;
+            extra.push((name.clone(), value));
+        }
         let event = Event {
             name: Arc::from(name.unwrap_or_default()),
             kind: EventKind::External,
@@ -197,6 +202,7 @@ impl Session {
                 event,
                 target: Arc::from(target),
                 kind: Arc::from(kind),
+                extra: extra.clone(),
             };
             return Ok((Delivery::Host(outgoing, true), delay));
         }
@@ -230,6 +236,7 @@ impl Session {
                     event,
                     target: Arc::from(target.as_str()),
                     kind: Arc::from(SCXML_EVENT_PROCESSOR),
+                    extra: extra.clone(),
                 };
                 Delivery::Host(outgoing, false)
             }
@@ -240,6 +247,7 @@ impl Session {
                 event,
                 target: Arc::from(target.as_str()),
                 kind: Arc::from(SCXML_EVENT_PROCESSOR),
+                extra: extra.clone(),
             };
             Delivery::Host(outgoing, true)
         };
@@ -281,6 +289,7 @@ impl Session {
                                 event,
                                 target: Arc::from(format!("#_{invokeid}")),
                                 kind: Arc::from(SCXML_EVENT_PROCESSOR),
+                                extra: Vec::new(),
                             };
                             if let Err(error) = host.send(&self.info, outgoing) {
                                 self.raise_error("error.communication", &error.to_string(), None);

@@ -537,7 +537,16 @@ impl<'a> Builder<'a> {
         {
             self.error(element.pos, "a <send> to #_internal cannot be delayed.");
         }
+        let extra = if ors {
+            ["hints", "timeout"]
+                .into_iter()
+                .filter_map(|name| self.expr(element, name).map(|expr| (Arc::from(name), expr)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         Send {
+            extra,
             event,
             target,
             kind,

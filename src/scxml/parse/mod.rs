@@ -21,8 +21,8 @@ pub enum Dialect {
     W3c,
     /// Genesys ORS: on `<send>`, `event`, `target`, `type`, `targettype` and `delay` are expressions
     /// (as `eventexpr`, `targetexpr`, `typeexpr`, `delayexpr` are in W3C SCXML), targets may be
-    /// written `_internal`, `_parent` or a session id, and `hints` and `timeout` are accepted (not
-    /// interpreted yet).
+    /// written `_internal`, `_parent` or a session id, and `hints` and `timeout` are evaluated and
+    /// handed to the host with the send (`OutgoingSend::extra`).
     Ors,
 }
 
