@@ -15,7 +15,10 @@ async fn server() -> TestServer {
 async fn request_outbound_immediate_calls_the_customer_and_routes_the_call() {
     let server = server().await;
     let (status, reply) = server
-        .post_form("/genesys/1/service/request-outbound-immediate", &[("_phone_number", "5557777")])
+        .post_form(
+            "/genesys/1/service/request-outbound-immediate",
+            &[("_phone_number", "5557777")],
+        )
         .await;
     assert_eq!(status, 200, "{reply}");
     assert_eq!(reply["_action"], "Message");
@@ -46,5 +49,10 @@ async fn request_outbound_immediate_without_a_number_is_refused() {
         .post_form("/genesys/1/service/request-outbound-immediate", &[])
         .await;
     assert_error(&answer, 502, "BackendUnavailable");
-    assert!(answer.1["message"].as_str().unwrap().contains("missing_phone_number"));
+    assert!(
+        answer.1["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing_phone_number")
+    );
 }

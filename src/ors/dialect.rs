@@ -1,4 +1,4 @@
-//! The ORS dialect of SCXML, as a source rewrite applied before the engine parses a document.
+//! The ORS dialect of SCXML: which documents get it, and the globals its flows rely on.
 //!
 //! ORS follows the W3C working draft of 7 May 2009, where `<send>`'s `event`, `target`, `targettype`/`type` and
 //! `delay` are expressions (`<send event="'delay'" delay="'2s'"/>`), flows read their datamodel through `_data.x`
@@ -6,34 +6,19 @@
 //!
 //! **Which documents.** A document is an ORS document when its root element declares a namespace of the Genesys
 //! modules: a value that, without its `http://` or `https://` scheme, starts with `www.genesyslab.com/modules/`
-//! ([`is_ors_document`]). Every other document keeps strict W3C semantics and is parsed unchanged, so the
-//! conformance run is not affected.
+//! ([`is_ors_document`]). Those are parsed with [`crate::scxml::Dialect::Ors`] (the engine evaluates the `<send>`
+//! attributes as expressions, takes ORS targets, accepts the Genesys `_type`/`_persist` attributes); every other
+//! document is parsed as W3C SCXML, unchanged, so the conformance run is not affected.
 //!
-//! **How.** The engine parses W3C SCXML only and is not changed for the dialect; instead [`rewrite`] edits the
-//! text of ORS documents so that it says the same thing in W3C terms:
-//! - `<send event=E>` → `eventexpr=E`, `target` → `targetexpr`, `targettype`/`type` → `typeexpr`,
-//!   `delay` → `delayexpr`;
-//! - `<data id="x" expr="E"/>` → `expr="_gmsp('x',(E))"` (and `expr="_gmsp('x')"` when there was none), so a start
-//!   parameter named `x` replaces the item's initial value.
-//!
-//! - Genesys attributes of SCXML elements (`_type`, `_persist`, any attribute starting with `_`) are blanked out
-//!   with spaces (the engine rejects attributes it does not know).
-//!
-//! Every edit stays on its line and after the start of the element it touches, so positions in parse errors still
-//! point at the right element of the author's file. The globals the rewritten text relies on (`_data`, `_gmsp`,
-//! `_genesys`) are installed by the host through the engine's globals hook ([`GLOBALS`]).
+//! **What the host adds.** Start parameters go in through [`crate::scxml::Session::set_params`]. `_data` and
+//! `_genesys` are host globals, installed in every ECMAScript runtime of the ORS layer through the engine's
+//! globals hook ([`GLOBALS`], plus `_genesys.statistic.sData` over the contact center in
+//! [`crate::ors::modules`]).
 
 /// Installed into every ECMAScript runtime of the ORS layer (before any chart data): `_data` (the session's
-/// datamodel: a live session's data items are the globals of its runtime), `_gmsp` (start parameters, read by
-/// rewritten `<data>` items) and the static parts of `_genesys`.
+/// datamodel: a live session's data items are the globals of its runtime) and the static parts of `_genesys`.
 pub const GLOBALS: &str = r#"
 Object.defineProperty(globalThis, '_data', { get: function () { return globalThis; }, enumerable: false });
-var __gms_start = { params: null };
-function _gmsp(name, fallback) {
-  var params = __gms_start.params;
-  if (params !== null && Object.prototype.hasOwnProperty.call(params, name)) { return params[name]; }
-  return fallback;
-}
 var _genesys = {
   session: { tenant: 'Environment', setTenant: function (name) { this.tenant = name; },
              server: { name: 'gms', cluster: 'gms', url: '' } },
@@ -64,90 +49,6 @@ pub fn is_module_namespace(uri: &str) -> bool {
     rest.starts_with("www.genesyslab.com/modules/")
 }
 
-/// Rewrites an ORS document into W3C SCXML (see the module doc); other documents come back unchanged.
-pub fn rewrite(text: &str) -> String {
-    if !is_ors_document(text) {
-        return text.to_string();
-    }
-    let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
-    for tag in Scanner::new(text) {
-        if tag.kind != TagKind::Open {
-            continue;
-        }
-        let name = &text[tag.name.clone()];
-        if !name.contains(':') {
-            // Genesys attributes (`_type`, `_persist`): blanked, so every column stays where it was.
-            for attr in tag
-                .attrs
-                .iter()
-                .filter(|attr| text[attr.name.clone()].starts_with('_'))
-            {
-                let whole = attr.name.start..attr.value.end + 1;
-                edits.push((whole.clone(), " ".repeat(whole.len())));
-            }
-        }
-        match name {
-            "send" => {
-                for attr in &tag.attrs {
-                    let renamed = match &text[attr.name.clone()] {
-                        "event" => "eventexpr",
-                        "target" => "targetexpr",
-                        "targettype" | "type" => "typeexpr",
-                        "delay" => "delayexpr",
-                        _ => continue,
-                    };
-                    edits.push((attr.name.clone(), renamed.to_string()));
-                }
-            }
-            "data" => {
-                let id = tag
-                    .attrs
-                    .iter()
-                    .find(|attr| &text[attr.name.clone()] == "id")
-                    .map(|attr| &text[attr.value.clone()]);
-                let Some(id) = id.filter(|id| is_plain_name(id)) else {
-                    continue;
-                };
-                let has_src = tag
-                    .attrs
-                    .iter()
-                    .any(|attr| &text[attr.name.clone()] == "src");
-                match tag
-                    .attrs
-                    .iter()
-                    .find(|attr| &text[attr.name.clone()] == "expr")
-                {
-                    Some(expr) => {
-                        let value = &text[expr.value.clone()];
-                        edits.push((expr.value.clone(), format!("_gmsp('{id}',({value}))")));
-                    }
-                    None if tag.empty && !has_src => {
-                        edits.push((tag.end.clone(), format!(" expr=\"_gmsp('{id}')\"")));
-                    }
-                    None => {}
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut out = String::with_capacity(text.len() + edits.len() * 16);
-    let mut at = 0;
-    for (range, replacement) in edits {
-        out.push_str(&text[at..range.start]);
-        out.push_str(&replacement);
-        at = range.end;
-    }
-    out.push_str(&text[at..]);
-    out
-}
-
-fn is_plain_name(id: &str) -> bool {
-    !id.is_empty()
-        && id
-            .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '$')
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TagKind {
     Open,
@@ -165,12 +66,7 @@ struct Attr {
 #[derive(Debug, Clone)]
 struct Tag {
     kind: TagKind,
-    name: std::ops::Range<usize>,
     attrs: Vec<Attr>,
-    /// `<x/>`.
-    empty: bool,
-    /// An empty range just before `/>` or `>`, where attributes may be added.
-    end: std::ops::Range<usize>,
 }
 
 /// A tag scanner for well-formed XML: skips comments, CDATA, processing instructions and declarations, and stops
@@ -232,7 +128,6 @@ impl Iterator for Scanner<'_> {
                 TagKind::Open
             };
             let mut pos = self.at + if kind == TagKind::Close { 2 } else { 1 };
-            let name_start = pos;
             while pos < bytes.len()
                 && !is_space(bytes[pos])
                 && bytes[pos] != b'>'
@@ -240,7 +135,6 @@ impl Iterator for Scanner<'_> {
             {
                 pos += 1;
             }
-            let name = name_start..pos;
             let mut attrs = Vec::new();
             loop {
                 while pos < bytes.len() && is_space(bytes[pos]) {
@@ -251,26 +145,14 @@ impl Iterator for Scanner<'_> {
                 }
                 if bytes[pos] == b'>' {
                     self.at = pos + 1;
-                    return Some(Tag {
-                        kind,
-                        name,
-                        attrs,
-                        empty: false,
-                        end: pos..pos,
-                    });
+                    return Some(Tag { kind, attrs });
                 }
                 if bytes[pos] == b'/' {
                     if bytes.get(pos + 1) != Some(&b'>') {
                         return None;
                     }
                     self.at = pos + 2;
-                    return Some(Tag {
-                        kind,
-                        name,
-                        attrs,
-                        empty: true,
-                        end: pos..pos,
-                    });
+                    return Some(Tag { kind, attrs });
                 }
                 let attr_start = pos;
                 while pos < bytes.len() && !is_space(bytes[pos]) && bytes[pos] != b'=' {
@@ -331,30 +213,18 @@ mod tests {
     }
 
     #[test]
-    fn send_attributes_become_expressions_and_data_reads_start_parameters() {
-        let out = rewrite(ORS);
-        assert!(out.contains(r#"<send eventexpr="'x'" typeexpr="'scxml'" delayexpr="'1s'"/>"#));
-        assert!(out.contains(r#"<data id="a" expr="_gmsp('a',(1))"/>"#));
-        assert!(out.contains(r#"<data id="b" expr="_gmsp('b')"/>"#));
-        assert!(out.contains(r#"<!-- <send event="'no'"/> -->"#));
-        assert!(out.contains(&format!(
-            "version=\"1.0\" {}>",
-            " ".repeat("_type=\"x\"".len())
-        )));
-        assert_eq!(out.lines().count(), ORS.lines().count());
-    }
-
-    #[test]
-    fn w3c_documents_and_broken_text_are_left_alone() {
-        let w3c = r#"<scxml xmlns="http://www.w3.org/2005/07/scxml"><send event="x"/></scxml>"#;
-        assert_eq!(rewrite(w3c), w3c);
+    fn broken_text_is_not_an_ors_document() {
         for broken in [
-            "<scxml xmlns:q='www.genesyslab.com/modules/q'><send event=",
+            "<scxml xmlns:q='www.genesyslab.com/modules/q",
             "<",
             "<a b>",
             "",
+            "<!-- x",
         ] {
-            let _ = rewrite(broken);
+            assert!(!is_ors_document(broken));
         }
+        assert!(is_ors_document(
+            "<?xml version='1.0'?><!-- c --><scxml xmlns:q='www.genesyslab.com/modules/q'/>"
+        ));
     }
 }

@@ -1,5 +1,5 @@
-//! Documents named by `src`: fetched once (http(s) with reqwest, `file:` URLs, plain paths), rewritten for the
-//! ORS dialect, parsed, and shared by every session that runs them (`Arc<Model>`).
+//! Documents named by `src`: fetched once (http(s) with reqwest, `file:` URLs, plain paths), parsed (in the ORS
+//! dialect when [`dialect::is_ors_document`] says so), and shared by every session that runs them (`Arc<Model>`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::ors::dialect;
 use crate::scxml::parse::{Source, parse_source};
-use crate::scxml::{Model, ParseErrors};
+use crate::scxml::{Dialect, Model, ParseErrors};
 
 /// Why a document cannot be used.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -54,10 +54,15 @@ impl Documents {
             return Ok(model.clone());
         }
         let (text, file) = self.fetch(src).await?;
-        let text = dialect::rewrite(&text);
+        let dialect = if dialect::is_ors_document(&text) {
+            Dialect::Ors
+        } else {
+            Dialect::W3c
+        };
         let source = Source {
             name: src.to_string(),
             file,
+            dialect,
         };
         let model = parse_source(&text, &source).map_err(|errors| DocumentError::Invalid {
             src: src.to_string(),

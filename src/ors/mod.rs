@@ -9,7 +9,7 @@
 //! - [`worker`]: worker threads; each owns its sessions and one ECMAScript runtime, fires timers, and is the
 //!   [`crate::scxml::Host`] of its sessions.
 //! - [`documents`]: `src` → shared `Arc<Model>` (http(s), `file:`, paths), parsed once.
-//! - [`dialect`]: the ORS dialect as a position-preserving source rewrite plus host globals.
+//! - [`dialect`]: which documents are ORS documents (parsed with `scxml::Dialect::Ors`), and the host globals.
 //! - [`modules`]: `ws:response`, `session:*`, `queue`/`interaction`/`dialog`/`statistic` over
 //!   [`crate::contact_center::ContactCenter`], DFM actions through [`crate::dfm::Executor`].
 //! - [`ioproc`]: sends to other sessions.

@@ -106,7 +106,7 @@ impl Modules {
         let _ = self.shared.set(shared);
     }
 
-    /// Installs `_data`, `_gmsp` and `_genesys` (with `_genesys.statistic.sData` over the contact center).
+    /// Installs `_data` and `_genesys` (with `_genesys.statistic.sData` over the contact center).
     pub(crate) fn globals_hook(&self) -> GlobalsHook {
         let contact_center = self.contact_center.clone();
         Arc::new(move |context| {

@@ -94,15 +94,16 @@ impl Worker<'_> {
                 let now = now_ms();
                 session.set_now(now);
                 let expires = now.saturating_add(ttl.as_millis() as u64);
-                // Start parameters are read by the rewritten `<data>` items during the initial macrostep only.
-                let installed = self.set_start_params(&params);
+                session.set_params(
+                    params
+                        .into_iter()
+                        .map(|(name, value)| (Arc::from(name.as_str()), value))
+                        .collect(),
+                );
                 let mut host = WorkerHost {
                     shared: self.shared,
                 };
                 session.start(&mut host);
-                if installed {
-                    self.set_start_params(&[]);
-                }
                 self.settle(
                     id,
                     Slot {
@@ -140,37 +141,6 @@ impl Worker<'_> {
                 self.settle(id, slot);
             }
         }
-    }
-
-    /// Puts `params` where `_gmsp` reads them (an empty list clears them); false when there was nothing to do.
-    fn set_start_params(&self, params: &[(String, Value)]) -> bool {
-        self.runtime.with_context(|context| {
-            use boa_engine::{JsValue, js_string};
-            let global = context.global_object();
-            let Ok(holder) = global.get(js_string!("__gms_start"), context) else {
-                return false;
-            };
-            let Some(holder) = holder.as_object() else {
-                return false;
-            };
-            let value = if params.is_empty() {
-                JsValue::null()
-            } else {
-                let object = Value::Object(
-                    params
-                        .iter()
-                        .map(|(name, value)| (Arc::from(name.as_str()), value.clone()))
-                        .collect(),
-                );
-                match JsValue::from_json(&object.to_json(), context) {
-                    Ok(value) => value,
-                    Err(_) => return false,
-                }
-            };
-            holder
-                .set(js_string!("params"), value, false, context)
-                .is_ok()
-        })
     }
 
     /// Keeps a session that is still running (with its next deadline) or lets one that halted go.
