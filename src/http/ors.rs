@@ -45,6 +45,7 @@ pub fn scxml_routes(ors: Ors) -> Router {
         .route("/scxml/session/{id}/request/{name}", any(request))
         .route("/scxml/session/{id}/terminate", any(terminate))
         .route("/scxml/session/{id}/query", any(query))
+        .route("/scxml/basichttp/{id}", post(basichttp))
         .with_state(ScxmlState { ors })
 }
 
@@ -218,6 +219,24 @@ async fn query(
     Path(id): Path<String>,
 ) -> Result<Json<JsonValue>, ApiError> {
     Ok(Json(state.ors.query(&id).await.map_err(ors_error)?))
+}
+
+/// The BasicHTTP Event I/O Processor's receiving end: the request becomes an external event of session `id`.
+async fn basichttp(
+    State(state): State<ScxmlState>,
+    Path(id): Path<String>,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<JsonValue>, ApiError> {
+    let fields = parameters(query, &headers, &body)?
+        .into_iter()
+        .map(|(name, value)| (name, value.display()))
+        .collect();
+    let event = crate::ors::ioproc::basichttp::incoming_event(fields);
+    let name = event.name.to_string();
+    state.ors.deliver(&id, event).map_err(ors_error)?;
+    Ok(Json(json!({ "sessionid": id, "event": name })))
 }
 
 async fn service_request(

@@ -92,6 +92,11 @@ impl Modules {
         }
     }
 
+    /// The HTTP client of outgoing calls (`gms/http.*` timeouts).
+    pub fn client(&self) -> reqwest::Client {
+        self.executor.client()
+    }
+
     /// Sets how calls to booked access numbers find their session.
     pub fn set_interaction_router(&self, router: InteractionRouter) {
         let _ = self.router.set(router);

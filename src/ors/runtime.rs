@@ -320,6 +320,15 @@ impl Ors {
         }
     }
 
+    /// Queues a ready-made external event (BasicHTTP receiving end).
+    pub fn deliver(&self, id: &str, event: Event) -> Result<(), OrsError> {
+        if self.shared.deliver(id, SessionInput::External(event)) {
+            Ok(())
+        } else {
+            Err(OrsError::NotFound(id.to_string()))
+        }
+    }
+
     /// `/scxml/session/{id}/request/{name}`: sends the request and waits for `<ws:response>` (at most `timeout`,
     /// else the configured request timeout).
     pub async fn request(

@@ -1,5 +1,7 @@
 //! Event I/O processors the engine leaves to its host: sends to other sessions of this node (`#_scxml_<id>`, and
-//! the bare session ids ORS flows use with `targettype="'scxml'"`).
+//! the bare session ids ORS flows use with `targettype="'scxml'"`), and the BasicHTTP processor ([`basichttp`]).
+
+pub mod basichttp;
 
 use std::sync::Arc;
 
@@ -12,7 +14,9 @@ pub(crate) fn send(
     session: &SessionInfo,
     send: OutgoingSend,
 ) -> Result<(), HostError> {
-    let _ = session;
+    if basichttp::is_basic_http(&send.kind) {
+        return basichttp::send(shared, session, send);
+    }
     let scxml = matches!(
         &*send.kind,
         crate::scxml::SCXML_EVENT_PROCESSOR | "scxml" | "http://www.w3.org/TR/scxml/"

