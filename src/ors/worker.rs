@@ -59,10 +59,10 @@ pub(crate) fn run(shared: Weak<Shared>, inbox: Receiver<Command>, globals: Globa
             deadlines: &mut deadlines,
         };
         if let Some(command) = first {
-            worker.handle(command);
+            worker.handle_guarded(command);
             // Drain what else is waiting before looking at the clock again.
             while let Ok(command) = inbox.try_recv() {
-                worker.handle(command);
+                worker.handle_guarded(command);
             }
         }
         worker.fire_due();
@@ -77,6 +77,21 @@ struct Worker<'a> {
 }
 
 impl Worker<'_> {
+    /// Handles `command`; a session whose step panics is dropped and reported ended, and the worker goes on
+    /// with its other sessions.
+    fn handle_guarded(&mut self, command: Command) {
+        let id = match &command {
+            Command::Start { id, .. } | Command::Deliver { id, .. } => id.clone(),
+        };
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.handle(command)));
+        if outcome.is_err() {
+            tracing::error!(session = %id, "the session failed and was stopped");
+            self.slots.remove(&id);
+            self.shared.ended(&id);
+        }
+    }
+
     fn handle(&mut self, command: Command) {
         match command {
             Command::Start {
@@ -181,10 +196,17 @@ impl Worker<'_> {
             let mut host = WorkerHost {
                 shared: self.shared,
             };
-            if slot.expires <= now {
-                slot.session.cancel(&mut host);
-            } else {
-                slot.session.advance(now, &mut host);
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                if slot.expires <= now {
+                    slot.session.cancel(&mut host);
+                } else {
+                    slot.session.advance(now, &mut host);
+                }
+            }));
+            if outcome.is_err() {
+                tracing::error!(session = %id, "the session failed and was stopped");
+                self.shared.ended(&id);
+                continue;
             }
             self.settle(id, slot);
         }
