@@ -229,3 +229,29 @@ async fn an_unknown_dfm_action_completes_with_its_error_event() {
         .await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn starting_beyond_the_session_cap_is_a_clear_503() {
+    let server = TestServer::start(&format!("{SAMPLE}\n[ors]\nmax_sessions = 1\n")).await;
+    let path = server.config_path.parent().unwrap().join("echo.scxml");
+    std::fs::write(&path, ECHO).unwrap();
+    let src = path.display().to_string();
+    let (status, body) = server
+        .post_internal("/scxml/session/start", &[("src", &src)])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let answer = server
+        .post_internal("/scxml/session/start", &[("src", &src)])
+        .await;
+    assert_error(&answer, 503, "TooManySessions");
+    // Once the first ends, there is room again.
+    let id = body["sessionid"].as_str().unwrap();
+    let (status, _) = server
+        .post_internal(&format!("/scxml/session/{id}/terminate"), &[])
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = server
+        .post_internal("/scxml/session/start", &[("src", &src)])
+        .await;
+    assert_eq!(status, 200);
+}

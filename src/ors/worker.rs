@@ -145,9 +145,12 @@ impl Worker<'_> {
                     }
                     SessionInput::Terminate(reply) => {
                         slot.session.cancel(&mut host);
+                        // Answer once the session is forgotten, so the caller sees its place freed.
+                        self.settle(id, slot);
                         if let Some(reply) = reply {
                             let _ = reply.send(true);
                         }
+                        return;
                     }
                     SessionInput::Query(reply) => {
                         let _ = reply.send(describe(&mut slot.session));
