@@ -130,8 +130,13 @@ impl Worker<'_> {
             }
             Command::Deliver { id, input } => {
                 let Some(mut slot) = self.slots.remove(&id) else {
-                    if let SessionInput::Terminate(Some(reply)) = input {
-                        let _ = reply.send(false);
+                    match input {
+                        SessionInput::Terminate(Some(reply)) => {
+                            let _ = reply.send(false);
+                        }
+                        // The session ended after the request was queued: fail it now rather than time out.
+                        SessionInput::Request(_) => self.shared.ended(&id),
+                        _ => {}
                     }
                     return;
                 };
