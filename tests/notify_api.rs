@@ -440,3 +440,18 @@ async fn max_connections_per_route_queues_the_rest() {
         1
     );
 }
+
+#[test]
+fn the_openapi_description_names_every_route() {
+    let document = gms::http::notification::describe();
+    let mut paths: Vec<&String> = document.paths.paths.keys().collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "/genesys/1/notification/publish",
+            "/genesys/1/notification/subscription",
+            "/genesys/1/notification/subscription/{id}"
+        ]
+    );
+}
