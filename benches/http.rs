@@ -3,7 +3,8 @@
 //! drives each with `wrk`, and prints one JSON line per case plus the ratios to the bare handler.
 //! `scripts/bench-http` runs it and writes the figures into BENCHMARKS.md.
 //!
-//! Arguments: `--duration SECS` (default 10), `--connections N` (default 64), `--threads N` (default 2).
+//! Arguments: `--duration SECS` (default 10), `--connections N` (default 64), `--threads N` (default 2),
+//! `--only N` (run only case N, 0-based, for profiling).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -114,6 +115,11 @@ fn main() {
             .next()
             .expect("sample")
             .to_string();
+        // Services for request-access to attach to live an hour and take their first number from a RANDOM group.
+        options.push_str(
+            "[service.bench-session]\ntype = builtin\nservice = request-interaction\nttl = 3600\n\
+             resource_group = Bench_Sessions\n[Bench_Sessions]\nsession = 1-800-0000\n",
+        );
         options.push_str("[Dnis_Pool]\n_allocation_strategy = LOCAL\n");
         for idx in 0..512 {
             options.push_str(&format!("dnis{idx} = 1-888-{idx:04}\n"));
@@ -145,11 +151,8 @@ fn main() {
     let mut ids = Vec::new();
     for idx in 0..128 {
         let created: serde_json::Value = client
-            .post(format!("{base}/genesys/1/service/request-interaction"))
-            .form(&[
-                ("_phone_number", format!("555{idx:04}").as_str()),
-                ("_ttl", "3600"),
-            ])
+            .post(format!("{base}/genesys/1/service/bench-session"))
+            .form(&[("_phone_number", format!("555{idx:04}").as_str())])
             .send()
             .and_then(|r| r.json())
             .expect("service fixture");
@@ -168,6 +171,27 @@ fn main() {
     )
     .expect("lua script");
 
+    if let Some(only) = std::env::args().position(|a| a == "--only") {
+        let case = std::env::args().nth(only + 1).unwrap_or_default();
+        let figures = match case.as_str() {
+            "0" => wrk("bare axum hello", &format!("http://{hello}/hello"), None),
+            "1" => wrk(
+                "GET /genesys/1/storage/{id}/{key}",
+                &format!("{base}/genesys/1/storage/{data_id}/greeting"),
+                None,
+            ),
+            _ => wrk(
+                "POST /genesys/1/service/request-access",
+                &format!("{base}/genesys/1/service/request-access"),
+                Some(&script),
+            ),
+        };
+        println!(
+            "{}: {:.0} requests/s, p99 {} ms",
+            figures.name, figures.requests_per_sec, figures.p99_ms
+        );
+        return;
+    }
     let cases = [
         wrk("bare axum hello", &format!("http://{hello}/hello"), None),
         wrk(

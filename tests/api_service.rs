@@ -407,3 +407,54 @@ async fn duplicated_resources_raise_alarm_2000() {
         "2"
     );
 }
+
+#[tokio::test]
+async fn extra_parameters_are_kept_as_data_or_ignored_and_services_expire() {
+    let server = TestServer::sample().await;
+    let (status, reply) = server
+        .post_form(
+            "/genesys/1/service/request-interaction",
+            &[
+                ("_phone_number", "1"),
+                ("_not_a_known_parameter", "x"),
+                ("note", "call me"),
+                ("lang", "fr"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let id = reply["_id"].as_str().unwrap();
+    let number = reply["_access_number"].as_str().unwrap();
+    let data = server
+        .get(&format!(
+            "/genesys/1/storage/{}",
+            reply["_data_id"].as_str().unwrap()
+        ))
+        .await
+        .1;
+    assert_eq!(data, serde_json::json!({"note": "call me", "lang": "fr"}));
+    // The section's ttl is 30 s: after it the service, its match and its data are gone.
+    server.clock.advance(Duration::from_secs(31));
+    assert_error(
+        &server.get(&format!("/genesys/1/service/{id}")).await,
+        404,
+        "NotFound",
+    );
+    assert_error(
+        &server
+            .post_internal(
+                "/genesys/1/service/match-interaction",
+                &[("_access_number", number)],
+            )
+            .await,
+        404,
+        "NoMatch",
+    );
+    assert_error(
+        &server
+            .post_form("/genesys/1/service/request-access", &[("_id", id)])
+            .await,
+        404,
+        "NotFound",
+    );
+}

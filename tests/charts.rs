@@ -1,8 +1,8 @@
 //! Data-driven chart tests: a chart from `tests/charts/`, the inputs, and the expected trace, all
 //! through one [`check`] helper.
 //!
-//! Inputs are event names (`go`, or `go:{"json":1}` with data) and clock moves (`+500` advances the
-//! injected clock by 500 ms). The trace has one line per step: `event`, `take`, `exit`, `enter`,
+//! Inputs are event names (`go`, `go:{"json":1}` with data, `go@id` from the host-run invocation
+//! `id`) and clock moves (`+500` advances the injected clock by 500 ms). The trace has one line per step: `event`, `take`, `exit`, `enter`,
 //! `send`, `log`, `config`, host calls (`host-send`, `custom`) and finally `halt`.
 
 use std::path::Path;
@@ -90,6 +90,33 @@ impl Host for TestHost {
         Ok(())
     }
 
+    fn invoke(
+        &mut self,
+        session: &SessionInfo,
+        request: scxml::InvokeRequest,
+    ) -> Result<(), HostError> {
+        let params: Vec<String> = request
+            .params
+            .iter()
+            .map(|(name, value)| format!("{name}={}", value.display()))
+            .collect();
+        self.line(
+            session,
+            format!(
+                "host-invoke {} type {} src {} params {}",
+                request.invokeid,
+                request.kind,
+                request.src.as_deref().unwrap_or(""),
+                params.join(",")
+            ),
+        );
+        Ok(())
+    }
+
+    fn cancel_invoke(&mut self, session: &SessionInfo, invokeid: &str) {
+        self.line(session, format!("host-cancel {invokeid}"));
+    }
+
     fn log(&mut self, _session: &SessionInfo, _label: &str, _message: &str) {}
 
     fn trace(&mut self, session: &SessionInfo, record: TraceRecord) {
@@ -144,11 +171,20 @@ fn check_with(chart: &str, inputs: &[&str], expected: &str, options: SessionOpti
             session.advance(now, &mut host);
             continue;
         }
-        let event = match input.split_once(':') {
-            Some((name, json)) => Event::external(name)
-                .with_data(Value::from_json(&serde_json::from_str(json).expect("json"))),
-            None => Event::external(*input),
+        // `name@invokeid:json`: an event from an invocation the host runs.
+        let (head, json) = match input.split_once(':') {
+            Some((head, json)) => (head, Some(json)),
+            None => (*input, None),
         };
+        let (name, invokeid) = match head.split_once('@') {
+            Some((name, invokeid)) => (name, Some(invokeid)),
+            None => (head, None),
+        };
+        let mut event = Event::external(name);
+        if let Some(json) = json {
+            event.data = Value::from_json(&serde_json::from_str(json).expect("json"));
+        }
+        event.invokeid = invokeid.map(Arc::from);
         session.feed(event, &mut host);
     }
     host.lines.push(format!("halt {:?}", session.halt()));
@@ -494,6 +530,86 @@ fn host_sends_and_host_globals() {
         enter end
         exit end
         halt Some(Final("end"))
+        "#,
+        options,
+    );
+}
+
+#[test]
+fn host_invocations() {
+    check(
+        "host_invoke.scxml",
+        &["found@lookup:{\"agent\":\"alice\"}", "hangup"],
+        r#"
+        enter waiting
+        host-invoke lookup type urn:example:lookup src directory://agents params skill=sales
+        config waiting
+        event found {"agent":"alice"}
+        take waiting -> talking
+        host-cancel lookup
+        exit waiting
+        log agent: alice
+        enter talking
+        config talking
+        event hangup
+        take talking -> end
+        exit talking
+        enter end
+        exit end
+        halt Some(Final("end"))
+        "#,
+    );
+}
+
+#[test]
+fn a_guard_that_always_fails_is_a_runaway_too() {
+    let options = SessionOptions {
+        max_microsteps: 3,
+        ..SessionOptions::default()
+    };
+    check_with(
+        "failing_guard.scxml",
+        &[],
+        r#"
+        enter s
+        event error.execution
+        event error.execution
+        event error.execution
+        event error.execution
+        exit s
+        halt Some(Runaway(3))
+        "#,
+        options,
+    );
+}
+
+#[test]
+fn a_chart_feeding_itself_stops() {
+    let options = SessionOptions {
+        max_microsteps: 2,
+        ..SessionOptions::default()
+    };
+    check_with(
+        "self_send.scxml",
+        &[],
+        r#"
+        enter a
+        send again to '' +0ms
+        config a
+        event again
+        take a -> a
+        exit a
+        enter a
+        send again to '' +0ms
+        config a
+        event again
+        take a -> a
+        exit a
+        enter a
+        send again to '' +0ms
+        config a
+        exit a
+        halt Some(Runaway(2))
         "#,
         options,
     );

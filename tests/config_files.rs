@@ -48,7 +48,7 @@ fn seed_resource_list_example_loads_unchanged() {
     let group = &config.resources.groups["Dnis_Pool"];
     assert_eq!(group.booking_expiration.as_secs(), 20);
     assert_eq!(
-        group.resources,
+        *group.resources,
         ["1-888-call-me1", "1-888-call-me2", "1-888-call-me3"]
     );
     assert_eq!(config.resources.list_name, "GMS_Resources");

@@ -122,3 +122,71 @@ async fn a_broken_file_keeps_the_previous_configuration() {
     assert_eq!(status, 200);
     assert_eq!(reply["_access_number"], "100-old");
 }
+
+#[tokio::test]
+async fn sighup_rereads_the_file_even_when_its_time_and_size_did_not_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gms.ini");
+    std::fs::write(&config, common::SAMPLE).unwrap();
+    let modified = std::fs::metadata(&config).unwrap().modified().unwrap();
+    let server = common::Binary::start(&config, &dir.path().join("data"));
+    // Same length, same modification time: only the signal can reveal the change.
+    let changed = common::SAMPLE.replace("call-me", "ring-me");
+    assert_eq!(changed.len(), common::SAMPLE.len());
+    std::fs::write(&config, &changed).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&config)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    let http = reqwest::Client::new();
+    let url = format!(
+        "http://{}/genesys/1/service/request-interaction",
+        server.public
+    );
+    let number = |reply: serde_json::Value| {
+        reply["_access_number"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let before = number(
+        http.post(&url)
+            .form(&[("_phone_number", "1")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap(),
+    );
+    assert!(before.contains("call-me"), "{before}");
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut after = String::new();
+    for _ in 0..100 {
+        let reply = http
+            .post(&url)
+            .form(&[("_phone_number", "2")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        after = number(reply);
+        if after.contains("ring-me") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        after.contains("ring-me"),
+        "SIGHUP did not reload: {after}\n{}",
+        server.log()
+    );
+}

@@ -278,6 +278,7 @@ fn mutated_conformance_documents_never_panic() {
             let source = gms::scxml::parse::Source {
                 name: path.display().to_string(),
                 file: Some(path.clone()),
+                dialect: gms::scxml::parse::Dialect::W3c,
             };
             let Ok(model) = gms::scxml::parse::parse_source(&text, &source) else {
                 continue;

@@ -87,3 +87,124 @@ fn a_new_session_does_not_see_the_previous_ones_data() {
     );
     assert_eq!(first.eval("n").unwrap(), Value::Number(1.0));
 }
+
+#[test]
+fn models_and_errors_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<scxml::Model>();
+    send_sync::<scxml::ParseErrors>();
+    send_sync::<Event>();
+    // A model parsed on one thread runs on another.
+    let model = scxml::parse_str(COUNTER).unwrap();
+    let n = std::thread::spawn(move || {
+        let mut session = Session::new(model, SessionOptions::default());
+        session.start(&mut NoHost);
+        session.feed(Event::external("t"), &mut NoHost);
+        session.eval("n").unwrap()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(n, Value::Number(1.0));
+}
+
+#[test]
+fn start_parameters_replace_data() {
+    let model = scxml::parse_str(COUNTER).unwrap();
+    let mut session = Session::new(model, SessionOptions::default());
+    session.set_params(vec![(Arc::from("n"), Value::Number(40.0))]);
+    session.start(&mut NoHost);
+    session.feed(Event::external("t"), &mut NoHost);
+    assert_eq!(session.eval("n").unwrap(), Value::Number(41.0));
+}
+
+#[test]
+fn ors_dialect_reads_send_attributes_as_expressions() {
+    let chart = r#"<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" initial="s" _type="serviceprocess">
+      <datamodel><data id="wait" expr="2"/></datamodel>
+      <state id="s">
+        <onentry>
+          <send event="'tick'" delay="wait + 's'" hints="{}"/>
+          <send event="'now'" target="_sessionid" targettype="'scxml'"/>
+        </onentry>
+        <transition event="now" target="t"/>
+      </state>
+      <state id="t"><transition event="tick" target="done"/></state>
+      <final id="done"/>
+    </scxml>"#;
+    let w3c = scxml::parse_str(chart).unwrap_err().to_string();
+    assert!(
+        w3c.contains("`delay=\"wait + 's'\"` is not a CSS2 duration"),
+        "{w3c}"
+    );
+    assert!(w3c.contains("<send> has no attribute `hints`"), "{w3c}");
+
+    let source = scxml::parse::Source {
+        name: "ors.scxml".to_string(),
+        file: None,
+        dialect: scxml::parse::Dialect::Ors,
+    };
+    let model = scxml::parse::parse_source(chart, &source).unwrap();
+    let mut session = Session::new(model, SessionOptions::default());
+    session.start(&mut NoHost);
+    session.run(&mut NoHost);
+    assert_eq!(session.atomic_configuration(), vec!["t"]);
+    assert_eq!(session.next_timer(), Some(2000));
+    session.advance(2000, &mut NoHost);
+    assert_eq!(
+        session.halt(),
+        Some(&scxml::Halt::Final("done".to_string()))
+    );
+}
+
+/// Keeps what the chart sends out.
+#[derive(Default)]
+struct Outbox(Vec<scxml::OutgoingSend>);
+
+impl scxml::Host for Outbox {
+    fn send(
+        &mut self,
+        _session: &scxml::SessionInfo,
+        send: scxml::OutgoingSend,
+    ) -> Result<(), scxml::HostError> {
+        self.0.push(send);
+        Ok(())
+    }
+}
+
+#[test]
+fn ors_send_extras_reach_the_host() {
+    let chart = r#"<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" initial="s">
+      <datamodel><data id="url" expr="'http://127.0.0.1:9/cb'"/></datamodel>
+      <state id="s">
+        <onentry>
+          <send event="'notify'" target="url" targettype="'basichttp'" hints="({'Content-Type': 'application/json'})" timeout="'5s'"/>
+        </onentry>
+      </state>
+    </scxml>"#;
+    let source = scxml::parse::Source {
+        name: "ors.scxml".to_string(),
+        file: None,
+        dialect: scxml::parse::Dialect::Ors,
+    };
+    let model = scxml::parse::parse_source(chart, &source).unwrap();
+    let mut session = Session::new(model, SessionOptions::default());
+    let mut outbox = Outbox::default();
+    session.start(&mut outbox);
+    assert_eq!(outbox.0.len(), 1);
+    let send = &outbox.0[0];
+    assert_eq!(
+        (&*send.event.name, &*send.target, &*send.kind),
+        ("notify", "http://127.0.0.1:9/cb", "basichttp")
+    );
+    let hints = Value::Object(vec![(
+        Arc::from("Content-Type"),
+        Value::string("application/json"),
+    )]);
+    assert_eq!(
+        send.extra,
+        vec![
+            (Arc::from("hints"), hints),
+            (Arc::from("timeout"), Value::string("5s"))
+        ]
+    );
+}

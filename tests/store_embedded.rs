@@ -25,7 +25,12 @@ async fn data_survives_reopening() {
         let store = Embedded::open(dir.path(), Arc::new(clock.clone())).unwrap();
         store.set("kept", b("v"), None).await.unwrap();
         store
-            .book("g", &["r".to_string()], "s", Duration::from_secs(60))
+            .book(
+                "g",
+                &vec!["r".to_string()].into(),
+                "s",
+                Duration::from_secs(60),
+            )
             .await
             .unwrap();
         drop(store);

@@ -33,6 +33,12 @@ pub struct RunArgs {
     /// Let delays elapse at once instead of on the wall clock.
     #[arg(long)]
     pub virtual_time: bool,
+    /// The SCXML dialect of the chart.
+    #[arg(long, value_enum, default_value_t = super::validate::DialectArg::W3c)]
+    pub dialect: super::validate::DialectArg,
+    /// Stop the chart when one macrostep takes more microsteps than this (a runaway eventless loop).
+    #[arg(long, default_value_t = 100_000)]
+    pub max_microsteps: u64,
 }
 
 /// A SCION harness script.
@@ -105,6 +111,16 @@ impl CliHost {
         }
     }
 
+    /// Prints what is left of unfinished macrosteps (the one that halted a session ends without a
+    /// configuration record).
+    pub fn flush(&mut self) {
+        for (_, step) in std::mem::take(&mut self.steps) {
+            if !step.is_empty() {
+                println!("{}", serde_json::Value::Object(step));
+            }
+        }
+    }
+
     fn push(&mut self, session: &SessionInfo, key: &str, value: serde_json::Value) {
         let step = self.steps.entry(session.sessionid.clone()).or_default();
         match step.get_mut(key) {
@@ -142,6 +158,13 @@ impl Host for CliHost {
 
     fn trace(&mut self, session: &SessionInfo, record: TraceRecord) {
         if !self.trace {
+            // Without --trace, errors raised in the chart still reach the author, on stderr.
+            if let TraceRecord::Event(event) = &record
+                && event.name.starts_with("error.")
+                && !self.quiet
+            {
+                eprintln!("{}: {}", event.name, event.data.display());
+            }
             return;
         }
         match record {
@@ -268,7 +291,7 @@ pub fn run_script(
     });
     session.run(host);
     for step in &script.events {
-        let until = clock.now() + step.after.unwrap_or(0);
+        let until = clock.now().saturating_add(step.after.unwrap_or(0));
         clock.wait_until(&mut session, until, host);
         let mut event = Event::external(step.event.name.as_str());
         if let Some(data) = &step.event.data {
@@ -311,13 +334,16 @@ const MAX_VIRTUAL_STEPS: usize = 100_000;
 /// Runs `gms run`.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let options = SessionOptions {
-        trace: args.trace,
+        // Tracing is always on: the host prints either the trace or just the errors.
+        trace: true,
+        max_microsteps: args.max_microsteps,
         ..SessionOptions::default()
     };
     let mut host = CliHost::new(args.trace, false);
     if let Some(script_path) = &args.script {
         let script = read_script(script_path)?;
         let reports = run_script(&args.chart, &script, args.virtual_time, &mut host, options)?;
+        host.flush();
         let mut all_ok = true;
         for report in &reports {
             all_ok &= report.ok();
@@ -340,7 +366,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|arg| parse_event_arg(arg))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let model = scxml::parse_file(&args.chart).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    let model = scxml::parse::parse_file_as(&args.chart, args.dialect.into())
+        .map_err(|errors| anyhow::anyhow!("{errors}"))?;
     let mut session = Session::new(model, options);
     let mut clock = Clock {
         virtual_time: args.virtual_time,
@@ -358,6 +385,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         };
         clock.wait_until(&mut session, due, &mut host);
     }
+    host.flush();
     let halt = match session.halt() {
         Some(scxml::Halt::Final(id)) => serde_json::json!({"final": id}),
         Some(scxml::Halt::Cancelled) => serde_json::json!("cancelled"),
@@ -367,7 +395,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let line = serde_json::json!({"configuration": session.atomic_configuration(), "halt": halt});
     println!("{line}");
     Ok(match session.halt() {
-        Some(scxml::Halt::Runaway(_)) => ExitCode::FAILURE,
+        Some(scxml::Halt::Runaway(limit)) => {
+            eprintln!(
+                "{}: stopped after {limit} microsteps in one macrostep (an eventless loop that never settles?)",
+                args.chart.display()
+            );
+            ExitCode::FAILURE
+        }
         _ => ExitCode::SUCCESS,
     })
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use crate::scxml::parse::xml;
-use crate::scxml::{self, Halt, Host, NoHost, Session, SessionInfo, SessionOptions};
+use crate::scxml::{self, Halt, Host, Session, SessionInfo, SessionOptions};
 
 /// Arguments of `gms w3c`.
 #[derive(Debug, clap::Args)]
@@ -280,7 +280,6 @@ pub fn run_dir(dir: &Path) -> anyhow::Result<Vec<Verdict>> {
 
 /// Runs `gms w3c`.
 pub fn run(args: W3cArgs) -> anyhow::Result<ExitCode> {
-    let _ = NoHost;
     let verdicts = run_dir(&args.dir)?;
     for verdict in &verdicts {
         let name = verdict.case.file.trim_end_matches(".txml.scxml");

@@ -98,6 +98,24 @@ impl GmsConfig {
         let mut services = BTreeMap::new();
         for section in raw.sections_with_prefix("service.") {
             if let Some(service) = ServiceConfig::from_raw(section, &mut errors) {
+                let builtins = [
+                    "request-interaction",
+                    "match-interaction",
+                    "request-access",
+                    "a2c-basic",
+                    "a2c-match",
+                    "a2c-reserve-accessinfo",
+                ];
+                if service.kind == "builtin" && !builtins.contains(&service.service.as_str()) {
+                    warnings.push(Diagnostic {
+                        location: service.location.clone(),
+                        message: format!(
+                            "service `{}` names builtin `{}`; the builtins are request-interaction, \
+                             match-interaction and request-access",
+                            service.name, service.service
+                        ),
+                    });
+                }
                 if let Some(group) = &service.resource_group
                     && !resources.groups.contains_key(group)
                 {
@@ -179,7 +197,7 @@ mod tests {
         assert_eq!(group.strategy, AllocationStrategy::Local);
         assert_eq!(group.booking_expiration.as_secs(), 20);
         assert_eq!(
-            group.resources,
+            *group.resources,
             ["1-888-call-me1", "1-888-call-me2", "1-888-call-me3"]
         );
         assert!(config.warnings.is_empty());
@@ -214,8 +232,8 @@ mod tests {
             config.resources.groups["a"].strategy,
             AllocationStrategy::Random
         );
-        assert_eq!(config.resources.groups["a"].resources, ["1"]);
-        assert_eq!(config.resources.groups["b"].resources, ["1"]);
+        assert_eq!(*config.resources.groups["a"].resources, ["1"]);
+        assert_eq!(*config.resources.groups["b"].resources, ["1"]);
         assert_eq!(
             config.resources.groups["b"].backup_resource.as_deref(),
             Some("9")

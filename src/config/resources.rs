@@ -35,8 +35,8 @@ pub struct ResourceGroup {
     pub booking_expiration: Duration,
     /// `_backup_resource`: returned when every regular resource is booked.
     pub backup_resource: Option<String>,
-    /// The entries' values, in file order, without duplicates.
-    pub resources: Vec<String>,
+    /// The entries' values, in file order, without duplicates (shared, so bookings never copy the list).
+    pub resources: Arc<[String]>,
     /// Where the group's section starts.
     pub location: Location,
 }
@@ -134,7 +134,10 @@ impl ResourcesSection {
             }
             groups.insert(
                 name.to_string(),
-                Arc::new(ResourceGroup { resources, ..group }),
+                Arc::new(ResourceGroup {
+                    resources: resources.into(),
+                    ..group
+                }),
             );
         }
         ResourcesSection {
@@ -184,7 +187,7 @@ fn typed_group(
         strategy,
         booking_expiration,
         backup_resource,
-        resources: Vec::new(),
+        resources: Arc::from(Vec::new()),
         location: section.location.clone(),
     }
 }

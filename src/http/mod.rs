@@ -128,7 +128,37 @@ fn finish(router: Router, public: bool, metrics: Arc<Metrics>) -> Router {
     } else {
         router
     };
-    router.layer(from_fn_with_state(metrics, trace::observe))
+    router
+        // A bug must not drop the connection: a panicking handler answers 500 with the JSON body.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                axum::response::IntoResponse::into_response(ApiError::internal(
+                    "a request handler panicked",
+                ))
+            },
+        ))
+        .layer(from_fn_with_state(metrics, trace::observe))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_json_500() {
+        async fn boom() -> &'static str {
+            panic!("boom")
+        }
+        let router = Router::new().route("/boom", get(boom));
+        let router = finish(router, false, Arc::new(Metrics::default()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(axum::serve(listener, router).into_future());
+        let response = reqwest::get(format!("http://{addr}/boom")).await.unwrap();
+        assert_eq!(response.status(), 500);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["exception"], "InternalError");
+    }
 }
 pub mod cometd;
 pub mod notification;

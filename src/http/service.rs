@@ -28,7 +28,7 @@ pub fn routes() -> Router<AppState> {
 #[utoipa::path(post, path = "/genesys/1/service/{name}", tag = "service",
     params(("name" = String, Path, description = "A configured service.NAME (request-interaction, request-access, match-interaction, or an ors service)")),
     request_body(content_type = "application/x-www-form-urlencoded",
-        description = "`_phone_number`, `_resource_group`, `_provide_code`, `_ttl`, `_id`, `_access_number`, `_access_code`, `_booking_expiration_timeout`...; other fields are user data"),
+        description = "Form fields (multipart/form-data is accepted too): `_phone_number`, `_resource_group`, `_provide_code`, `_ttl`, `_id`, `_access_number`, `_access_code`, `_booking_expiration_timeout`...; other fields are user data"),
     responses((status = 200, description = "`_id` and the service's fields (`_access_number`, `_access_code`, `_expiration_time`, `_data_id`)", body = Object),
         (status = 400, body = ErrorBody), (status = 404, description = "Unknown service, unknown `_id`, or no match", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),

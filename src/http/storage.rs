@@ -43,7 +43,7 @@ fn data_set(fields: Fields) -> Result<DataSet, ApiError> {
 /// Stores a new data set for `ttl` seconds.
 #[utoipa::path(post, path = "/genesys/1/storage/{ttl}", tag = "storage",
     params(("ttl" = String, Path, description = "Seconds to keep the data; not a positive integer: 30")),
-    request_body(content_type = "application/x-www-form-urlencoded", description = "Fields to store"),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "Fields to store (multipart/form-data is accepted too; files keep their content type)"),
     responses((status = 200, description = "Stored", body = Object, example = json!({"id": "9f0c..."})),
         (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
 pub async fn create(
@@ -63,7 +63,7 @@ pub async fn create(
 /// Adds or replaces fields of a data set and restarts its TTL.
 #[utoipa::path(post, path = "/genesys/1/storage/{id}/{ttl}", tag = "storage",
     params(("id" = String, Path, description = "Data id"), ("ttl" = String, Path, description = "New TTL in seconds")),
-    request_body(content_type = "application/x-www-form-urlencoded", description = "Fields to add or replace"),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "Fields to add or replace (multipart/form-data is accepted too)"),
     responses((status = 200, description = "Updated", body = Object),
         (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
 pub async fn update(

@@ -1,6 +1,6 @@
 //! Middleware of both listeners: the request log line (method, path, masked parameters, status, time), request
-//! counters by route, and the guarantee that every 4xx/5xx answer has the JSON error body (routing errors, 405s
-//! and extractor rejections included).
+//! counters by route, and the guarantee that every 4xx/5xx answer under `/genesys` has the JSON error body
+//! (routing errors, 405s and extractor rejections included).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -44,7 +44,13 @@ pub async fn observe(
         .map(|query| crate::log::mask_params(form_urlencoded::parse(query.as_bytes())));
     let logged = LoggedParams::default();
     request.extensions_mut().insert(logged.clone());
-    let response = json_errors(next.run(request).await).await;
+    let response = next.run(request).await;
+    // Only the GMS API promises JSON errors; other interfaces (ORS's `/scxml/...`) keep their own bodies.
+    let response = if path.starts_with("/genesys") {
+        json_errors(response).await
+    } else {
+        response
+    };
     let status = response.status().as_u16();
     let route = response
         .extensions()

@@ -10,12 +10,12 @@
 //! structured log events with an `alarm` field and counters: 2000 (a resource configured twice, in one group or in
 //! several) each time a configuration is applied, 2001 (no more resources) each time a group runs out.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::config::{AllocationStrategy, GmsConfig, ResourceGroup};
-use crate::store::{self, Store};
+use crate::store::{self, Candidates, Store, WriteOp};
 
 /// Resource allocation errors.
 #[derive(Debug, thiserror::Error)]
@@ -104,28 +104,92 @@ impl Resources {
         holder: &str,
         booking: Duration,
     ) -> Result<Allocation, Error> {
+        self.allocate_then(group, node_id, holder, booking, |_| Vec::new())
+            .await
+    }
+
+    /// Allocates like [`Resources::allocate`] and writes what `then` returns for the allocation in the same
+    /// durable step as the booking.
+    pub async fn allocate_then<F>(
+        &self,
+        group: &ResourceGroup,
+        node_id: u8,
+        holder: &str,
+        booking: Duration,
+        then: F,
+    ) -> Result<Allocation, Error>
+    where
+        F: FnOnce(&Allocation) -> Vec<WriteOp> + Send + 'static,
+    {
         let pool = pool_name(group, node_id);
-        let found = match &pool {
-            None => (!group.resources.is_empty())
-                .then(|| group.resources[fastrand::usize(..group.resources.len())].clone()),
+        // `then` runs inside the booking when one is made, or here for RANDOM groups and backup resources.
+        let then = Arc::new(Mutex::new(Some(then)));
+        let run_then = |then: &Mutex<Option<F>>, allocation: &Allocation| {
+            then.lock()
+                .ok()
+                .and_then(|mut slot| slot.take())
+                .map(|then| then(allocation))
+                .unwrap_or_default()
+        };
+        let unreserved = |value: String, backup: bool| Allocation {
+            value,
+            group: group.name.clone(),
+            pool: None,
+            backup,
+        };
+        let allocation = match &pool {
+            None => {
+                if group.resources.is_empty() {
+                    None
+                } else {
+                    let value = group.resources[fastrand::usize(..group.resources.len())].clone();
+                    Some(unreserved(value, false))
+                }
+            }
             Some(pool) => {
                 // Start at a random place so bookings spread over the group rather than piling on the first entry.
-                let mut candidates = group.resources.clone();
-                if !candidates.is_empty() {
-                    let start = fastrand::usize(..candidates.len());
-                    candidates.rotate_left(start);
+                let candidates = Candidates::new(group.resources.clone(), fastrand::usize(..));
+                let (group_name, pool_name) = (group.name.clone(), pool.clone());
+                let inner = then.clone();
+                let booked = self
+                    .store
+                    .book_then(
+                        pool,
+                        &candidates,
+                        holder,
+                        booking,
+                        Box::new(move |resource: &str| {
+                            let allocation = Allocation {
+                                value: resource.to_string(),
+                                group: group_name,
+                                pool: Some(pool_name),
+                                backup: false,
+                            };
+                            run_then(&inner, &allocation)
+                        }),
+                    )
+                    .await?;
+                if let Some(value) = booked {
+                    return Ok(Allocation {
+                        value,
+                        group: group.name.clone(),
+                        pool: Some(pool.clone()),
+                        backup: false,
+                    });
                 }
-                self.store.book(pool, &candidates, holder, booking).await?
+                None
             }
         };
-        if let Some(value) = found {
-            return Ok(Allocation {
-                value,
-                group: group.name.clone(),
-                pool,
-                backup: false,
-            });
-        }
+        let allocation = match allocation {
+            Some(allocation) => allocation,
+            None => self.exhausted(group).await?,
+        };
+        self.store.write_batch(run_then(&then, &allocation)).await?;
+        Ok(allocation)
+    }
+
+    /// Raises alarm 2001 and falls back to the backup resource, if any.
+    async fn exhausted(&self, group: &ResourceGroup) -> Result<Allocation, Error> {
         self.alarms
             .no_more_resources
             .fetch_add(1, Ordering::Relaxed);

@@ -44,6 +44,8 @@ pub struct OutgoingSend {
     pub target: Arc<str>,
     /// The evaluated type URI.
     pub kind: Arc<str>,
+    /// Evaluated attributes of the `<send>` the engine does not interpret (ORS `hints`, `timeout`).
+    pub extra: Vec<(Arc<str>, Value)>,
 }
 
 /// An `<invoke>` the engine hands to the host (every type but SCXML).

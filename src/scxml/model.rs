@@ -243,6 +243,8 @@ pub struct Send {
     pub params: Vec<Param>,
     /// `<content>` child.
     pub content: Option<ContentSpec>,
+    /// Attributes the engine does not interpret, as expressions (ORS `hints`, `timeout`).
+    pub extra: Vec<(Arc<str>, Expr)>,
     /// Where the element is.
     pub pos: Pos,
 }
@@ -342,6 +344,8 @@ pub struct Model {
     pub script: Option<Block>,
     /// The file the chart came from (for `src` of invokes relative to it).
     pub file: Option<PathBuf>,
+    /// The dialect it was read in (invoked documents are read in the same one).
+    pub dialect: crate::scxml::parse::Dialect,
     /// True when some code could call `In()` (the configuration is then mirrored in the datamodel).
     pub uses_in: bool,
     /// True when some code could read `_event` (the event object is then built for each event).

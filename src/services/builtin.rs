@@ -32,6 +32,10 @@ impl ServiceKind for Builtin {
             }),
         }
     }
+
+    fn saves_records(&self) -> bool {
+        true
+    }
 }
 
 fn access_reply(id: &str, access: &AccessInfo, now_ms: u64) -> Reply {
@@ -52,11 +56,14 @@ fn access_reply(id: &str, access: &AccessInfo, now_ms: u64) -> Reply {
     reply
 }
 
-/// Allocates an access number (and a code when asked) from the group the parameters name, for `holder`.
-async fn allocate_access(
+/// Allocates an access number (and a code when asked) from the group the parameters name, attaches it to
+/// `record` and saves the record, replacing `previous` access info. Without a code the booking and the record
+/// are one durable commit.
+async fn attach_access(
     core: &ServiceCore,
     call: &ServiceCall,
-    holder: &str,
+    mut record: ServiceRecord,
+    previous: Option<AccessInfo>,
 ) -> Result<AccessInfo> {
     let params = &call.params;
     let group_name = params.require("_resource_group")?;
@@ -84,41 +91,72 @@ async fn allocate_access(
         .map(|n| n as u32)
         .unwrap_or(access_code::DEFAULT_LENGTH);
     let node_id = call.config.server.node_id;
+    let now = core.clock.now_ms();
+    let booking_expires_ms = now + booking.as_millis() as u64;
+    let holder = record.id.clone();
+    if !provide_code {
+        let template = record;
+        let allocation = core
+            .resources
+            .allocate_then(group, node_id, &holder, booking, move |allocation| {
+                let mut record = template;
+                record.access = Some(AccessInfo {
+                    allocation: allocation.clone(),
+                    code: None,
+                    booking_expires_ms,
+                });
+                ServiceCore::record_ops(&record, previous.as_ref(), now)
+            })
+            .await?;
+        return Ok(AccessInfo {
+            allocation,
+            code: None,
+            booking_expires_ms,
+        });
+    }
     let allocation = core
         .resources
-        .allocate(group, node_id, holder, booking)
+        .allocate(group, node_id, &holder, booking)
         .await?;
     let mut code = None;
-    if provide_code {
-        for _ in 0..32 {
-            let candidate = access_code::generate(node_id, code_length);
-            if core
-                .reserve_code(&allocation.value, &candidate, holder, call.ttl.max(booking))
-                .await?
-            {
-                code = Some(candidate);
-                break;
-            }
-        }
-        if code.is_none() {
-            core.resources.release(&allocation, holder).await?;
-            return Err(Error::Exhausted(format!(
-                "no free access code of {code_length} digits for access number `{}`",
-                allocation.value
-            )));
+    for _ in 0..32 {
+        let candidate = access_code::generate(node_id, code_length);
+        if core
+            .reserve_code(
+                &allocation.value,
+                &candidate,
+                &holder,
+                call.ttl.max(booking),
+            )
+            .await?
+        {
+            code = Some(candidate);
+            break;
         }
     }
-    Ok(AccessInfo {
+    let Some(code) = code else {
+        core.resources.release(&allocation, &holder).await?;
+        return Err(Error::Exhausted(format!(
+            "no free access code of {code_length} digits for access number `{}`",
+            allocation.value
+        )));
+    };
+    let access = AccessInfo {
         allocation,
-        code,
-        booking_expires_ms: core.clock.now_ms() + booking.as_millis() as u64,
-    })
+        code: Some(code),
+        booking_expires_ms,
+    };
+    record.access = Some(access.clone());
+    if let Err(error) = core.save_replacing(&record, previous.as_ref()).await {
+        core.resources.release(&access.allocation, &holder).await?;
+        return Err(error);
+    }
+    Ok(access)
 }
 
 async fn request_interaction(core: &ServiceCore, call: ServiceCall) -> Result<Reply> {
     let phone = call.params.require("_phone_number")?.to_string();
     let id = storage::new_id();
-    let access = allocate_access(core, &call, &id).await?;
     let now = core.clock.now_ms();
     let record = ServiceRecord {
         id: id.clone(),
@@ -126,33 +164,45 @@ async fn request_interaction(core: &ServiceCore, call: ServiceCall) -> Result<Re
         kind: call.service.kind.clone(),
         data_id: call.params.get("_data_id").map(str::to_string),
         phone_number: Some(phone),
-        access: Some(access.clone()),
+        access: None,
         created_ms: now,
         expires_ms: now + call.ttl.as_millis() as u64,
     };
-    if let Err(error) = core.save(&record).await {
-        core.resources.release(&access.allocation, &id).await?;
-        return Err(error);
-    }
+    let access = attach_access(core, &call, record, None).await?;
     Ok(access_reply(&id, &access, now))
 }
 
 async fn request_access(core: &ServiceCore, call: ServiceCall) -> Result<Reply> {
     let target = call.params.require("_id")?.to_string();
     let mut record = core.load(&target).await?;
-    // A service holds one access number at a time: a new request replaces the previous one.
-    core.release_access(&record).await?;
-    let access = allocate_access(core, &call, &target).await?;
+    // A service holds one access number at a time: a new request replaces the previous one. Within one pool the
+    // store releases the old booking in the same step as it books the new one.
+    let previous = record.access.take();
     if let Some(phone) = call.params.get("_phone_number") {
         record.phone_number = Some(phone.to_string());
     }
-    record.access = Some(access.clone());
     let now = core.clock.now_ms();
-    if let Err(error) = core.save(&record).await {
-        core.resources.release(&access.allocation, &target).await?;
-        return Err(error);
+    match attach_access(core, &call, record.clone(), previous.clone()).await {
+        Ok(access) => {
+            if let Some(previous) = &previous
+                && previous.allocation.pool != access.allocation.pool
+            {
+                core.resources
+                    .release(&previous.allocation, &target)
+                    .await?;
+            }
+            Ok(access_reply(&target, &access, now))
+        }
+        Err(error) => {
+            if let Some(previous) = &previous {
+                core.resources
+                    .release(&previous.allocation, &target)
+                    .await?;
+                core.save_replacing(&record, Some(previous)).await?;
+            }
+            Err(error)
+        }
     }
-    Ok(access_reply(&target, &access, now))
 }
 
 fn digits(text: &str) -> String {
@@ -186,9 +236,8 @@ async fn match_interaction(core: &ServiceCore, call: ServiceCall) -> Result<Repl
             .await?;
     }
     if delete_match {
-        core.release_access(&record).await?;
-        record.access = None;
-        core.save(&record).await?;
+        let previous = record.access.take();
+        core.save_replacing(&record, previous.as_ref()).await?;
     }
     let mut reply = Reply::new();
     reply.insert("_id".into(), record.id.clone().into());

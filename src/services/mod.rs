@@ -159,6 +159,11 @@ pub trait ServiceKind: Send + Sync + std::fmt::Debug {
     /// Creates one instance. The reply must contain `_id`.
     async fn create(&self, core: &ServiceCore, call: ServiceCall) -> Result<Reply>;
 
+    /// Whether `create` saves the instance's [`ServiceRecord`] itself; otherwise the registry writes a minimal one.
+    fn saves_records(&self) -> bool {
+        false
+    }
+
     /// Called when the instance is deleted (`DELETE /service/{id}`), after its access resources are released.
     async fn cancel(&self, _core: &ServiceCore, _record: &ServiceRecord) -> Result<()> {
         Ok(())
@@ -271,15 +276,46 @@ impl ServiceCore {
 
     /// Writes `record` and its match index (when it has access info) in one batch, until `record.expires_ms`.
     pub async fn save(&self, record: &ServiceRecord) -> Result<()> {
-        let now = self.clock.now_ms();
-        let ttl = Duration::from_millis(record.expires_ms.saturating_sub(now).max(1));
-        let value = serde_json::to_vec(record)
-            .map_err(|e| Error::Store(store::Error::Corrupt(e.to_string())))?;
-        let mut ops = vec![WriteOp::Set {
+        self.save_replacing(record, None).await
+    }
+
+    /// Like [`ServiceCore::save`], and in the same batch drops the match index and code reservation of the
+    /// access info `previous` that `record` no longer has.
+    pub async fn save_replacing(
+        &self,
+        record: &ServiceRecord,
+        previous: Option<&AccessInfo>,
+    ) -> Result<()> {
+        let ops = ServiceCore::record_ops(record, previous, self.clock.now_ms());
+        self.store.write_batch(ops).await?;
+        Ok(())
+    }
+
+    /// The writes of [`ServiceCore::save_replacing`], for callers that commit them together with a booking.
+    pub fn record_ops(
+        record: &ServiceRecord,
+        previous: Option<&AccessInfo>,
+        now_ms: u64,
+    ) -> Vec<WriteOp> {
+        let ttl = Duration::from_millis(record.expires_ms.saturating_sub(now_ms).max(1));
+        // Serialising this struct of strings and integers cannot fail.
+        let value = serde_json::to_vec(record).unwrap_or_default();
+        let mut ops = Vec::new();
+        if let Some(previous) = previous {
+            ops.push(WriteOp::Delete {
+                key: match_key(&previous.allocation.value, &record.id),
+            });
+            if let Some(code) = &previous.code {
+                ops.push(WriteOp::Delete {
+                    key: code_key(&previous.allocation.value, code),
+                });
+            }
+        }
+        ops.push(WriteOp::Set {
             key: record_key(&record.id),
             value: Bytes::from(value),
             ttl: Some(ttl),
-        }];
+        });
         if let Some(access) = &record.access {
             ops.push(WriteOp::Set {
                 key: match_key(&access.allocation.value, &record.id),
@@ -287,8 +323,7 @@ impl ServiceCore {
                 ttl: Some(ttl),
             });
         }
-        self.store.write_batch(ops).await?;
-        Ok(())
+        ops
     }
 
     /// Releases the access resources of `record` and drops its match index and code reservation.
@@ -441,7 +476,9 @@ impl ServiceRegistry {
             reply.entry("_data_id").or_insert(data_id.into());
         }
         // Every kind's instances get a record, so request-access and GET/DELETE find them.
-        if let Some(id) = reply.get("_id").and_then(|v| v.as_str()) {
+        if !kind.saves_records()
+            && let Some(id) = reply.get("_id").and_then(|v| v.as_str())
+        {
             match self.core.load(id).await {
                 Ok(_) => {}
                 Err(Error::NotFound(_)) => {

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use redb::{Database, ReadableTable, ReadableTableMetadata, Table, TableDefinition};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Clock, Error, Result, Store, Subscription, WriteOp};
+use super::{BookThen, Candidates, Clock, Error, Result, Store, Subscription, WriteOp};
 
 /// `key` → 8-byte big-endian expiry (ms since epoch, 0 = never) followed by the value.
 const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
@@ -26,6 +26,8 @@ const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
 const EXPIRY: TableDefinition<(u64, &str), ()> = TableDefinition::new("expiry");
 /// `pool` + U+001F + `resource` → 8-byte big-endian expiry followed by the holder.
 const BOOKINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("bookings");
+/// `pool` + U+001F + `holder` → the resource the holder has booked in that pool (at most one).
+const HOLDERS: TableDefinition<&str, &str> = TableDefinition::new("holders");
 /// `key` → counter value.
 const COUNTERS: TableDefinition<&str, i64> = TableDefinition::new("counters");
 
@@ -72,9 +74,10 @@ enum Op {
     },
     Book {
         pool: String,
-        candidates: Vec<String>,
+        candidates: Candidates,
         holder: String,
         ttl: Duration,
+        then: Option<BookThen>,
     },
     Release {
         pool: String,
@@ -120,6 +123,7 @@ impl Embedded {
             txn.open_table(KV).map_err(backend)?;
             txn.open_table(EXPIRY).map_err(backend)?;
             txn.open_table(BOOKINGS).map_err(backend)?;
+            txn.open_table(HOLDERS).map_err(backend)?;
             txn.open_table(COUNTERS).map_err(backend)?;
         }
         txn.commit().map_err(backend)?;
@@ -197,34 +201,41 @@ struct Tables<'txn> {
     kv: Table<'txn, &'static str, &'static [u8]>,
     expiry: Table<'txn, (u64, &'static str), ()>,
     bookings: Table<'txn, &'static str, &'static [u8]>,
+    holders: Table<'txn, &'static str, &'static str>,
     counters: Table<'txn, &'static str, i64>,
 }
 
 impl Tables<'_> {
     /// Removes `key` and its expiry entry; returns whether the removed value was live.
     fn remove(&mut self, key: &str, now: u64) -> Result<bool> {
-        let old = self
-            .kv
-            .remove(key)
-            .map_err(backend)?
-            .map(|guard| guard.value().to_vec());
-        let Some(old) = old else {
-            return Ok(false);
+        let old_expiry = match self.kv.remove(key).map_err(backend)? {
+            Some(guard) => decode(guard.value())?.0,
+            None => return Ok(false),
         };
-        let (expires, _) = decode(&old)?;
-        if expires != 0 {
-            self.expiry.remove((expires, key)).map_err(backend)?;
+        if old_expiry != 0 {
+            self.expiry.remove((old_expiry, key)).map_err(backend)?;
         }
-        Ok(live(expires, now))
+        Ok(live(old_expiry, now))
     }
 
     fn put(&mut self, key: &str, value: &[u8], ttl: Option<Duration>, now: u64) -> Result<()> {
-        self.remove(key, now)?;
         let expires = expires_at(now, ttl);
-        self.kv
+        // `insert` hands back the old record, so replacing a key costs one tree walk, not a remove and an insert.
+        let old_expiry = match self
+            .kv
             .insert(key, encode(expires, value).as_slice())
-            .map_err(backend)?;
-        if expires != 0 {
+            .map_err(backend)?
+        {
+            Some(guard) => Some(decode(guard.value())?.0),
+            None => None,
+        };
+        if let Some(old_expiry) = old_expiry
+            && old_expiry != 0
+            && old_expiry != expires
+        {
+            self.expiry.remove((old_expiry, key)).map_err(backend)?;
+        }
+        if expires != 0 && old_expiry != Some(expires) {
             self.expiry.insert((expires, key), ()).map_err(backend)?;
         }
         Ok(())
@@ -237,44 +248,53 @@ impl Tables<'_> {
         }
     }
 
-    fn apply(&mut self, op: &Op, now: u64) -> Result<Reply> {
+    fn apply(&mut self, op: Op, now: u64) -> Result<Reply> {
         match op {
             Op::Batch(ops) => {
-                for op in ops {
-                    match op {
-                        WriteOp::Set { key, value, ttl } => self.put(key, value, *ttl, now)?,
-                        WriteOp::Delete { key } => {
-                            self.remove(key, now)?;
-                        }
-                    }
-                }
+                self.write_all(&ops, now)?;
                 Ok(Reply::Done)
             }
             Op::SetIfAbsent { key, value, ttl } => {
-                if self.is_live(key, now)? {
+                if self.is_live(&key, now)? {
                     return Ok(Reply::Flag(false));
                 }
-                self.put(key, value, *ttl, now)?;
+                self.put(&key, &value, ttl, now)?;
                 Ok(Reply::Flag(true))
             }
-            Op::Delete { key } => self.remove(key, now).map(Reply::Flag),
+            Op::Delete { key } => self.remove(&key, now).map(Reply::Flag),
             Op::Book {
                 pool,
                 candidates,
                 holder,
                 ttl,
+                then,
             } => {
-                for candidate in candidates {
-                    let key = booking_key(pool, candidate);
+                // A holder keeps at most one resource per pool: its previous booking is released first.
+                let held = self
+                    .holders
+                    .get(booking_key(&pool, &holder).as_str())
+                    .map_err(backend)?
+                    .map(|guard| guard.value().to_string());
+                if let Some(previous) = held {
+                    self.release_booking(&pool, &previous, &holder, now)?;
+                }
+                for candidate in candidates.iter() {
+                    let key = booking_key(&pool, candidate);
                     let taken = match self.bookings.get(key.as_str()).map_err(backend)? {
                         Some(guard) => live(decode(guard.value())?.0, now),
                         None => false,
                     };
                     if !taken {
-                        let record = encode(expires_at(now, Some(*ttl)), holder.as_bytes());
+                        let record = encode(expires_at(now, Some(ttl)), holder.as_bytes());
                         self.bookings
                             .insert(key.as_str(), record.as_slice())
                             .map_err(backend)?;
+                        self.holders
+                            .insert(booking_key(&pool, &holder).as_str(), candidate.as_str())
+                            .map_err(backend)?;
+                        if let Some(then) = then {
+                            self.write_all(&then(candidate), now)?;
+                        }
                         return Ok(Reply::Booked(Some(candidate.clone())));
                     }
                 }
@@ -284,20 +304,9 @@ impl Tables<'_> {
                 pool,
                 resource,
                 holder,
-            } => {
-                let key = booking_key(pool, resource);
-                let held = match self.bookings.get(key.as_str()).map_err(backend)? {
-                    Some(guard) => {
-                        let (expires, owner) = decode(guard.value())?;
-                        live(expires, now) && owner == holder.as_bytes()
-                    }
-                    None => false,
-                };
-                if held {
-                    self.bookings.remove(key.as_str()).map_err(backend)?;
-                }
-                Ok(Reply::Flag(held))
-            }
+            } => self
+                .release_booking(&pool, &resource, &holder, now)
+                .map(Reply::Flag),
             Op::Incr { key, delta } => {
                 let current = self
                     .counters
@@ -305,11 +314,54 @@ impl Tables<'_> {
                     .map_err(backend)?
                     .map(|g| g.value())
                     .unwrap_or(0);
-                let next = current.saturating_add(*delta);
+                let next = current.saturating_add(delta);
                 self.counters.insert(key.as_str(), next).map_err(backend)?;
                 Ok(Reply::Counter(next))
             }
         }
+    }
+
+    fn write_all(&mut self, ops: &[WriteOp], now: u64) -> Result<()> {
+        for op in ops {
+            match op {
+                WriteOp::Set { key, value, ttl } => self.put(key, value, *ttl, now)?,
+                WriteOp::Delete { key } => {
+                    self.remove(key, now)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the booking of `resource` when `holder` holds it; returns whether it did.
+    fn release_booking(
+        &mut self,
+        pool: &str,
+        resource: &str,
+        holder: &str,
+        now: u64,
+    ) -> Result<bool> {
+        let key = booking_key(pool, resource);
+        let held = match self.bookings.get(key.as_str()).map_err(backend)? {
+            Some(guard) => {
+                let (expires, owner) = decode(guard.value())?;
+                live(expires, now) && owner == holder.as_bytes()
+            }
+            None => false,
+        };
+        if held {
+            self.bookings.remove(key.as_str()).map_err(backend)?;
+        }
+        let index = booking_key(pool, holder);
+        let points_here = self
+            .holders
+            .get(index.as_str())
+            .map_err(backend)?
+            .is_some_and(|guard| guard.value() == resource);
+        if points_here {
+            self.holders.remove(index.as_str()).map_err(backend)?;
+        }
+        Ok(held)
     }
 
     /// Purges keys and bookings that have expired by `now`.
@@ -332,12 +384,27 @@ impl Tables<'_> {
         let mut stale = Vec::new();
         for item in self.bookings.iter().map_err(backend)? {
             let (key, value) = item.map_err(backend)?;
-            if !live(decode(value.value())?.0, now) {
-                stale.push(key.value().to_string());
+            let (expires, holder) = decode(value.value())?;
+            if !live(expires, now) {
+                stale.push((
+                    key.value().to_string(),
+                    String::from_utf8_lossy(holder).into_owned(),
+                ));
             }
         }
-        for key in stale {
+        for (key, holder) in stale {
             self.bookings.remove(key.as_str()).map_err(backend)?;
+            if let Some((pool, resource)) = key.split_once('\u{1f}') {
+                let index = booking_key(pool, &holder);
+                let points_here = self
+                    .holders
+                    .get(index.as_str())
+                    .map_err(backend)?
+                    .is_some_and(|guard| guard.value() == resource);
+                if points_here {
+                    self.holders.remove(index.as_str()).map_err(backend)?;
+                }
+            }
         }
         Ok(())
     }
@@ -350,6 +417,7 @@ fn with_tables<T>(db: &Database, work: impl FnOnce(&mut Tables<'_>) -> Result<T>
             kv: txn.open_table(KV).map_err(backend)?,
             expiry: txn.open_table(EXPIRY).map_err(backend)?,
             bookings: txn.open_table(BOOKINGS).map_err(backend)?,
+            holders: txn.open_table(HOLDERS).map_err(backend)?,
             counters: txn.open_table(COUNTERS).map_err(backend)?,
         };
         work(&mut tables)
@@ -383,21 +451,23 @@ fn run_writer(db: &Database, clock: &dyn Clock, receiver: &std_mpsc::Receiver<Jo
                 }
             }
             let now = clock.now_ms();
+            let (ops, senders): (Vec<Op>, Vec<_>) =
+                jobs.into_iter().map(|job| (job.op, job.reply)).unzip();
             let outcome = with_tables(db, |tables| {
-                jobs.iter()
-                    .map(|job| tables.apply(&job.op, now))
+                ops.into_iter()
+                    .map(|op| tables.apply(op, now))
                     .collect::<Result<Vec<_>>>()
             });
             match outcome {
                 Ok(replies) => {
-                    for (job, reply) in jobs.into_iter().zip(replies) {
-                        let _ = job.reply.send(Ok(reply));
+                    for (sender, reply) in senders.into_iter().zip(replies) {
+                        let _ = sender.send(Ok(reply));
                     }
                 }
                 Err(error) => {
                     tracing::error!(%error, "store commit failed");
-                    for job in jobs {
-                        let _ = job.reply.send(Err(error.clone()));
+                    for sender in senders {
+                        let _ = sender.send(Err(error.clone()));
                     }
                 }
             }
@@ -492,15 +562,37 @@ impl Store for Embedded {
     async fn book(
         &self,
         pool: &str,
-        candidates: &[String],
+        candidates: &Candidates,
         holder: &str,
         ttl: Duration,
     ) -> Result<Option<String>> {
         let op = Op::Book {
             pool: pool.to_string(),
-            candidates: candidates.to_vec(),
+            candidates: candidates.clone(),
             holder: holder.to_string(),
             ttl,
+            then: None,
+        };
+        match self.submit(op).await? {
+            Reply::Booked(resource) => Ok(resource),
+            _ => Err(Error::Backend("unexpected writer reply".into())),
+        }
+    }
+
+    async fn book_then(
+        &self,
+        pool: &str,
+        candidates: &Candidates,
+        holder: &str,
+        ttl: Duration,
+        then: BookThen,
+    ) -> Result<Option<String>> {
+        let op = Op::Book {
+            pool: pool.to_string(),
+            candidates: candidates.clone(),
+            holder: holder.to_string(),
+            ttl,
+            then: Some(then),
         };
         match self.submit(op).await? {
             Reply::Booked(resource) => Ok(resource),

@@ -16,6 +16,7 @@ pub mod clock;
 pub mod embedded;
 pub mod timed;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -62,6 +63,42 @@ pub enum WriteOp {
     },
 }
 
+/// The resources a booking may take: tried in order from `start`, wrapping around. Cheap to clone, so a large
+/// group is not copied for every booking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidates {
+    list: Arc<[String]>,
+    start: usize,
+}
+
+impl Candidates {
+    /// Candidates `list`, tried from index `start` (taken modulo the length).
+    pub fn new(list: Arc<[String]>, start: usize) -> Candidates {
+        let start = if list.is_empty() {
+            0
+        } else {
+            start % list.len()
+        };
+        Candidates { list, start }
+    }
+
+    /// The candidates in the order they are tried.
+    pub fn iter(&self) -> impl Iterator<Item = &String> {
+        self.list[self.start..]
+            .iter()
+            .chain(self.list[..self.start].iter())
+    }
+}
+
+impl From<Vec<String>> for Candidates {
+    fn from(list: Vec<String>) -> Candidates {
+        Candidates::new(list.into(), 0)
+    }
+}
+
+/// Writes to apply together with a successful booking, given the booked resource (see [`Store::book_then`]).
+pub type BookThen = Box<dyn FnOnce(&str) -> Vec<WriteOp> + Send>;
+
 /// A live subscription to one pub/sub channel. Messages published after [`Store::subscribe`] returned are
 /// delivered in order; a subscriber that falls far behind loses the oldest messages rather than slowing
 /// publishers. Dropping it unsubscribes.
@@ -104,14 +141,34 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn scan_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<(String, Bytes)>>;
 
     /// Books the first of `candidates` that is free in `pool` for `holder` until `ttl` has passed, atomically:
-    /// two concurrent calls never get the same resource. `None` when every candidate is booked.
+    /// two concurrent calls never get the same resource. A holder keeps at most one resource per pool: a booking
+    /// it already has in `pool` is released in the same atomic step (and may be booked again). `None` when every
+    /// candidate is booked.
     async fn book(
         &self,
         pool: &str,
-        candidates: &[String],
+        candidates: &Candidates,
         holder: &str,
         ttl: Duration,
     ) -> Result<Option<String>>;
+
+    /// Books like [`Store::book`] and, when a resource was booked, applies the writes `then(resource)` returns in
+    /// the same atomic, durable step (one commit instead of two). Backends that cannot do both at once may book,
+    /// then write, as this default does.
+    async fn book_then(
+        &self,
+        pool: &str,
+        candidates: &Candidates,
+        holder: &str,
+        ttl: Duration,
+        then: BookThen,
+    ) -> Result<Option<String>> {
+        let booked = self.book(pool, candidates, holder, ttl).await?;
+        if let Some(resource) = &booked {
+            self.write_batch(then(resource)).await?;
+        }
+        Ok(booked)
+    }
 
     /// Releases `resource` in `pool` when `holder` holds it. Returns whether it was released.
     async fn release(&self, pool: &str, resource: &str, holder: &str) -> Result<bool>;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use super::{Result, Store, Subscription, WriteOp};
+use super::{BookThen, Candidates, Result, Store, Subscription, WriteOp};
 
 /// Upper bounds of the latency buckets, in seconds (Prometheus `le`).
 pub const BUCKETS: [f64; 10] = [
@@ -117,11 +117,22 @@ impl<S: Store> Store for Timed<S> {
     async fn book(
         &self,
         pool: &str,
-        candidates: &[String],
+        candidates: &Candidates,
         holder: &str,
         ttl: Duration,
     ) -> Result<Option<String>> {
         self.timed(self.inner.book(pool, candidates, holder, ttl))
+            .await
+    }
+    async fn book_then(
+        &self,
+        pool: &str,
+        candidates: &Candidates,
+        holder: &str,
+        ttl: Duration,
+        then: BookThen,
+    ) -> Result<Option<String>> {
+        self.timed(self.inner.book_then(pool, candidates, holder, ttl, then))
             .await
     }
     async fn release(&self, pool: &str, resource: &str, holder: &str) -> Result<bool> {

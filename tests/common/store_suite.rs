@@ -119,7 +119,7 @@ macro_rules! store_suite {
         #[tokio::test]
         async fn booking_hands_out_each_resource_once_until_released_or_expired() {
             let (store, clock, _guard) = $make();
-            let pool = vec!["r1".to_string(), "r2".to_string()];
+            let pool: gms::store::Candidates = vec!["r1".to_string(), "r2".to_string()].into();
             let ttl = Duration::from_secs(20);
             assert_eq!(
                 store.book("g", &pool, "s1", ttl).await.unwrap().as_deref(),
@@ -152,10 +152,111 @@ macro_rules! store_suite {
         }
 
         #[tokio::test]
+        async fn candidates_are_tried_from_their_start_and_wrap_around() {
+            let (store, _clock, _guard) = $make();
+            let list: std::sync::Arc<[String]> =
+                vec!["a".to_string(), "b".to_string(), "c".to_string()].into();
+            let from_b = gms::store::Candidates::new(list.clone(), 4);
+            assert_eq!(
+                from_b.iter().map(String::as_str).collect::<Vec<_>>(),
+                ["b", "c", "a"]
+            );
+            let ttl = Duration::from_secs(20);
+            assert_eq!(
+                store
+                    .book("w", &from_b, "s1", ttl)
+                    .await
+                    .unwrap()
+                    .as_deref(),
+                Some("b")
+            );
+            assert_eq!(
+                store
+                    .book("w", &from_b, "s2", ttl)
+                    .await
+                    .unwrap()
+                    .as_deref(),
+                Some("c")
+            );
+            assert_eq!(
+                store
+                    .book("w", &from_b, "s3", ttl)
+                    .await
+                    .unwrap()
+                    .as_deref(),
+                Some("a")
+            );
+            assert_eq!(store.book("w", &from_b, "s4", ttl).await.unwrap(), None);
+        }
+
+        #[tokio::test]
+        async fn a_holder_keeps_one_resource_per_pool() {
+            let (store, _clock, _guard) = $make();
+            let pool: gms::store::Candidates = vec!["r1".to_string(), "r2".to_string()].into();
+            let ttl = Duration::from_secs(20);
+            assert_eq!(
+                store.book("g", &pool, "s1", ttl).await.unwrap().as_deref(),
+                Some("r1")
+            );
+            // Booking again releases r1 first, so r1 is the first free candidate again.
+            assert_eq!(
+                store.book("g", &pool, "s1", ttl).await.unwrap().as_deref(),
+                Some("r1")
+            );
+            assert_eq!(store.count_booked("g").await.unwrap(), 1);
+            let reversed: gms::store::Candidates = vec!["r2".to_string(), "r1".to_string()].into();
+            assert_eq!(
+                store
+                    .book("g", &reversed, "s1", ttl)
+                    .await
+                    .unwrap()
+                    .as_deref(),
+                Some("r2")
+            );
+            assert_eq!(store.count_booked("g").await.unwrap(), 1);
+            assert!(!store.release("g", "r1", "s1").await.unwrap());
+            assert!(store.release("g", "r2", "s1").await.unwrap());
+            assert_eq!(store.count_booked("g").await.unwrap(), 0);
+        }
+
+        #[tokio::test]
+        async fn book_then_writes_only_when_a_resource_was_booked() {
+            let (store, _clock, _guard) = $make();
+            let pool: gms::store::Candidates = vec!["r1".to_string()].into();
+            let ttl = Duration::from_secs(20);
+            let then = |holder: &'static str| -> gms::store::BookThen {
+                Box::new(move |resource: &str| {
+                    vec![WriteOp::Set {
+                        key: format!("held:{holder}"),
+                        value: b(resource),
+                        ttl: None,
+                    }]
+                })
+            };
+            assert_eq!(
+                store
+                    .book_then("g", &pool, "s1", ttl, then("s1"))
+                    .await
+                    .unwrap()
+                    .as_deref(),
+                Some("r1")
+            );
+            assert_eq!(store.get("held:s1").await.unwrap(), Some(b("r1")));
+            assert_eq!(
+                store
+                    .book_then("g", &pool, "s2", ttl, then("s2"))
+                    .await
+                    .unwrap(),
+                None
+            );
+            assert_eq!(store.get("held:s2").await.unwrap(), None);
+        }
+
+        #[tokio::test]
         async fn concurrent_bookings_of_the_last_resource_have_one_winner() {
             let (store, _clock, _guard) = $make();
             let store = std::sync::Arc::new(store);
-            let pool = vec!["last".to_string()];
+            let pool: gms::store::Candidates = vec!["last".to_string()].into();
             let mut tasks = Vec::new();
             for idx in 0..16 {
                 let store = store.clone();

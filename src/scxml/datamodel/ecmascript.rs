@@ -6,10 +6,11 @@
 //! *parked*: its variables move into one plain JS object kept by the runtime, and the next session's
 //! are moved back. A parked session costs that object and its values, nothing else. `_event`,
 //! `_sessionid`, `_name` and `_ioprocessors` are read-only globals while a session is live.
-//! Compiled scripts are cached per expression text and shared by every session. Runaway
+//! Simple expressions go through the exact fast path of [`super::fast`]; the others are compiled
+//! once per text and the scripts shared by every session. Runaway
 //! scripts hit boa's runtime limits (loop iterations, recursion, stack) and surface as errors, which
 //! the interpreter turns into `error.execution`. XML values become a small read-only DOM built by
-//! [`DOM_PRELUDE`]. Hosts install their own globals through [`GlobalsHook`].
+//! [`super::dom::DOM_PRELUDE`]. Hosts install their own globals through [`GlobalsHook`].
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -18,9 +19,11 @@ use std::sync::Arc;
 
 use boa_engine::object::builtins::JsArray;
 use boa_engine::property::{PropertyDescriptor, PropertyKey};
-use boa_engine::{Context, JsObject, JsString, JsValue, NativeFunction, Script, Source, js_string};
+use boa_engine::{
+    Context, JsObject, JsResult, JsString, JsValue, NativeFunction, Script, Source, js_string,
+};
 
-use crate::scxml::datamodel::Datamodel;
+use crate::scxml::datamodel::{Datamodel, dom, fast};
 use crate::scxml::event::Event;
 use crate::scxml::model::Expr;
 use crate::scxml::parse::xml::{self, Node};
@@ -49,62 +52,6 @@ impl Default for ScriptLimits {
 }
 
 const SYSTEM_VARIABLES: &[&str] = &["_event", "_sessionid", "_name", "_ioprocessors", "_x"];
-
-/// The read-only DOM used for XML values (`getElementsByTagName`, `getAttribute`, `childNodes`...).
-pub const DOM_PRELUDE: &str = r#"(function () {
-  var proto = {
-    getAttribute: function (name) {
-      return Object.prototype.hasOwnProperty.call(this._attrs, name) ? this._attrs[name] : null;
-    },
-    hasAttribute: function (name) { return Object.prototype.hasOwnProperty.call(this._attrs, name); },
-    getElementsByTagName: function (name) {
-      var out = [];
-      var walk = function (node) {
-        for (var i = 0; i < node.childNodes.length; i++) {
-          var child = node.childNodes[i];
-          if (child.nodeType === 1) {
-            if (name === '*' || child.tagName === name || child.localName === name) { out.push(child); }
-            walk(child);
-          }
-        }
-      };
-      walk(this);
-      return out;
-    }
-  };
-  Object.defineProperty(proto, 'textContent', { get: function () {
-    var text = '';
-    for (var i = 0; i < this.childNodes.length; i++) {
-      var child = this.childNodes[i];
-      text += child.nodeType === 3 ? child.data : child.textContent;
-    }
-    return text;
-  } });
-  var build = function (tree, parent) {
-    if (typeof tree === 'string') {
-      return { nodeType: 3, nodeName: '#text', data: tree, nodeValue: tree, textContent: tree, parentNode: parent, childNodes: [] };
-    }
-    var node = Object.create(proto);
-    node.nodeType = 1; node.nodeName = tree.tag; node.tagName = tree.tag; node.localName = tree.local;
-    node.namespaceURI = tree.ns; node.parentNode = parent; node._attrs = tree.attrs;
-    node.attributes = Object.keys(tree.attrs).map(function (key) { return { name: key, value: tree.attrs[key] }; });
-    node.childNodes = tree.children.map(function (child) { return build(child, node); });
-    node.children = node.childNodes.filter(function (child) { return child.nodeType === 1; });
-    node.firstChild = node.childNodes.length ? node.childNodes[0] : null;
-    node.lastChild = node.childNodes.length ? node.childNodes[node.childNodes.length - 1] : null;
-    return node;
-  };
-  return function (trees, source) {
-    var doc = Object.create(proto);
-    doc.nodeType = 9; doc.nodeName = '#document'; doc._attrs = {};
-    doc.childNodes = trees.map(function (tree) { return build(tree, doc); });
-    doc.children = doc.childNodes.filter(function (child) { return child.nodeType === 1; });
-    doc.documentElement = doc.children.length ? doc.children[0] : null;
-    doc.firstChild = doc.documentElement;
-    Object.defineProperty(doc, '_source', { value: source });
-    return doc;
-  };
-})()"#;
 
 /// The boa context shared by the ECMAScript sessions of one thread (a cheap handle; clone it into
 /// the [`crate::scxml::SessionOptions`] of every session that should share it). Not `Send`: a
@@ -140,12 +87,16 @@ type ScriptKey = (u8, Arc<str>, Option<Arc<str>>);
 struct Runtime {
     context: Context,
     scripts: HashMap<ScriptKey, Script>,
+    /// Expressions the fast path evaluates (`None`: compiled by boa).
+    simple: HashMap<Arc<str>, Option<Rc<fast::Simple>>>,
     /// The live session's `In()` set (swapped on activation).
     active: JsObject,
     /// Holds the live session's `In()` set under `set`, for the `In` function.
     in_holder: JsObject,
     foreach: Vec<Vec<JsValue>>,
     dom: Option<JsObject>,
+    /// The loop-iteration limit, also applied to arrays the engine walks itself.
+    loop_iterations: u64,
     /// Global keys of the bare context (builtins, `In`, host globals): never parked.
     baseline: HashSet<PropertyKey>,
     /// The session whose variables are the globals now.
@@ -241,11 +192,13 @@ impl Runtime {
         Runtime {
             context,
             scripts: HashMap::new(),
+            simple: HashMap::new(),
             active,
             in_holder,
             foreach: Vec::new(),
             dom: None,
             baseline,
+            loop_iterations: limits.loop_iterations,
             live: None,
             parked: HashMap::new(),
             next_token: 0,
@@ -358,20 +311,73 @@ impl Runtime {
         text: &Arc<str>,
         extra: Option<&Arc<str>>,
     ) -> Result<JsValue, String> {
-        let script = self.compile(kind, text, extra)?;
-        let result = script.evaluate(&mut self.context).map_err(|error| {
+        let (result, may_queue_jobs) = match self.fast_path(kind, text, extra) {
+            Some((fast, has_call)) => (fast, has_call),
+            None => {
+                let script = self.compile(kind, text, extra)?;
+                (script.evaluate(&mut self.context), true)
+            }
+        };
+        let result = result.map_err(|error| {
             let text = match extra {
                 Some(expr) => format!("{text} = {expr}"),
                 None => text.to_string(),
             };
             // The first line names the error; the rest is a stack trace without positions.
             let error = error.to_string();
-            let error = error.lines().next().unwrap_or_default().to_string();
+            let mut error = error.lines().next().unwrap_or_default();
+            // boa appends where it stopped, which is inside the engine's wrapper: not useful here.
+            if let Some(idx) = error.rfind(" (")
+                && error.ends_with(')')
+                && (error[idx..].starts_with(" (native")
+                    || error[idx..].starts_with(" (unknown at"))
+            {
+                error = &error[..idx];
+            }
             format!("evaluating \"{}\" failed: {error}.", text.trim())
         });
-        // Scripts run as Script records; drain jobs so promises do not pile up.
-        let _ = self.context.run_jobs();
+        // Drain promise jobs so they do not pile up (only code that can run a function can queue
+        // them; getters aside, which the fast path accepts as JavaScript does).
+        if may_queue_jobs {
+            let _ = self.context.run_jobs();
+        }
         result
+    }
+
+    /// Evaluates `text` with [`fast`] when it is simple enough (with whether it may have called a
+    /// function); `None` when boa must compile it.
+    fn fast_path(
+        &mut self,
+        kind: u8,
+        text: &Arc<str>,
+        extra: Option<&Arc<str>>,
+    ) -> Option<(JsResult<JsValue>, bool)> {
+        match kind {
+            KIND_EXPR => {
+                let simple = self.simple(text)?;
+                Some((fast::eval(&simple, &mut self.context), simple.has_call()))
+            }
+            KIND_ASSIGN => {
+                let location = self.simple(text)?;
+                let fast::Simple::Ident(location) = &*location else {
+                    return None;
+                };
+                let value = self.simple(extra?)?;
+                let result = fast::assign(location, &value, &mut self.context)
+                    .map(|()| JsValue::undefined());
+                Some((result, value.has_call()))
+            }
+            _ => None,
+        }
+    }
+    /// The fast-path form of `text`, parsed once per text.
+    fn simple(&mut self, text: &Arc<str>) -> Option<Rc<fast::Simple>> {
+        if let Some(simple) = self.simple.get(text) {
+            return simple.clone();
+        }
+        let simple = fast::parse(trim_expr(text)).map(Rc::new);
+        self.simple.insert(text.clone(), simple.clone());
+        simple
     }
 
     fn define_readonly(&mut self, name: &str, value: JsValue) {
@@ -379,12 +385,12 @@ impl Runtime {
     }
 
     fn check_location(location: &str) -> Result<(), String> {
-        let root: String = location
-            .trim()
-            .chars()
-            .take_while(|ch| ch.is_alphanumeric() || *ch == '_' || *ch == '$')
-            .collect();
-        if SYSTEM_VARIABLES.contains(&root.as_str()) {
+        let location = location.trim();
+        let end = location
+            .find(|ch: char| !(ch.is_alphanumeric() || ch == '_' || ch == '$'))
+            .unwrap_or(location.len());
+        let root = &location[..end];
+        if SYSTEM_VARIABLES.contains(&root) {
             return Err(format!("the system variable `{root}` cannot be assigned."));
         }
         Ok(())
@@ -422,7 +428,7 @@ impl Runtime {
             .children
             .iter()
             .filter_map(|child| match child {
-                Node::Element(idx) => Some(xml_tree(&doc, *idx)),
+                Node::Element(idx) => Some(dom::xml_tree(&doc, *idx)),
                 Node::Text(_) => None,
             })
             .collect();
@@ -430,7 +436,7 @@ impl Runtime {
         let dom = match &self.dom {
             Some(dom) => dom.clone(),
             None => {
-                let Ok(value) = self.context.eval(Source::from_bytes(DOM_PRELUDE)) else {
+                let Ok(value) = self.context.eval(Source::from_bytes(dom::DOM_PRELUDE)) else {
                     return JsValue::undefined();
                 };
                 let Some(dom) = value.as_object() else {
@@ -484,6 +490,10 @@ impl Runtime {
                 .ok()
                 .and_then(|length| length.as_number())
                 .unwrap_or(0.0) as u32;
+            // Event data crosses sessions as plain values; a huge sparse array does not.
+            if u64::from(length) > self.loop_iterations {
+                return Value::Undefined;
+            }
             let mut items = Vec::new();
             for idx in 0..length {
                 let item = object.get(idx, &mut self.context).unwrap_or_default();
@@ -508,43 +518,6 @@ impl Runtime {
     }
 }
 
-/// An XML element as the plain tree the DOM prelude expects.
-fn xml_tree(doc: &xml::Document, idx: usize) -> Value {
-    let element = &doc.elements[idx];
-    let attrs = element
-        .attrs
-        .iter()
-        .map(|attr| {
-            (
-                Arc::from(attr.qname.as_str()),
-                Value::string(attr.value.as_str()),
-            )
-        })
-        .collect();
-    let children = element
-        .children
-        .iter()
-        .map(|child| match child {
-            Node::Element(child) => xml_tree(doc, *child),
-            Node::Text(text) => Value::string(text.as_str()),
-        })
-        .collect();
-    Value::Object(vec![
-        (Arc::from("tag"), Value::string(element.qname.as_str())),
-        (Arc::from("local"), Value::string(element.local.as_str())),
-        (
-            Arc::from("ns"),
-            if element.ns.is_empty() {
-                Value::Null
-            } else {
-                Value::string(element.ns.as_str())
-            },
-        ),
-        (Arc::from("attrs"), Value::Object(attrs)),
-        (Arc::from("children"), Value::Array(children)),
-    ])
-}
-
 impl Datamodel for Runtime {
     fn set_system(&mut self, sessionid: &str, name: Option<&str>, ioprocessors: &Value) {
         self.define_readonly("_sessionid", JsValue::from(JsString::from(sessionid)));
@@ -555,6 +528,9 @@ impl Datamodel for Runtime {
         self.define_readonly("_name", name);
         let ioprocessors = self.value_to_js(ioprocessors);
         self.define_readonly("_ioprocessors", ioprocessors);
+        // `_x`: the namespace for platform extensions (W3C 5.10); empty, hosts add to it.
+        let extensions = JsObject::with_object_proto(self.context.intrinsics());
+        self.define_readonly("_x", extensions.into());
         // `_event` exists but is unbound until the first event (W3C test 319).
         self.define_readonly("_event", JsValue::undefined());
     }
@@ -665,6 +641,13 @@ impl Datamodel for Runtime {
             .ok()
             .and_then(|length| length.as_number())
             .unwrap_or(0.0) as u32;
+        // A sparse `new Array(1e9)` would otherwise run (and allocate) for ever.
+        if u64::from(length) > self.loop_iterations {
+            return Err(format!(
+                "`{}` has {length} items, more than a loop may take.",
+                array.text
+            ));
+        }
         let mut items = Vec::with_capacity(length as usize);
         for idx in 0..length {
             items.push(object.get(idx, &mut self.context).unwrap_or_default());

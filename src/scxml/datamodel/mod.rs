@@ -2,7 +2,9 @@
 //!
 //! Errors are plain sentences: the interpreter turns every one into `error.execution`.
 
+pub mod dom;
 pub mod ecmascript;
+pub mod fast;
 pub mod null;
 
 use crate::scxml::event::Event;

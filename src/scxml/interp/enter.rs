@@ -9,9 +9,9 @@ use crate::scxml::host::{Host, TraceRecord};
 use crate::scxml::interp::Session;
 use crate::scxml::model::{Binding, Block, Model, StateId, StateKind, TransitionId};
 
-/// What `computeEntrySet` produces.
+/// What `computeEntrySet` produces; the session keeps one between microsteps to reuse its buffers.
 #[derive(Default)]
-struct EntrySet {
+pub(super) struct EntrySet {
     /// `statesToEnter` (unordered here; sorted into entry order before use).
     states: Vec<StateId>,
     /// `marks[s]` is true when `s` is in `states` (a buffer kept by the session between steps).
@@ -89,18 +89,22 @@ impl Session {
     /// initial and history-default content, and raising `done.state.*` events.
     pub(super) fn enter_states(&mut self, enabled: &[TransitionId], host: &mut dyn Host) {
         let model = self.model.clone();
-        let mut marks = std::mem::take(&mut self.entry_marks);
-        marks.resize(model.states.len(), false);
-        let mut entry = EntrySet {
-            marks,
-            ..EntrySet::default()
-        };
+        let mut entry = std::mem::take(&mut self.entry_scratch);
+        entry.marks.resize(model.states.len(), false);
         self.compute_entry_set(enabled, &mut entry);
         entry.states.sort_unstable();
         for &state in &entry.states {
             entry.marks[state] = false;
         }
-        self.entry_marks = std::mem::take(&mut entry.marks);
+        self.enter_entry_set(&entry, host);
+        entry.states.clear();
+        entry.default_entry.clear();
+        entry.history_content.clear();
+        self.entry_scratch = entry;
+    }
+
+    fn enter_entry_set(&mut self, entry: &EntrySet, host: &mut dyn Host) {
+        let model = self.model.clone();
         for &state in &entry.states {
             self.configuration[state] = true;
             if model.uses_in {
@@ -126,7 +130,9 @@ impl Session {
             {
                 self.execute_block(&model.transitions[initial].body, host);
             }
-            if let Some(content) = entry.history_content.get(&state) {
+            if !entry.history_content.is_empty()
+                && let Some(content) = entry.history_content.get(&state)
+            {
                 self.execute_block(content, host);
             }
             if model.states[state].kind != StateKind::Final {
@@ -165,21 +171,29 @@ impl Session {
 
     /// `computeEntrySet(transitions, statesToEnter, statesForDefaultEntry, defaultHistoryContent)`.
     fn compute_entry_set(&self, transitions: &[TransitionId], entry: &mut EntrySet) {
+        let model = Arc::clone(&self.model);
         for &transition in transitions {
-            let targets = self.model.transitions[transition].targets.clone();
-            for &target in &targets {
+            let transition_ref = &model.transitions[transition];
+            let targets = &transition_ref.targets;
+            for &target in targets {
                 self.add_descendant_states_to_enter(target, entry);
             }
             let ancestor = self.get_transition_domain(transition);
-            for state in self.get_effective_target_states(targets.into_iter()) {
-                self.add_ancestor_states_to_enter(state, ancestor, entry);
+            if transition_ref.has_history_target {
+                for state in self.get_effective_target_states(targets.iter().copied()) {
+                    self.add_ancestor_states_to_enter(state, ancestor, entry);
+                }
+            } else {
+                for &state in targets {
+                    self.add_ancestor_states_to_enter(state, ancestor, entry);
+                }
             }
         }
     }
 
     /// `addDescendantStatesToEnter(state, ...)`.
     fn add_descendant_states_to_enter(&self, state: StateId, entry: &mut EntrySet) {
-        let model = &self.model;
+        let model = &*self.model;
         if model.is_history(state) {
             let parent = model.states[state].parent;
             let targets: Vec<StateId> = match self.history.get(&state) {
@@ -212,12 +226,18 @@ impl Session {
             let Some(initial) = model.states[state].initial else {
                 return;
             };
-            let targets = model.transitions[initial].targets.clone();
-            for &target in &targets {
+            let initial = &model.transitions[initial];
+            for &target in &initial.targets {
                 self.add_descendant_states_to_enter(target, entry);
             }
-            for target in self.get_effective_target_states(targets.into_iter()) {
-                self.add_ancestor_states_to_enter(target, Some(state), entry);
+            if initial.has_history_target {
+                for target in self.get_effective_target_states(initial.targets.iter().copied()) {
+                    self.add_ancestor_states_to_enter(target, Some(state), entry);
+                }
+            } else {
+                for &target in &initial.targets {
+                    self.add_ancestor_states_to_enter(target, Some(state), entry);
+                }
             }
         } else if model.states[state].kind == StateKind::Parallel {
             for &child in &model.states[state].children {
@@ -238,8 +258,13 @@ impl Session {
         ancestor: Option<StateId>,
         entry: &mut EntrySet,
     ) {
-        let model = &self.model;
-        for anc in model.proper_ancestors(state, ancestor) {
+        let model = &*self.model;
+        let mut cursor = model.states[state].parent;
+        while let Some(anc) = cursor {
+            if Some(anc) == ancestor {
+                break;
+            }
+            cursor = model.states[anc].parent;
             entry.add(anc);
             if model.states[anc].kind == StateKind::Parallel {
                 for &child in &model.states[anc].children {

@@ -51,7 +51,7 @@ impl Session {
                 id
             }
         };
-        match self.start_invoke(state, invoke, invokeid.clone(), host) {
+        match self.start_invoke(invoke, invokeid.clone(), host) {
             Ok(child) => self.invokes.push(ActiveInvoke {
                 state,
                 invokeid,
@@ -64,7 +64,6 @@ impl Session {
 
     fn start_invoke(
         &mut self,
-        state: StateId,
         invoke: &Arc<Invoke>,
         invokeid: Arc<str>,
         host: &mut dyn Host,
@@ -102,7 +101,6 @@ impl Session {
             return Ok(None);
         }
         let model = self.child_model(invoke, src)?;
-        let _ = state;
         let options = SessionOptions {
             sessionid: Some(format!("{}.{}", self.info.sessionid, invokeid)),
             ..self.options.clone()
@@ -118,7 +116,7 @@ impl Session {
     fn child_model(&mut self, invoke: &Invoke, src: Option<String>) -> Result<Arc<Model>, String> {
         if let Some(src) = src {
             let path = resolve_src(self.model.file.as_deref(), &src);
-            return parse::parse_file(&path)
+            return parse::parse_file_as(&path, self.model.dialect)
                 .map_err(|errors| format!("the invoked document cannot be loaded: {errors}"));
         }
         let text = match &invoke.content {
@@ -143,6 +141,7 @@ impl Session {
         let source = parse::Source {
             name: "<invoke content>".to_string(),
             file: self.model.file.clone(),
+            dialect: self.model.dialect,
         };
         parse::parse_source(&text, &source)
             .map_err(|errors| format!("the invoked document is not valid: {errors}"))
@@ -188,6 +187,7 @@ impl Session {
                         event: event.clone(),
                         target: Arc::from(format!("#_{}", self.invokes[idx].invokeid)),
                         kind: Arc::from(super::SCXML_EVENT_PROCESSOR),
+                        extra: Vec::new(),
                     };
                     let _ = host.send(&self.info, outgoing);
                 }

@@ -1,12 +1,12 @@
 //! The synchronous W3C interpreter (SCXML 1.0 Appendix D), split the way the algorithm is split:
 //!
-//! - [`step`]: the event loops (`main_event_loop` halves, `microstep`, `exit_interpreter`);
-//! - [`select`]: `select_transitions`, `select_eventless_transitions`, `remove_conflicting_transitions`,
+//! - `step`: the event loops (`main_event_loop` halves, `microstep`, `exit_interpreter`);
+//! - `select`: `select_transitions`, `select_eventless_transitions`, `remove_conflicting_transitions`,
 //!   `compute_exit_set`, `get_transition_domain`, `find_lcca`, `get_effective_target_states`;
-//! - [`enter`]: `exit_states`, `enter_states`, `compute_entry_set`, `add_descendant_states_to_enter`,
+//! - `enter`: `exit_states`, `enter_states`, `compute_entry_set`, `add_descendant_states_to_enter`,
 //!   `add_ancestor_states_to_enter`, `is_in_final_state`;
-//! - [`exec`]: executable content; [`send`]: `<send>`, `<cancel>` and the timer queue;
-//!   [`invoke`]: `<invoke>`, child sessions, `finalize`, autoforward; [`data`]: `<data>`, `<donedata>`.
+//! - `exec`: executable content; `send`: `<send>`, `<cancel>` and the timer queue;
+//!   `invoke`: `<invoke>`, child sessions, `finalize`, autoforward; `data`: `<data>`, `<donedata>`.
 //!
 //! A [`Session`] owns its queues, its datamodel, its timers and its invoked SCXML children. It holds
 //! no thread-locals and touches no globals; time only moves when the caller says so
@@ -42,9 +42,11 @@ pub use send::SCXML_EVENT_PROCESSOR;
 pub struct SessionOptions {
     /// `_sessionid`; generated when `None`.
     pub sessionid: Option<String>,
-    /// The most microsteps one macrostep may take before the session is stopped as runaway.
+    /// The most steps (microsteps and internal events) one macrostep may take before the session
+    /// is stopped as runaway.
     pub max_microsteps: u64,
-    /// Limits applied to every script evaluation.
+    /// Script limits of the ECMAScript runtime the session creates when [`SessionOptions::ecmascript`]
+    /// is `None` (a shared runtime has its own).
     pub script_limits: ScriptLimits,
     /// Installs host globals into the ECMAScript runtime the session creates when
     /// [`SessionOptions::ecmascript`] is `None`.
@@ -89,7 +91,7 @@ pub enum Halt {
     Final(String),
     /// It was cancelled by its parent or its host.
     Cancelled,
-    /// A macrostep ran more microsteps than allowed (a runaway eventless loop).
+    /// A macrostep ran more steps than allowed (a runaway eventless loop).
     Runaway(u64),
 }
 
@@ -138,8 +140,8 @@ pub struct Session {
     /// Values of `<param>`/namelist given by an invoking parent, overriding `<data>`.
     initial_values: Vec<(Arc<str>, Value)>,
     entry_counts: Vec<u64>,
-    /// Scratch membership marks for `computeEntrySet`, kept to avoid an allocation per microstep.
-    entry_marks: Vec<bool>,
+    /// Buffers of `computeEntrySet`, kept to avoid allocations in every microstep.
+    entry_scratch: enter::EntrySet,
 }
 
 impl std::fmt::Debug for Session {
@@ -203,7 +205,7 @@ impl Session {
             } else {
                 Vec::new()
             },
-            entry_marks: Vec::new(),
+            entry_scratch: enter::EntrySet::default(),
             options,
             model,
         }
@@ -217,6 +219,12 @@ impl Session {
     /// The model this session runs.
     pub fn model(&self) -> &Arc<Model> {
         &self.model
+    }
+
+    /// Start parameters: each value replaces the initial value of the `<data>` with the same id (as
+    /// `<param>`s of an `<invoke>` do for a child). Call before [`Session::start`].
+    pub fn set_params(&mut self, params: Vec<(Arc<str>, Value)>) {
+        self.initial_values = params;
     }
 
     /// Sets the session's current time (milliseconds on the host's clock) before it starts.

@@ -7,6 +7,7 @@ use crate::scxml::event::{Event, EventKind};
 use crate::scxml::host::{Host, HostError, OutgoingSend, TraceRecord};
 use crate::scxml::interp::{Session, Timer};
 use crate::scxml::model::{ContentSpec, Send, ValueOrExpr};
+use crate::scxml::parse::Dialect;
 use crate::scxml::parse::build::parse_duration;
 use crate::scxml::value::Value;
 
@@ -119,7 +120,7 @@ impl Session {
                     Some(delay) => {
                         self.timer_seq += 1;
                         self.timers.push(Timer {
-                            due: self.now + delay,
+                            due: self.now.saturating_add(delay),
                             seq: self.timer_seq,
                             sendid,
                             delivery,
@@ -173,6 +174,11 @@ impl Session {
         let data = self
             .eval_payload(&send.namelist, &send.params, &send.content)
             .map_err(Prepared::Error)?;
+        let mut extra = Vec::with_capacity(send.extra.len());
+        for (name, expr) in &send.extra {
+            let value = self.datamodel.eval(expr).map_err(Prepared::Error)?;
+            extra.push((name.clone(), value));
+        }
         let event = Event {
             name: Arc::from(name.unwrap_or_default()),
             kind: EventKind::External,
@@ -182,12 +188,21 @@ impl Session {
             invokeid: None,
             data,
         };
-        let target = target.unwrap_or_default();
+        let mut target = target.unwrap_or_default();
+        if self.model.dialect == Dialect::Ors {
+            // ORS names targets without the `#_` prefix: `_internal`, `_parent`, a session id.
+            if target == "_internal" || target == "_parent" {
+                target.insert(0, '#');
+            } else if target == *self.info.sessionid {
+                target = format!("#_scxml_{target}");
+            }
+        }
         if !is_scxml_type(&kind) {
             let outgoing = OutgoingSend {
                 event,
                 target: Arc::from(target),
                 kind: Arc::from(kind),
+                extra: extra.clone(),
             };
             return Ok((Delivery::Host(outgoing, true), delay));
         }
@@ -205,13 +220,23 @@ impl Session {
         } else if target == "#_parent" {
             Delivery::Parent(event)
         } else if let Some(sessionid) = target.strip_prefix("#_scxml_") {
+            let child = self.invokes.iter().find(|active| {
+                active
+                    .child
+                    .as_ref()
+                    .is_some_and(|child| &*child.info.sessionid == sessionid)
+            });
             if sessionid == &*self.info.sessionid {
                 Delivery::SelfExternal(event)
+            } else if let Some(active) = child {
+                // A reply to `_event.origin` of an event from an invoked child.
+                Delivery::Child(active.invokeid.clone(), event)
             } else {
                 let outgoing = OutgoingSend {
                     event,
                     target: Arc::from(target.as_str()),
                     kind: Arc::from(SCXML_EVENT_PROCESSOR),
+                    extra: extra.clone(),
                 };
                 Delivery::Host(outgoing, false)
             }
@@ -222,6 +247,7 @@ impl Session {
                 event,
                 target: Arc::from(target.as_str()),
                 kind: Arc::from(SCXML_EVENT_PROCESSOR),
+                extra: extra.clone(),
             };
             Delivery::Host(outgoing, true)
         };
@@ -263,6 +289,7 @@ impl Session {
                                 event,
                                 target: Arc::from(format!("#_{invokeid}")),
                                 kind: Arc::from(SCXML_EVENT_PROCESSOR),
+                                extra: Vec::new(),
                             };
                             if let Err(error) = host.send(&self.info, outgoing) {
                                 self.raise_error("error.communication", &error.to_string(), None);

@@ -48,10 +48,12 @@ impl Session {
             let mut macrostep_done = false;
             while self.running && !macrostep_done {
                 let mut enabled = self.select_eventless_transitions(host);
+                let mut took_event = false;
                 if enabled.is_empty() {
                     match self.internal.pop_front() {
                         None => macrostep_done = true,
                         Some(event) => {
+                            took_event = true;
                             self.trace(host, || TraceRecord::Event(event.clone()));
                             if self.model.uses_event {
                                 self.datamodel.set_event(&event);
@@ -60,7 +62,9 @@ impl Session {
                         }
                     }
                 }
-                if !enabled.is_empty() {
+                // Internal events count too: an eventless transition whose condition keeps failing
+                // raises `error.execution` forever without taking a single transition.
+                if !enabled.is_empty() || took_event {
                     n_microsteps += 1;
                     if n_microsteps > self.options.max_microsteps {
                         let limit = self.options.max_microsteps;
@@ -68,6 +72,8 @@ impl Session {
                         self.exit_interpreter(host, Halt::Runaway(limit));
                         return;
                     }
+                }
+                if !enabled.is_empty() {
                     self.microstep(&enabled, host);
                 }
             }
@@ -111,10 +117,21 @@ impl Session {
     }
 
     /// Runs children and external events until nothing is left to do.
+    ///
+    /// A chart that keeps sending itself events would never give control back; past
+    /// `max_microsteps` external events in one call it is stopped as runaway.
     pub(super) fn run_queues(&mut self, host: &mut dyn Host) {
+        let mut n_events: u64 = 0;
         while self.halt.is_none() {
             let mut progressed = self.run_children(host);
             if let Some(event) = self.external.pop_front() {
+                n_events += 1;
+                if n_events > self.options.max_microsteps {
+                    let limit = self.options.max_microsteps;
+                    self.running = false;
+                    self.exit_interpreter(host, Halt::Runaway(limit));
+                    return;
+                }
                 self.process_external(event, host);
                 progressed = true;
             }

@@ -4,6 +4,7 @@
 //! the parser panic; nesting is bounded by [`xml::MAX_DEPTH`] so nothing recurses deeply.
 
 pub mod build;
+mod content;
 pub mod xml;
 
 use std::path::{Path, PathBuf};
@@ -12,14 +13,29 @@ use std::sync::Arc;
 use crate::scxml::error::{ParseError, ParseErrors, Pos};
 use crate::scxml::model::Model;
 
-/// Where a document comes from: its name for errors and the directory `src` attributes are
-/// resolved against.
+/// Which SCXML the document is written in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Dialect {
+    /// W3C SCXML 1.0.
+    #[default]
+    W3c,
+    /// Genesys ORS: on `<send>`, `event`, `target`, `type`, `targettype` and `delay` are expressions
+    /// (as `eventexpr`, `targetexpr`, `typeexpr`, `delayexpr` are in W3C SCXML), targets may be
+    /// written `_internal`, `_parent` or a session id, and `hints` and `timeout` are evaluated and
+    /// handed to the host with the send (`OutgoingSend::extra`).
+    Ors,
+}
+
+/// Where a document comes from: its name for errors, the file `src` attributes are resolved
+/// against, and its dialect.
 #[derive(Debug, Clone, Default)]
 pub struct Source {
     /// The name printed in errors.
     pub name: String,
     /// The file, when the document was read from one.
     pub file: Option<PathBuf>,
+    /// The dialect.
+    pub dialect: Dialect,
 }
 
 /// Parses a chart from a string. `src` attributes are resolved against the current directory.
@@ -29,15 +45,22 @@ pub fn parse_str(text: &str) -> Result<Arc<Model>, ParseErrors> {
         &Source {
             name: "<input>".to_string(),
             file: None,
+            dialect: Dialect::W3c,
         },
     )
 }
 
-/// Parses the chart in `path`.
+/// Parses the W3C SCXML chart in `path`.
 pub fn parse_file(path: &Path) -> Result<Arc<Model>, ParseErrors> {
+    parse_file_as(path, Dialect::W3c)
+}
+
+/// Parses the chart in `path`, written in `dialect`.
+pub fn parse_file_as(path: &Path, dialect: Dialect) -> Result<Arc<Model>, ParseErrors> {
     let source = Source {
         name: path.display().to_string(),
         file: Some(path.to_path_buf()),
+        dialect,
     };
     let text = match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
