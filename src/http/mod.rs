@@ -160,3 +160,5 @@ mod tests {
         assert_eq!(body["exception"], "InternalError");
     }
 }
+pub mod cometd;
+pub mod notification;

@@ -1,0 +1,128 @@
+//! Axum glue for `/genesys/cometd`: long-polling POSTs and the WebSocket transport, both handing batches to
+//! `cometd::Server`. The protocol itself lives in `crate::cometd`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::ws::{Message as Frame, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::cometd::{Message, Server, Transport, message};
+
+/// The header GMS clients name their user with on every transport request.
+pub const GMS_USER_HEADER: &str = "gms_user";
+
+/// Routes for `/genesys/cometd` (and `/genesys/cometd/<message type>`, which clients append by default), with
+/// the server already applied as state. Belongs on the public listener.
+pub fn router(server: Arc<Server>) -> Router {
+    Router::new()
+        .route("/genesys/cometd", post(long_poll).get(websocket))
+        .route("/genesys/cometd/", post(long_poll).get(websocket))
+        .route("/genesys/cometd/{*kind}", post(long_poll).get(websocket))
+        .with_state(server)
+}
+
+fn user_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(GMS_USER_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_string)
+        .filter(|user| !user.is_empty())
+}
+
+fn bad_batch(error: message::ParseError) -> Response {
+    let body =
+        serde_json::json!({"message": error.to_string(), "exception": "MalformedBayeuxMessage"});
+    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+}
+
+fn json_reply(replies: &[Message]) -> Response {
+    match serde_json::to_vec(replies) {
+        Ok(body) => (
+            [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
+            body,
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(%error, "cometd reply not serializable");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+async fn long_poll(State(server): State<Arc<Server>>, headers: HeaderMap, body: Bytes) -> Response {
+    let batch = match message::parse_batch(&body) {
+        Ok(batch) => batch,
+        Err(error) => return bad_batch(error),
+    };
+    let replies = server
+        .handle(batch, user_of(&headers), Transport::LongPolling)
+        .await;
+    json_reply(&replies)
+}
+
+async fn websocket(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let user = user_of(&headers);
+    upgrade
+        .protocols(["cometd"])
+        .on_upgrade(move |socket| run_socket(server, user, socket))
+}
+
+/// Reads frames and answers each batch on its own task, so a held connect never blocks a subscribe or publish
+/// sent on the same socket; one writer task owns the sending half.
+async fn run_socket(server: Arc<Server>, user: Option<String>, socket: WebSocket) {
+    let (mut sink, mut stream) = socket.split();
+    let (replies_tx, mut replies_rx) = mpsc::channel::<String>(64);
+    let writer = tokio::spawn(async move {
+        while let Some(text) = replies_rx.recv().await {
+            if sink.send(Frame::Text(text.into())).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut handlers = JoinSet::new();
+    while let Some(Ok(frame)) = stream.next().await {
+        let text = match frame {
+            Frame::Text(text) => text.to_string(),
+            Frame::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Frame::Close(_) => break,
+            Frame::Ping(_) | Frame::Pong(_) => continue,
+        };
+        let server = server.clone();
+        let user = user.clone();
+        let replies_tx = replies_tx.clone();
+        handlers.spawn(async move {
+            let replies = match message::parse_batch(text.as_bytes()) {
+                Ok(batch) => server.handle(batch, user, Transport::WebSocket).await,
+                Err(error) => {
+                    tracing::debug!(%error, "bad cometd frame");
+                    vec![Message {
+                        channel: "/meta/unknown".to_string(),
+                        successful: Some(false),
+                        error: Some(format!("400::{error}")),
+                        ..Message::default()
+                    }]
+                }
+            };
+            if let Ok(text) = serde_json::to_string(&replies) {
+                let _ = replies_tx.send(text).await;
+            }
+        });
+        // Reap finished handlers so a long-lived socket does not accumulate them.
+        while handlers.try_join_next().is_some() {}
+    }
+    handlers.abort_all();
+    drop(replies_tx);
+    let _ = writer.await;
+}

@@ -1,0 +1,241 @@
+//! Localized push messages (`localizationFileLocation`): an XML file of messages, each with one text per
+//! language, chosen by the subscription's `language` property. The format is described in
+//! `docs/localization.md`; `samples/localization.xml` is an example.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use quick_xml::events::Event;
+use quick_xml::reader::Reader;
+
+/// A parsed localization file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Localization {
+    /// The `default` attribute of the root: the language used when the subscriber's has no text.
+    pub default_language: String,
+    /// Texts by message key, then by lower-case language tag.
+    pub messages: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// A localization file that cannot be used, with the line and column of the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file could not be read.
+    #[error("cannot read localization file {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid.
+    #[error("{line}:{column}: {message}")]
+    Invalid {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Localization {
+    /// Reads the file at `path`.
+    pub fn load(path: &Path) -> Result<Localization, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Localization::parse(&text)
+    }
+
+    /// Parses localization XML.
+    pub fn parse(text: &str) -> Result<Localization, Error> {
+        let invalid = |position: usize, message: String| {
+            let before = &text[..position.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |index| index + 1) + 1;
+            Error::Invalid {
+                line,
+                column,
+                message,
+            }
+        };
+        let mut reader = Reader::from_str(text);
+        let mut localization = Localization::default();
+        let mut seen_root = false;
+        let mut key: Option<String> = None;
+        let mut language: Option<String> = None;
+        let mut buffer = String::new();
+        loop {
+            let position = reader.buffer_position() as usize;
+            let event = reader
+                .read_event()
+                .map_err(|error| invalid(position, format!("malformed XML: {error}")))?;
+            match event {
+                Event::Start(element) | Event::Empty(element) => {
+                    let name = element.name().as_ref().to_string();
+                    let attribute = |wanted: &str| -> Result<Option<String>, Error> {
+                        for attribute in element.attributes() {
+                            let attribute = attribute.map_err(|error| {
+                                invalid(position, format!("bad attribute: {error}"))
+                            })?;
+                            if attribute.key.as_ref() == wanted {
+                                let value = attribute
+                                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                                    .map_err(|error| {
+                                        invalid(position, format!("bad attribute value: {error}"))
+                                    })?;
+                                return Ok(Some(value.into_owned()));
+                            }
+                        }
+                        Ok(None)
+                    };
+                    match (name.as_str(), seen_root, &key) {
+                        ("localization", false, _) => {
+                            seen_root = true;
+                            localization.default_language = attribute("default")?
+                                .ok_or_else(|| {
+                                    invalid(
+                                        position,
+                                        "<localization> needs a `default` language".into(),
+                                    )
+                                })?
+                                .to_ascii_lowercase();
+                        }
+                        ("message", true, None) => {
+                            let name = attribute("key")?.filter(|key| !key.is_empty()).ok_or_else(
+                                || invalid(position, "<message> needs a non-empty `key`".into()),
+                            )?;
+                            localization.messages.entry(name.clone()).or_default();
+                            key = Some(name);
+                        }
+                        ("text", true, Some(_)) => {
+                            language = Some(
+                                attribute("lang")?
+                                    .filter(|lang| !lang.is_empty())
+                                    .ok_or_else(|| {
+                                        invalid(position, "<text> needs a `lang`".into())
+                                    })?
+                                    .to_ascii_lowercase(),
+                            );
+                            buffer.clear();
+                        }
+                        _ => return Err(invalid(position, format!("unexpected <{name}>"))),
+                    }
+                }
+                Event::Text(content) if language.is_some() => {
+                    buffer.push_str(&content.xml10_content());
+                }
+                Event::GeneralRef(reference) if language.is_some() => {
+                    let character = reference.resolve_char_ref().map_err(|error| {
+                        invalid(position, format!("bad character reference: {error}"))
+                    })?;
+                    match character {
+                        Some(character) => buffer.push(character),
+                        None => match quick_xml::escape::resolve_predefined_entity(&reference) {
+                            Some(text) => buffer.push_str(text),
+                            None => {
+                                return Err(invalid(
+                                    position,
+                                    format!("unknown entity &{};", &*reference),
+                                ));
+                            }
+                        },
+                    }
+                }
+                Event::CData(content) if language.is_some() => {
+                    buffer.push_str(&content.xml10_content());
+                }
+                Event::End(element) => match element.name().as_ref() {
+                    "text" => {
+                        if let (Some(name), Some(lang)) = (&key, language.take()) {
+                            if let Some(texts) = localization.messages.get_mut(name) {
+                                texts.insert(lang, buffer.trim().to_string());
+                            }
+                        }
+                    }
+                    "message" => key = None,
+                    _ => {}
+                },
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        if !seen_root {
+            return Err(invalid(
+                0,
+                "the root element must be <localization default=\"..\">".into(),
+            ));
+        }
+        Ok(localization)
+    }
+
+    /// The text of message `key` for `language`: exact tag, then its primary subtag (`fr-CA` → `fr`), then the
+    /// default language. `None` when the key is unknown or has no usable text.
+    pub fn text(&self, key: &str, language: Option<&str>) -> Option<&str> {
+        let texts = self.messages.get(key)?;
+        let mut candidates = Vec::new();
+        if let Some(language) = language {
+            let language = language.to_ascii_lowercase().replace('_', "-");
+            if let Some((primary, _)) = language.split_once('-') {
+                let primary = primary.to_string();
+                candidates.push(language);
+                candidates.push(primary);
+            } else {
+                candidates.push(language);
+            }
+        }
+        candidates.push(self.default_language.clone());
+        candidates
+            .iter()
+            .find_map(|candidate| texts.get(candidate))
+            .map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<localization default="en">
+  <message key="agent.ready">
+    <text lang="en">An agent is ready now</text>
+    <text lang="fr">Un agent est disponible &amp; vous attend</text>
+  </message>
+</localization>"#;
+
+    #[test]
+    fn picks_language_then_primary_then_default() {
+        let localization = Localization::parse(SAMPLE).unwrap();
+        assert_eq!(
+            localization.text("agent.ready", Some("fr")),
+            Some("Un agent est disponible & vous attend")
+        );
+        assert_eq!(
+            localization.text("agent.ready", Some("fr-CA")),
+            Some("Un agent est disponible & vous attend")
+        );
+        assert_eq!(
+            localization.text("agent.ready", Some("de")),
+            Some("An agent is ready now")
+        );
+        assert_eq!(
+            localization.text("agent.ready", None),
+            Some("An agent is ready now")
+        );
+        assert_eq!(localization.text("unknown", Some("fr")), None);
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let error =
+            Localization::parse("<localization default=\"en\">\n  <message>\n</localization>")
+                .unwrap_err();
+        assert!(error.to_string().starts_with("2:3:"), "{error}");
+        assert!(Localization::parse("<other/>").is_err());
+        assert!(Localization::parse("<localization>").is_err());
+    }
+}

@@ -1,0 +1,439 @@
+//! The notification service: subscribe, unsubscribe and publish, as the Notification API and DFM actions use
+//! them. Requests arrive as JSON values so every missing or malformed field gets an error naming it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::client::{HttpClient, HttpSettings};
+use super::config::{
+    Channel, ChannelKind, DeliveryType, MIN_EXPIRATION, PushConfig, valid_provider_name,
+};
+use super::deliver::apns::Apns;
+use super::deliver::fcm::Fcm;
+use super::deliver::{self, Outcome, Outgoing, Status};
+use super::localization::Localization;
+use super::subscription::{self, StoreError, Subscription, SubscriptionStore};
+use crate::cometd;
+
+/// Why a request was refused. Each variant is one problem of the request (or the storage), named in the
+/// message; [`Error::kind`] is the short name the API reports as `exception`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The body is not a JSON object.
+    #[error("the request body must be a JSON object")]
+    NotAnObject,
+    /// A mandatory field is missing or empty.
+    #[error("mandatory field `{0}` is missing or empty")]
+    MissingField(&'static str),
+    /// A field has the wrong JSON type.
+    #[error("field `{0}` must be {1}")]
+    WrongType(&'static str, &'static str),
+    /// `expire` is below 30 seconds or not an integer.
+    #[error("`expire` must be an integer number of seconds, at least 30 (found {0})")]
+    InvalidExpire(String),
+    /// `filter` is not a tag, `*`, or a prefix ending in `.*`.
+    #[error("`filter` must be a tag, `*`, or a tag prefix ending in `.*` (found `{0}`)")]
+    InvalidFilter(String),
+    /// `notificationDetails.type` is not a known delivery type.
+    #[error("unknown notification type `{0}` (android, gcm, ios, httpcb, orscb or comet)")]
+    UnknownType(String),
+    /// The type (or its debug channel) is not enabled for the provider.
+    #[error("notification type `{kind}` is not enabled{debug} for provider `{provider}`")]
+    TypeDisabled {
+        /// The type.
+        kind: String,
+        /// `" (debug channel)"` or empty.
+        debug: &'static str,
+        /// The provider name.
+        provider: String,
+    },
+    /// `providerName` names no configured provider.
+    #[error("unknown provider `{0}`")]
+    UnknownProvider(String),
+    /// `deviceId` does not suit the type.
+    #[error("`notificationDetails.deviceId` {0}")]
+    InvalidDeviceId(String),
+    /// No live subscription has this id.
+    #[error("subscription `{0}` not found")]
+    NotFound(String),
+    /// The subscription storage failed.
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+}
+
+impl Error {
+    /// The short name reported as `exception`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::NotAnObject | Error::WrongType(..) => "InvalidRequest",
+            Error::MissingField(_) => "MissingField",
+            Error::InvalidExpire(_) => "InvalidExpire",
+            Error::InvalidFilter(_) => "InvalidFilter",
+            Error::UnknownType(_) => "UnknownType",
+            Error::TypeDisabled { .. } => "TypeDisabled",
+            Error::UnknownProvider(_) => "UnknownProvider",
+            Error::InvalidDeviceId(_) => "InvalidDeviceId",
+            Error::NotFound(_) => "SubscriptionNotFound",
+            Error::Storage(_) => "StorageUnavailable",
+        }
+    }
+}
+
+/// What happened to the delivery to one subscription.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryReport {
+    /// The subscription.
+    pub subscription_id: String,
+    /// Its subscriber.
+    pub subscriber_id: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `production` or `debug`.
+    pub channel: &'static str,
+    /// The outcome.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// The answer to a publish.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublishReport {
+    /// The published tag.
+    pub tag: String,
+    /// One entry per matching live subscription.
+    pub deliveries: Vec<DeliveryReport>,
+}
+
+/// The notification service.
+#[derive(Debug)]
+pub struct Service {
+    config: Arc<PushConfig>,
+    subscriptions: Arc<dyn SubscriptionStore>,
+    client: HttpClient,
+    cometd: Option<Arc<cometd::Server>>,
+    localization: Option<Localization>,
+    fcm: BTreeMap<(String, ChannelKind), Arc<Fcm>>,
+    apns: BTreeMap<(String, ChannelKind), Arc<Apns>>,
+}
+
+impl Service {
+    /// Builds the service: `config` from the `push` sections, `http` from the `gms` section, where
+    /// subscriptions live, and the CometD server `comet` deliveries go through (none: `comet` is disabled).
+    pub fn new(
+        config: PushConfig,
+        http: HttpSettings,
+        subscriptions: Arc<dyn SubscriptionStore>,
+        cometd: Option<Arc<cometd::Server>>,
+    ) -> Arc<Service> {
+        let localization =
+            config
+                .localization_file
+                .as_ref()
+                .and_then(|path| match Localization::load(path) {
+                    Ok(localization) => Some(localization),
+                    Err(error) => {
+                        tracing::warn!(
+                            "localizationFileLocation {}: {error}; messages are sent as published",
+                            path.display()
+                        );
+                        None
+                    }
+                });
+        let client = HttpClient::new(http.clone());
+        let mut fcm = BTreeMap::new();
+        let mut apns = BTreeMap::new();
+        for (name, provider) in &config.providers {
+            for ((_, kind), channel) in &provider.channels {
+                match channel {
+                    Channel::Android(android) => {
+                        fcm.insert(
+                            (name.clone(), *kind),
+                            Fcm::new(android.clone(), client.clone()),
+                        );
+                    }
+                    Channel::Ios(ios) => {
+                        apns.insert(
+                            (name.clone(), *kind),
+                            Apns::new(ios.clone(), *kind, http.clone()),
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Arc::new(Service {
+            config: Arc::new(config),
+            subscriptions,
+            client,
+            cometd,
+            localization,
+            fcm,
+            apns,
+        })
+    }
+
+    /// The typed `push` configuration in force.
+    pub fn config(&self) -> &PushConfig {
+        &self.config
+    }
+
+    /// Creates a subscription from a subscribe request body; returns it (its `id` is the subscription id).
+    pub async fn subscribe(&self, body: &Value) -> Result<Subscription, Error> {
+        let object = body.as_object().ok_or(Error::NotAnObject)?;
+        let subscriber_id = text_field(object.get("subscriberId"), "subscriberId")?;
+        let filter = text_field(object.get("filter"), "filter")?;
+        if !subscription::valid_filter(&filter) {
+            return Err(Error::InvalidFilter(filter));
+        }
+        let expire = match object.get("expire") {
+            None | Some(Value::Null) => self.config.default_subscription_expiration,
+            Some(value) => {
+                let seconds = match value {
+                    Value::Number(number) => number.as_u64(),
+                    Value::String(text) => text.trim().parse::<u64>().ok(),
+                    _ => None,
+                };
+                match seconds {
+                    Some(seconds) if seconds >= MIN_EXPIRATION => seconds,
+                    _ => return Err(Error::InvalidExpire(value.to_string())),
+                }
+            }
+        };
+        let provider_name = match object.get("providerName") {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(name)) if name.is_empty() => String::new(),
+            Some(Value::String(name))
+                if valid_provider_name(name) && self.config.providers.contains_key(name) =>
+            {
+                name.clone()
+            }
+            Some(Value::String(name)) => return Err(Error::UnknownProvider(name.clone())),
+            Some(_) => return Err(Error::WrongType("providerName", "a string")),
+        };
+        let details = match object.get("notificationDetails") {
+            Some(Value::Object(details)) => details,
+            None | Some(Value::Null) => return Err(Error::MissingField("notificationDetails")),
+            Some(_) => return Err(Error::WrongType("notificationDetails", "an object")),
+        };
+        let type_name = text_field(details.get("type"), "notificationDetails.type")?;
+        let kind =
+            DeliveryType::parse(&type_name).ok_or_else(|| Error::UnknownType(type_name.clone()))?;
+        let device_id = text_field(details.get("deviceId"), "notificationDetails.deviceId")?;
+        let properties = match details.get("properties") {
+            None | Some(Value::Null) => BTreeMap::new(),
+            Some(Value::Object(properties)) => properties
+                .iter()
+                .map(|(key, value)| {
+                    let text = match value {
+                        Value::String(text) => text.clone(),
+                        other => other.to_string(),
+                    };
+                    (key.clone(), text)
+                })
+                .collect(),
+            Some(_) => {
+                return Err(Error::WrongType(
+                    "notificationDetails.properties",
+                    "an object",
+                ));
+            }
+        };
+        if kind == DeliveryType::Httpcb {
+            check_callback_url(&device_id)?;
+        }
+        let subscription = Subscription {
+            id: new_id(),
+            subscriber_id,
+            provider_name,
+            kind: kind.name().to_string(),
+            device_id,
+            properties,
+            filter,
+            expire,
+        };
+        let channel_kind = channel_kind(&subscription);
+        if self
+            .config
+            .channel(&subscription.provider_name, kind, channel_kind)
+            .is_none()
+        {
+            return Err(Error::TypeDisabled {
+                kind: kind.name().to_string(),
+                debug: if channel_kind == ChannelKind::Debug {
+                    " (debug channel)"
+                } else {
+                    ""
+                },
+                provider: subscription.provider_name.clone(),
+            });
+        }
+        self.subscriptions
+            .insert(&subscription, Duration::from_secs(subscription.expire))
+            .await?;
+        tracing::info!(id = %subscription.id, kind = kind.name(), filter = %subscription.filter, "subscription created");
+        Ok(subscription)
+    }
+
+    /// Removes subscription `id`.
+    pub async fn unsubscribe(&self, id: &str) -> Result<(), Error> {
+        if self.subscriptions.remove(id).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound(id.to_string()))
+        }
+    }
+
+    /// Publishes a message to every live subscription whose filter matches the tag, all deliveries at once;
+    /// each is bounded by the outbound timeouts, so the publish is too.
+    pub async fn publish(&self, body: &Value) -> Result<PublishReport, Error> {
+        let object = body.as_object().ok_or(Error::NotAnObject)?;
+        let tag = text_field(object.get("tag"), "tag")?;
+        let message = match object.get("message") {
+            None | Some(Value::Null) => return Err(Error::MissingField("message")),
+            Some(Value::String(text)) => text.clone(),
+            Some(other) => other.to_string(),
+        };
+        let mediatype = match object.get("mediatype") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(text)) => Some(text.clone()),
+            Some(_) => return Err(Error::WrongType("mediatype", "a string")),
+        };
+        let expire = match object.get("expire") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(
+                value
+                    .as_u64()
+                    .ok_or(Error::WrongType("expire", "a non-negative integer"))?,
+            ),
+        };
+        let subscriptions = self
+            .subscriptions
+            .with_filters(&subscription::filters_matching(&tag))
+            .await?;
+        let deliveries = subscriptions.iter().map(|subscription| {
+            let outgoing = Outgoing {
+                tag: tag.clone(),
+                text: self.localize(&message, &tag, subscription.language()),
+                mediatype: mediatype.clone(),
+                expire,
+                format: self.config.format_for(&subscription.provider_name, &tag),
+                subscription_id: subscription.id.clone(),
+            };
+            async move {
+                let channel_kind = channel_kind(subscription);
+                let outcome = self.deliver(subscription, channel_kind, &outgoing).await;
+                DeliveryReport {
+                    subscription_id: subscription.id.clone(),
+                    subscriber_id: subscription.subscriber_id.clone(),
+                    kind: subscription.kind.clone(),
+                    channel: if channel_kind == ChannelKind::Debug {
+                        "debug"
+                    } else {
+                        "production"
+                    },
+                    outcome,
+                }
+            }
+        });
+        let deliveries = futures_util::future::join_all(deliveries).await;
+        Ok(PublishReport { tag, deliveries })
+    }
+
+    /// The text for a subscriber: the localized message whose key is the published message (or else the tag),
+    /// in the subscriber's language; the message as published when no localization applies.
+    fn localize(&self, message: &str, tag: &str, language: Option<&str>) -> String {
+        self.localization
+            .as_ref()
+            .and_then(|localization| {
+                localization
+                    .text(message, language)
+                    .or_else(|| localization.text(tag, language))
+            })
+            .map(str::to_string)
+            .unwrap_or_else(|| message.to_string())
+    }
+
+    async fn deliver(
+        &self,
+        subscription: &Subscription,
+        channel_kind: ChannelKind,
+        outgoing: &Outgoing,
+    ) -> Outcome {
+        let Some(kind) = subscription.delivery_type() else {
+            return Outcome::with(
+                Status::Disabled,
+                format!("unknown type `{}`", subscription.kind),
+            );
+        };
+        let provider = subscription.provider_name.as_str();
+        let Some(channel) = self.config.channel(provider, kind, channel_kind) else {
+            return Outcome::with(
+                Status::Disabled,
+                format!("type {} is not enabled for this provider", kind.name()),
+            );
+        };
+        let device = subscription.device_id.as_str();
+        let key = (provider.to_string(), channel_kind);
+        match channel {
+            Channel::Httpcb => deliver::httpcb::deliver(&self.client, device, outgoing).await,
+            Channel::Orscb(orscb) => {
+                deliver::orscb::deliver(&self.client, orscb, device, outgoing).await
+            }
+            Channel::Comet => match &self.cometd {
+                Some(server) => deliver::comet::deliver(server, device, outgoing),
+                None => Outcome::with(Status::Disabled, "no CometD server on this node"),
+            },
+            Channel::Android(_) => match self.fcm.get(&key) {
+                Some(fcm) => fcm.deliver(device, outgoing).await,
+                None => Outcome::with(Status::Disabled, "android channel has no sender"),
+            },
+            Channel::Ios(_) => match self.apns.get(&key) {
+                Some(apns) => apns.deliver(device, outgoing).await,
+                None => Outcome::with(Status::Disabled, "ios channel has no sender"),
+            },
+        }
+    }
+}
+
+fn channel_kind(subscription: &Subscription) -> ChannelKind {
+    if subscription.wants_debug() {
+        ChannelKind::Debug
+    } else {
+        ChannelKind::Production
+    }
+}
+
+fn text_field(value: Option<&Value>, name: &'static str) -> Result<String, Error> {
+    match value {
+        None | Some(Value::Null) => Err(Error::MissingField(name)),
+        Some(Value::String(text)) if text.trim().is_empty() => Err(Error::MissingField(name)),
+        Some(Value::String(text)) => Ok(text.clone()),
+        Some(Value::Number(number)) => Ok(number.to_string()),
+        Some(_) => Err(Error::WrongType(name, "a string")),
+    }
+}
+
+fn check_callback_url(url: &str) -> Result<(), Error> {
+    let parsed: hyper::Uri = url.parse().map_err(|_| {
+        Error::InvalidDeviceId(format!(
+            "must be an http or https URL for httpcb (found `{url}`)"
+        ))
+    })?;
+    match (parsed.scheme_str(), parsed.host()) {
+        (Some("http" | "https"), Some(_)) => Ok(()),
+        _ => Err(Error::InvalidDeviceId(format!(
+            "must be an http or https URL for httpcb (found `{url}`)"
+        ))),
+    }
+}
+
+fn new_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,159 @@
+//! Subscriptions: the record kept for each, tag filters, and the narrow storage seam
+//! ([`SubscriptionStore`]) with an in-memory backend.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::config::DeliveryType;
+
+/// One live subscription, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription {
+    /// Subscription id (returned by the subscribe call, used by DELETE).
+    pub id: String,
+    /// `subscriberId`.
+    pub subscriber_id: String,
+    /// `providerName` (`""`: the `push` section).
+    pub provider_name: String,
+    /// `notificationDetails.type`, normalised (`gcm` → `android`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `notificationDetails.deviceId`: device token, callback URL, ORS session id or `gms_user`.
+    pub device_id: String,
+    /// `notificationDetails.properties` (`debug`, `language`, ...), values as strings.
+    pub properties: BTreeMap<String, String>,
+    /// `filter`: the tag filter.
+    pub filter: String,
+    /// `expire`: lifetime in seconds.
+    pub expire: u64,
+}
+
+impl Subscription {
+    /// The delivery type.
+    pub fn delivery_type(&self) -> Option<DeliveryType> {
+        DeliveryType::parse(&self.kind)
+    }
+
+    /// Whether `properties.debug` asks for the debug channel.
+    pub fn wants_debug(&self) -> bool {
+        self.properties
+            .get("debug")
+            .is_some_and(|value| value.eq_ignore_ascii_case("true"))
+    }
+
+    /// `properties.language`, if set.
+    pub fn language(&self) -> Option<&str> {
+        self.properties
+            .get("language")
+            .map(String::as_str)
+            .filter(|language| !language.is_empty())
+    }
+}
+
+/// Whether `filter` is well formed: `*`, a tag, or a tag prefix ending in `.*`.
+pub fn valid_filter(filter: &str) -> bool {
+    if filter.is_empty() || filter.chars().any(char::is_whitespace) {
+        return false;
+    }
+    let body = filter.strip_suffix(".*").unwrap_or(filter);
+    filter == "*" || (!body.is_empty() && !body.contains('*'))
+}
+
+/// The filters that match `tag`: the tag itself, `*`, and `prefix.*` for every dot-separated prefix, so a
+/// publish looks up a handful of index entries instead of testing every subscription.
+pub fn filters_matching(tag: &str) -> Vec<String> {
+    let mut filters = vec![tag.to_string(), "*".to_string()];
+    for (index, c) in tag.char_indices() {
+        if c == '.' {
+            filters.push(format!("{}.*", &tag[..index]));
+        }
+    }
+    filters
+}
+
+/// Why the subscription storage failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("subscription storage failed: {0}")]
+pub struct StoreError(pub String);
+
+/// Where subscriptions live, with their expiry. An expired subscription is never returned.
+#[async_trait]
+pub trait SubscriptionStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Stores `subscription` until `ttl` has passed.
+    async fn insert(&self, subscription: &Subscription, ttl: Duration) -> Result<(), StoreError>;
+    /// Removes the subscription `id`; returns whether a live one was removed.
+    async fn remove(&self, id: &str) -> Result<bool, StoreError>;
+    /// Live subscriptions whose filter is one of `filters`.
+    async fn with_filters(&self, filters: &[String]) -> Result<Vec<Subscription>, StoreError>;
+}
+
+/// In-process subscriptions (one node, nothing kept across restarts).
+#[derive(Debug, Default)]
+pub struct MemorySubscriptions {
+    entries: Mutex<HashMap<String, (Subscription, Instant)>>,
+}
+
+impl MemorySubscriptions {
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Subscription, Instant)>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[async_trait]
+impl SubscriptionStore for MemorySubscriptions {
+    async fn insert(&self, subscription: &Subscription, ttl: Duration) -> Result<(), StoreError> {
+        let now = Instant::now();
+        let mut entries = self.entries();
+        entries.retain(|_, (_, expiry)| *expiry > now);
+        entries.insert(subscription.id.clone(), (subscription.clone(), now + ttl));
+        Ok(())
+    }
+
+    async fn remove(&self, id: &str) -> Result<bool, StoreError> {
+        let now = Instant::now();
+        Ok(self
+            .entries()
+            .remove(id)
+            .is_some_and(|(_, expiry)| expiry > now))
+    }
+
+    async fn with_filters(&self, filters: &[String]) -> Result<Vec<Subscription>, StoreError> {
+        let now = Instant::now();
+        let mut found: Vec<Subscription> = self
+            .entries()
+            .values()
+            .filter(|(subscription, expiry)| {
+                *expiry > now && filters.contains(&subscription.filter)
+            })
+            .map(|(subscription, _)| subscription.clone())
+            .collect();
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_match_tags_and_prefixes() {
+        let filters = filters_matching("ors.contact.123");
+        for filter in ["ors.contact.123", "*", "ors.*", "ors.contact.*"] {
+            assert!(filters.contains(&filter.to_string()), "{filter}");
+        }
+        assert!(!filters.contains(&"ors.contact".to_string()));
+        assert!(valid_filter("ors.*"));
+        assert!(valid_filter("*"));
+        assert!(!valid_filter(""));
+        assert!(!valid_filter("o*s"));
+        assert!(!valid_filter(".*"));
+    }
+}

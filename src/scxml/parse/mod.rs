@@ -1,0 +1,102 @@
+//! Parsing: XML text → positioned elements ([`xml`]) → validated, resolved [`Model`] ([`build`]).
+//!
+//! Every rejected document yields [`ParseErrors`], each `file:line:column: sentence`. No input makes
+//! the parser panic; nesting is bounded by [`xml::MAX_DEPTH`] so nothing recurses deeply.
+
+pub mod build;
+mod content;
+pub mod xml;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::scxml::error::{ParseError, ParseErrors, Pos};
+use crate::scxml::model::Model;
+
+/// Which SCXML the document is written in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Dialect {
+    /// W3C SCXML 1.0.
+    #[default]
+    W3c,
+    /// Genesys ORS: on `<send>`, `event`, `target`, `type`, `targettype` and `delay` are expressions
+    /// (as `eventexpr`, `targetexpr`, `typeexpr`, `delayexpr` are in W3C SCXML), targets may be
+    /// written `_internal`, `_parent` or a session id, and `hints` and `timeout` are accepted (not
+    /// interpreted yet).
+    Ors,
+}
+
+/// Where a document comes from: its name for errors, the file `src` attributes are resolved
+/// against, and its dialect.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    /// The name printed in errors.
+    pub name: String,
+    /// The file, when the document was read from one.
+    pub file: Option<PathBuf>,
+    /// The dialect.
+    pub dialect: Dialect,
+}
+
+/// Parses a chart from a string. `src` attributes are resolved against the current directory.
+pub fn parse_str(text: &str) -> Result<Arc<Model>, ParseErrors> {
+    parse_source(
+        text,
+        &Source {
+            name: "<input>".to_string(),
+            file: None,
+            dialect: Dialect::W3c,
+        },
+    )
+}
+
+/// Parses the W3C SCXML chart in `path`.
+pub fn parse_file(path: &Path) -> Result<Arc<Model>, ParseErrors> {
+    parse_file_as(path, Dialect::W3c)
+}
+
+/// Parses the chart in `path`, written in `dialect`.
+pub fn parse_file_as(path: &Path, dialect: Dialect) -> Result<Arc<Model>, ParseErrors> {
+    let source = Source {
+        name: path.display().to_string(),
+        file: Some(path.to_path_buf()),
+        dialect,
+    };
+    let text = match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(_) => {
+                return Err(one(
+                    &source,
+                    Pos { line: 1, column: 1 },
+                    "the file is not valid UTF-8.",
+                ));
+            }
+        },
+        Err(error) => {
+            return Err(one(
+                &source,
+                Pos { line: 1, column: 1 },
+                &format!("the file cannot be read: {error}."),
+            ));
+        }
+    };
+    parse_source(&text, &source)
+}
+
+/// Parses `text`, naming it after `source` in errors.
+pub fn parse_source(text: &str, source: &Source) -> Result<Arc<Model>, ParseErrors> {
+    let doc = match xml::read(text) {
+        Ok(doc) => doc,
+        Err((pos, message)) => return Err(one(source, pos, &message)),
+    };
+    build::build(&doc, doc.root, source).map(Arc::new)
+}
+
+fn one(source: &Source, pos: Pos, message: &str) -> ParseErrors {
+    ParseErrors(vec![ParseError {
+        file: source.name.clone(),
+        pos,
+        message: message.to_string(),
+    }])
+}
