@@ -11,11 +11,13 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use crate::cometd;
 use crate::config::{ConfigHandle, GmsConfig};
 use crate::http;
 use crate::http::metrics::Metrics;
 use crate::http::ors::RouterInProcess;
 use crate::http::{AppState, Listeners, Routers};
+use crate::notify;
 use crate::ors::node::OrsNode;
 use crate::resources::Resources;
 use crate::services::ors::OrsService;
@@ -55,6 +57,10 @@ pub enum Error {
 pub struct App {
     /// Handles shared by every request.
     pub state: AppState,
+    /// The Notification service (`push` sections; they take effect at start-up, as in GMS).
+    pub notify: Arc<notify::Service>,
+    /// The CometD server behind `/genesys/cometd`, which `comet` deliveries go through.
+    pub cometd: Arc<cometd::Server>,
     /// The ORS layer (sessions, modules, the simulated contact center).
     pub ors: OrsParts,
 }
@@ -110,7 +116,19 @@ impl App {
         for warning in &config.get().warnings {
             tracing::warn!("{warning}");
         }
+        let cometd = cometd::Server::new(cometd::Settings::default());
+        let notify = {
+            let current = config.get();
+            notify::Service::new(
+                notify::PushConfig::from_raw(current.raw()),
+                notify::client::HttpSettings::from_gms(&current.gms),
+                Arc::new(notify::StoreSubscriptions::new(store.clone())),
+                Some(cometd.clone()),
+            )
+        };
         Ok(App {
+            notify,
+            cometd,
             state: AppState {
                 config,
                 store,
@@ -132,6 +150,14 @@ impl App {
     /// `.public(router)` for the "Allow" list, `.internal(router)` for internal-only routes.
     pub fn listeners(&self) -> Listeners {
         let listeners = Routers::new(self.state.clone())
+            .public(crate::http::cometd::router(self.cometd.clone()))
+            .public(crate::http::notification::public_router(
+                self.notify.clone(),
+            ))
+            .internal(crate::http::notification::internal_router(
+                self.notify.clone(),
+            ))
+            .describe(crate::http::notification::describe())
             .internal(http::ors::scxml_routes(self.ors.node.ors.clone()))
             .public(http::ors::service_routes(self.service_request_state()))
             .public(http::geo::routes(self.geocoder()))
@@ -168,6 +194,15 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
         let listeners = self.listeners();
+        let sweeper = self.cometd.spawn_sweeper();
+        // Relays comet deliveries between nodes that share a store; one node needs no relay to work.
+        if let Err(error) = self
+            .notify
+            .start_comet_relay(self.state.store.clone())
+            .await
+        {
+            tracing::warn!("comet relay between nodes not started: {error}");
+        }
         let (stop, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             shutdown.await;
@@ -216,6 +251,7 @@ impl App {
         let internal = axum::serve(internal, listeners.internal)
             .with_graceful_shutdown(until_stopped(stopped));
         let (public, internal) = tokio::join!(public.into_future(), internal.into_future());
+        sweeper.abort();
         public?;
         internal?;
         Ok(())

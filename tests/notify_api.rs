@@ -416,3 +416,42 @@ async fn bad_input_gets_a_4xx_naming_the_problem() {
         .unwrap();
     assert_eq!(public_publish.status(), 404);
 }
+
+#[tokio::test]
+async fn max_connections_per_route_queues_the_rest() {
+    let mut http = quick_http();
+    http.socket_timeout = Duration::from_secs(5);
+    http.max_connections_per_route = 1;
+    let node = start(&[("push", PUSH_ALL)], http).await;
+    let receiver = Recorder::start(Answer::Slow(Duration::from_millis(50))).await;
+    for n in 0..3 {
+        node.subscribe_ok(httpcb(&format!("{}/{n}", receiver.url), "t"))
+            .await;
+    }
+    let (_, report) = node.publish(json!({"tag": "t", "message": "m"})).await;
+    for delivery in report["deliveries"].as_array().unwrap() {
+        assert_eq!(delivery["status"], "delivered", "{report}");
+    }
+    assert_eq!(receiver.taken().len(), 3);
+    assert_eq!(
+        receiver
+            .max_in_flight
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+}
+
+#[test]
+fn the_openapi_description_names_every_route() {
+    let document = gms::http::notification::describe();
+    let mut paths: Vec<&String> = document.paths.paths.keys().collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "/genesys/1/notification/publish",
+            "/genesys/1/notification/subscription",
+            "/genesys/1/notification/subscription/{id}"
+        ]
+    );
+}

@@ -83,3 +83,84 @@ async fn subscriptions_live_in_the_store_with_their_expiry() {
         ["c"]
     );
 }
+
+#[tokio::test]
+async fn comet_deliveries_reach_a_user_connected_to_another_node() {
+    use gms::cometd::{self, GENESYS_CHANNEL, Message, Transport};
+    use gms::notify::client::HttpSettings;
+    use gms::notify::{PushConfig, SectionInput, Service};
+    use serde_json::json;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn gms::store::Store> =
+        Arc::new(Embedded::open(dir.path(), Arc::new(gms::store::SystemClock)).unwrap());
+    let push = PushConfig::from_sections(&[SectionInput::from_pairs(
+        "push",
+        &[("pushEnabled", "comet")],
+    )]);
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let server = cometd::Server::new(cometd::Settings::default());
+        let service = Service::new(
+            push.clone(),
+            HttpSettings::default(),
+            Arc::new(StoreSubscriptions::new(store.clone())),
+            Some(server.clone()),
+        );
+        service.start_comet_relay(store.clone()).await.unwrap();
+        nodes.push((server, service));
+    }
+    // Alice's client is on node 1.
+    let (server_b, _) = &nodes[1];
+    let handshake: Message =
+        serde_json::from_value(json!({"channel": "/meta/handshake", "version": "1.0"})).unwrap();
+    let replies = server_b
+        .handle(
+            vec![handshake],
+            Some("alice".into()),
+            Transport::LongPolling,
+        )
+        .await;
+    let client = replies[0].client_id.clone().unwrap();
+    let subscribe: Message = serde_json::from_value(
+        json!({"channel": "/meta/subscribe", "clientId": client, "subscription": GENESYS_CHANNEL}),
+    )
+    .unwrap();
+    server_b
+        .handle(vec![subscribe], None, Transport::LongPolling)
+        .await;
+    server_b
+        .handle(
+            vec![
+                serde_json::from_value(json!({"channel": "/meta/connect", "clientId": client}))
+                    .unwrap(),
+            ],
+            None,
+            Transport::LongPolling,
+        )
+        .await;
+
+    // The subscription and the publish go through node 0.
+    let (_, service_a) = &nodes[0];
+    service_a
+        .subscribe(&json!({"subscriberId": "alice", "filter": "chat.*", "notificationDetails": {"deviceId": "alice", "type": "comet"}}))
+        .await
+        .unwrap();
+    let report = service_a
+        .publish(&json!({"tag": "chat.7", "message": "hello"}))
+        .await
+        .unwrap();
+    let report = serde_json::to_value(&report).unwrap();
+    assert_eq!(report["deliveries"][0]["status"], "relayed", "{report}");
+    // The held connect on node 1 returns with the message.
+    let connect: Message =
+        serde_json::from_value(json!({"channel": "/meta/connect", "clientId": client})).unwrap();
+    let replies = tokio::time::timeout(
+        Duration::from_secs(10),
+        server_b.handle(vec![connect], None, Transport::LongPolling),
+    )
+    .await
+    .unwrap();
+    assert_eq!(replies[1].channel, GENESYS_CHANNEL);
+    assert_eq!(replies[1].data.as_ref().unwrap()["message"], "hello");
+}

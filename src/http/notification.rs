@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, post};
 use serde_json::{Value, json};
 
+use super::error::ErrorBody;
 use crate::notify::{self, Service};
 
 /// Subscribe and unsubscribe, with the service applied as state. Belongs on the public listener.
@@ -32,6 +33,20 @@ pub fn internal_router(service: Arc<Service>) -> Router {
     Router::new()
         .route("/genesys/1/notification/publish", post(publish))
         .with_state(service)
+}
+
+/// The Notification API's description, for `Routers::describe`.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(subscribe, unsubscribe, publish),
+    components(schemas(ErrorBody)),
+    tags((name = "notification", description = "Notification API (publish on the internal listener only)"))
+)]
+pub struct NotificationDoc;
+
+/// The description of the Notification API routes.
+pub fn describe() -> utoipa::openapi::OpenApi {
+    <NotificationDoc as utoipa::OpenApi>::openapi()
 }
 
 fn error(status: StatusCode, message: String, exception: &str) -> Response {
@@ -77,7 +92,13 @@ fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, Box<Response>> 
     })
 }
 
-async fn subscribe(
+/// Subscribe: `{"subscriberId", "providerName", "notificationDetails": {"deviceId", "type", "properties"},
+/// "expire", "filter"}` → `{"id", "expire"}`.
+#[utoipa::path(post, path = "/genesys/1/notification/subscription", tag = "notification",
+    request_body(content = Object, content_type = "application/json"),
+    responses((status = 200, description = "`{\"id\": \"...\", \"expire\": 30}`", body = Object),
+        (status = 400, body = ErrorBody), (status = 415, body = ErrorBody)))]
+pub async fn subscribe(
     State(service): State<Arc<Service>>,
     headers: HeaderMap,
     body: Bytes,
@@ -95,14 +116,27 @@ async fn subscribe(
     }
 }
 
-async fn unsubscribe(State(service): State<Arc<Service>>, Path(id): Path<String>) -> Response {
+/// Unsubscribe.
+#[utoipa::path(delete, path = "/genesys/1/notification/subscription/{id}", tag = "notification",
+    params(("id" = String, Path, description = "subscription id")),
+    responses((status = 200, description = "`{\"id\": \"...\"}`", body = Object), (status = 404, body = ErrorBody)))]
+pub async fn unsubscribe(State(service): State<Arc<Service>>, Path(id): Path<String>) -> Response {
     match service.unsubscribe(&id).await {
         Ok(()) => axum::Json(json!({"id": id})).into_response(),
         Err(failure) => service_error(failure),
     }
 }
 
-async fn publish(State(service): State<Arc<Service>>, headers: HeaderMap, body: Bytes) -> Response {
+/// Publish (internal listener only): `{"tag", "message", "mediatype", "expire"}` → one report per delivery.
+#[utoipa::path(post, path = "/genesys/1/notification/publish", tag = "notification",
+    request_body(content = Object, content_type = "application/json"),
+    responses((status = 200, description = "`{\"tag\", \"deliveries\": [{\"subscriptionId\", \"subscriberId\", \"type\", \"channel\", \"status\", \"detail\"}]}`", body = Object),
+        (status = 400, body = ErrorBody), (status = 415, body = ErrorBody)))]
+pub async fn publish(
+    State(service): State<Arc<Service>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let body = match json_body(&headers, &body) {
         Ok(body) => body,
         Err(response) => return *response,

@@ -4,13 +4,14 @@
 //! Built on hyper-util's pooled client with a connector of our own, because binding the client socket to a port
 //! taken serially from a range (the `http.client_port_range` rule) is something no higher-level client offers.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::Semaphore;
 
 /// The `gms` section options that govern outbound HTTP.
 #[derive(Debug, Clone)]
@@ -29,8 +31,10 @@ pub struct HttpSettings {
     pub connection_timeout: Duration,
     /// `http.socket_timeout` (default 2 s): the longest wait for a reply once connected.
     pub socket_timeout: Duration,
-    /// `http.max_connections_per_route` (default 20): idle connections kept per host.
+    /// `http.max_connections_per_route` (default 20): concurrent requests per host; more wait their turn.
     pub max_connections_per_route: usize,
+    /// `http.max_connections_total` (default 100): concurrent requests in all; more wait their turn.
+    pub max_connections_total: usize,
     /// `http.client_port_range`: source ports to bind, tried serially; `None` lets the OS choose.
     pub client_port_range: Option<RangeInclusive<u16>>,
 }
@@ -41,6 +45,7 @@ impl Default for HttpSettings {
             connection_timeout: Duration::from_secs(2),
             socket_timeout: Duration::from_secs(2),
             max_connections_per_route: 20,
+            max_connections_total: 100,
             client_port_range: None,
         }
     }
@@ -54,6 +59,7 @@ impl HttpSettings {
             connection_timeout: gms.http_connection_timeout,
             socket_timeout: gms.http_socket_timeout,
             max_connections_per_route: gms.http_max_connections_per_route as usize,
+            max_connections_total: gms.http_max_connections_total as usize,
             client_port_range: gms.http_client_port_range.clone(),
         }
     }
@@ -90,6 +96,10 @@ pub struct HttpClient {
     settings: Arc<HttpSettings>,
     http1: Client<HttpsConnector<PortConnector>, Full<Bytes>>,
     http2: Client<HttpsConnector<PortConnector>, Full<Bytes>>,
+    /// `http.max_connections_total`.
+    total: Arc<Semaphore>,
+    /// `http.max_connections_per_route`, one semaphore per `scheme://host:port`.
+    routes: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
 }
 
 impl HttpClient {
@@ -119,6 +129,8 @@ impl HttpClient {
             .http2_only(true)
             .build(https);
         HttpClient {
+            total: Arc::new(Semaphore::new(settings.max_connections_total.max(1))),
+            routes: Arc::new(Mutex::new(HashMap::new())),
             settings,
             http1,
             http2,
@@ -147,7 +159,18 @@ impl HttpClient {
         request: Request<Full<Bytes>>,
     ) -> Result<Reply, Error> {
         let limit = self.settings.connection_timeout + self.settings.socket_timeout;
+        let route = self.route(request.uri());
         let exchange = async {
+            // Requests beyond the limits wait their turn, within the same overall timeout.
+            let _total = self
+                .total
+                .acquire()
+                .await
+                .map_err(|_| Error::Transport("client closed".into()))?;
+            let _route = route
+                .acquire()
+                .await
+                .map_err(|_| Error::Transport("client closed".into()))?;
             let response: Response<hyper::body::Incoming> = client
                 .request(request)
                 .await
@@ -167,6 +190,29 @@ impl HttpClient {
         tokio::time::timeout(limit, exchange)
             .await
             .map_err(|_| Error::Timeout(limit))?
+    }
+}
+
+impl HttpClient {
+    fn route(&self, uri: &Uri) -> Arc<Semaphore> {
+        let key = format!(
+            "{}://{}:{}",
+            uri.scheme_str().unwrap_or("http"),
+            uri.host().unwrap_or_default(),
+            uri.port_u16().unwrap_or_default()
+        );
+        let mut routes = self
+            .routes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        routes
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(Semaphore::new(
+                    self.settings.max_connections_per_route.max(1),
+                ))
+            })
+            .clone()
     }
 }
 

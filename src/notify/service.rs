@@ -117,6 +117,7 @@ pub struct Service {
     subscriptions: Arc<dyn SubscriptionStore>,
     client: HttpClient,
     cometd: Option<Arc<cometd::Server>>,
+    relay: std::sync::OnceLock<Arc<deliver::comet::Relay>>,
     localization: Option<Localization>,
     fcm: BTreeMap<(String, ChannelKind), Arc<Fcm>>,
     apns: BTreeMap<(String, ChannelKind), Arc<Apns>>,
@@ -172,10 +173,26 @@ impl Service {
             subscriptions,
             client,
             cometd,
+            relay: std::sync::OnceLock::new(),
             localization,
             fcm,
             apns,
         })
+    }
+
+    /// With several nodes: relays comet deliveries for users whose clients are on another node through the
+    /// store's pub/sub, and delivers the other nodes' here. Does nothing without a CometD server.
+    pub async fn start_comet_relay(
+        &self,
+        store: Arc<dyn crate::store::Store>,
+    ) -> Result<(), crate::store::Error> {
+        if let Some(server) = &self.cometd
+            && self.relay.get().is_none()
+        {
+            let relay = deliver::comet::Relay::start(store, server.clone()).await?;
+            let _ = self.relay.set(relay);
+        }
+        Ok(())
     }
 
     /// The typed `push` configuration in force.
@@ -386,7 +403,15 @@ impl Service {
                 deliver::orscb::deliver(&self.client, orscb, device, outgoing).await
             }
             Channel::Comet => match &self.cometd {
-                Some(server) => deliver::comet::deliver(server, device, outgoing),
+                Some(server) => {
+                    deliver::comet::deliver(
+                        server,
+                        self.relay.get().map(Arc::as_ref),
+                        device,
+                        outgoing,
+                    )
+                    .await
+                }
                 None => Outcome::with(Status::Disabled, "no CometD server on this node"),
             },
             Channel::Android(_) => match self.fcm.get(&key) {

@@ -88,6 +88,7 @@ enum Op {
         key: String,
         delta: i64,
     },
+    Sweep,
 }
 
 enum Reply {
@@ -151,6 +152,12 @@ impl Embedded {
         &self.inner.path
     }
 
+    /// Purges expired keys and bookings from the file now, as the writer does about once a second (reads skip
+    /// expired data either way; this is for diagnostics and tests).
+    pub async fn purge_expired(&self) -> Result<()> {
+        self.submit(Op::Sweep).await.map(|_| ())
+    }
+
     async fn submit(&self, op: Op) -> Result<Reply> {
         let (reply, answer) = oneshot::channel();
         self.inner
@@ -189,6 +196,12 @@ fn decode(bytes: &[u8]) -> Result<(u64, &[u8])> {
     Ok((u64::from_be_bytes(expiry), payload))
 }
 
+/// The expiry index slot of an expiry time: the start of its second. Rewrites that expire within the same second
+/// share a slot, so they need no index update.
+fn slot(expires: u64) -> u64 {
+    expires - expires % 1000
+}
+
 fn live(expires: u64, now: u64) -> bool {
     expires == 0 || expires > now
 }
@@ -213,7 +226,9 @@ impl Tables<'_> {
             None => return Ok(false),
         };
         if old_expiry != 0 {
-            self.expiry.remove((old_expiry, key)).map_err(backend)?;
+            self.expiry
+                .remove((slot(old_expiry), key))
+                .map_err(backend)?;
         }
         Ok(live(old_expiry, now))
     }
@@ -226,17 +241,20 @@ impl Tables<'_> {
             .insert(key, encode(expires, value).as_slice())
             .map_err(backend)?
         {
-            Some(guard) => Some(decode(guard.value())?.0),
-            None => None,
+            Some(guard) => decode(guard.value())?.0,
+            None => 0,
         };
-        if let Some(old_expiry) = old_expiry
-            && old_expiry != 0
-            && old_expiry != expires
-        {
-            self.expiry.remove((old_expiry, key)).map_err(backend)?;
+        // The index only has to hold an entry at or before the record's expiry (see `sweep`): a rewrite that
+        // expires in the same second or later, as every save of a service record does, leaves the index alone.
+        if expires != 0 && (old_expiry == 0 || slot(expires) < slot(old_expiry)) {
+            self.expiry
+                .insert((slot(expires), key), ())
+                .map_err(backend)?;
         }
-        if expires != 0 && old_expiry != Some(expires) {
-            self.expiry.insert((expires, key), ()).map_err(backend)?;
+        if old_expiry != 0 && expires == 0 {
+            self.expiry
+                .remove((slot(old_expiry), key))
+                .map_err(backend)?;
         }
         Ok(())
     }
@@ -269,14 +287,16 @@ impl Tables<'_> {
                 ttl,
                 then,
             } => {
-                // A holder keeps at most one resource per pool: its previous booking is released first.
+                // A holder keeps at most one resource per pool: its previous booking is released first. Its
+                // `holders` entry is overwritten by the new booking, or removed when nothing could be booked.
+                let index = booking_key(&pool, &holder);
                 let held = self
                     .holders
-                    .get(booking_key(&pool, &holder).as_str())
+                    .get(index.as_str())
                     .map_err(backend)?
                     .map(|guard| guard.value().to_string());
-                if let Some(previous) = held {
-                    self.release_booking(&pool, &previous, &holder, now)?;
+                if let Some(previous) = &held {
+                    self.release_resource(&pool, previous, &holder, now)?;
                 }
                 for candidate in candidates.iter() {
                     let key = booking_key(&pool, candidate);
@@ -289,14 +309,19 @@ impl Tables<'_> {
                         self.bookings
                             .insert(key.as_str(), record.as_slice())
                             .map_err(backend)?;
-                        self.holders
-                            .insert(booking_key(&pool, &holder).as_str(), candidate.as_str())
-                            .map_err(backend)?;
+                        if held.as_ref() != Some(candidate) {
+                            self.holders
+                                .insert(index.as_str(), candidate.as_str())
+                                .map_err(backend)?;
+                        }
                         if let Some(then) = then {
                             self.write_all(&then(candidate), now)?;
                         }
                         return Ok(Reply::Booked(Some(candidate.clone())));
                     }
+                }
+                if held.is_some() {
+                    self.holders.remove(index.as_str()).map_err(backend)?;
                 }
                 Ok(Reply::Booked(None))
             }
@@ -318,6 +343,10 @@ impl Tables<'_> {
                 self.counters.insert(key.as_str(), next).map_err(backend)?;
                 Ok(Reply::Counter(next))
             }
+            Op::Sweep => {
+                self.sweep(now)?;
+                Ok(Reply::Done)
+            }
         }
     }
 
@@ -333,7 +362,8 @@ impl Tables<'_> {
         Ok(())
     }
 
-    /// Removes the booking of `resource` when `holder` holds it; returns whether it did.
+    /// Removes the booking of `resource` when `holder` holds it, and the holder's index entry when it points
+    /// there; returns whether the booking was removed.
     fn release_booking(
         &mut self,
         pool: &str,
@@ -341,17 +371,7 @@ impl Tables<'_> {
         holder: &str,
         now: u64,
     ) -> Result<bool> {
-        let key = booking_key(pool, resource);
-        let held = match self.bookings.get(key.as_str()).map_err(backend)? {
-            Some(guard) => {
-                let (expires, owner) = decode(guard.value())?;
-                live(expires, now) && owner == holder.as_bytes()
-            }
-            None => false,
-        };
-        if held {
-            self.bookings.remove(key.as_str()).map_err(backend)?;
-        }
+        let held = self.release_resource(pool, resource, holder, now)?;
         let index = booking_key(pool, holder);
         let points_here = self
             .holders
@@ -364,22 +384,77 @@ impl Tables<'_> {
         Ok(held)
     }
 
+    /// Removes the booking of `resource` when `holder` holds it (leaving the `holders` index to the caller);
+    /// returns whether it did.
+    fn release_resource(
+        &mut self,
+        pool: &str,
+        resource: &str,
+        holder: &str,
+        now: u64,
+    ) -> Result<bool> {
+        let key = booking_key(pool, resource);
+        // Remove first, as the holder almost always still has it: one tree walk instead of a lookup and a removal.
+        // Someone else's booking is put back; an expired one of this holder's stays gone.
+        let removed = match self.bookings.remove(key.as_str()).map_err(backend)? {
+            Some(guard) => {
+                let (expires, owner) = decode(guard.value())?;
+                let ours = owner == holder.as_bytes();
+                Some((
+                    ours,
+                    live(expires, now),
+                    (!ours).then(|| guard.value().to_vec()),
+                ))
+            }
+            None => None,
+        };
+        match removed {
+            Some((true, live, _)) => Ok(live),
+            Some((false, _, Some(record))) => {
+                self.bookings
+                    .insert(key.as_str(), record.as_slice())
+                    .map_err(backend)?;
+                Ok(false)
+            }
+            _ => Ok(false),
+        }
+    }
+
     /// Purges keys and bookings that have expired by `now`.
+    ///
+    /// An expiry entry `(slot, key)` promises only that `key` expires no earlier than `slot`: a rewrite that
+    /// expires later keeps the old entry, and a delete may leave one behind. Every entry of a slot that has fully
+    /// passed is looked at once: its key is purged when it has expired, or indexed again at its current expiry.
     fn sweep(&mut self, now: u64) -> Result<()> {
         let mut due = Vec::new();
         for item in self
             .expiry
-            .range((0u64, "")..(now.saturating_add(1), ""))
+            .range((0u64, "")..(slot(now), ""))
             .map_err(backend)?
         {
-            let (key, _) = item.map_err(backend)?;
-            due.push(key.value().1.to_string());
+            let (entry, _) = item.map_err(backend)?;
+            let (at, key) = entry.value();
+            due.push((at, key.to_string()));
             if due.len() >= 10_000 {
                 break;
             }
         }
-        for key in due {
-            self.remove(&key, now)?;
+        for (at, key) in due {
+            self.expiry.remove((at, key.as_str())).map_err(backend)?;
+            let expires = match self.kv.get(key.as_str()).map_err(backend)? {
+                Some(guard) => decode(guard.value())?.0,
+                None => continue,
+            };
+            if expires == 0 {
+                continue;
+            }
+            if live(expires, now) {
+                self.expiry
+                    .insert((slot(expires), key.as_str()), ())
+                    .map_err(backend)?;
+            } else {
+                self.kv.remove(key.as_str()).map_err(backend)?;
+            }
         }
         let mut stale = Vec::new();
         for item in self.bookings.iter().map_err(backend)? {

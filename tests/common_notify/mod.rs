@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -144,12 +145,16 @@ pub enum Answer {
 pub struct Recorder {
     pub url: String,
     pub requests: Arc<Mutex<Vec<Recorded>>>,
+    /// The most requests the peer held at once.
+    pub max_in_flight: Arc<AtomicUsize>,
 }
 
 #[derive(Clone)]
 struct RecorderState {
     requests: Arc<Mutex<Vec<Recorded>>>,
     answer: Answer,
+    in_flight: Arc<AtomicUsize>,
+    max_in_flight: Arc<AtomicUsize>,
 }
 
 async fn record(
@@ -160,6 +165,8 @@ async fn record(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
+    let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    state.max_in_flight.fetch_max(now, Ordering::SeqCst);
     state.requests.lock().unwrap().push(Recorded {
         method: method.to_string(),
         uri: uri.to_string(),
@@ -167,27 +174,33 @@ async fn record(
         body,
         peer,
     });
-    match state.answer {
+    let status = match state.answer {
         Answer::Status(code) => StatusCode::from_u16(code).unwrap(),
         Answer::Slow(delay) => {
             tokio::time::sleep(delay).await;
             StatusCode::OK
         }
-    }
+    };
+    state.in_flight.fetch_sub(1, Ordering::SeqCst);
+    status
 }
 
 impl Recorder {
     pub async fn start(answer: Answer) -> Recorder {
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let max_in_flight = Arc::new(AtomicUsize::new(0));
         let router = Router::new()
             .fallback(any(record))
             .with_state(RecorderState {
                 requests: requests.clone(),
                 answer,
+                in_flight: Arc::new(AtomicUsize::new(0)),
+                max_in_flight: max_in_flight.clone(),
             });
         Recorder {
             url: serve(router).await,
             requests,
+            max_in_flight,
         }
     }
 

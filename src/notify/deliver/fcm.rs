@@ -58,15 +58,28 @@ struct AccessToken {
 pub struct Fcm {
     channel: AndroidChannel,
     client: HttpClient,
+    /// The service-account key, read once (FCM HTTP v1 only).
+    account: Result<ServiceAccount, String>,
     token: Mutex<Option<AccessToken>>,
 }
 
 impl Fcm {
     /// A sender for `channel`.
     pub fn new(channel: AndroidChannel, client: HttpClient) -> Arc<Fcm> {
+        let account = if channel.legacy {
+            Err("legacy GCM uses no service account".to_string())
+        } else {
+            read_service_account(&channel.api_key)
+        };
+        if let Err(error) = &account
+            && !channel.legacy
+        {
+            tracing::warn!("android channel: {error}; its deliveries will fail");
+        }
         Arc::new(Fcm {
             channel,
             client,
+            account,
             token: Mutex::new(None),
         })
     }
@@ -137,8 +150,11 @@ impl Fcm {
     }
 
     async fn send_v1(&self, device: &str, outgoing: &Outgoing) -> Result<Reply, Outcome> {
-        let account = self.service_account().map_err(Outcome::failed)?;
-        let token = self.access_token(&account).await?;
+        let account = self
+            .account
+            .as_ref()
+            .map_err(|error| Outcome::failed(error.clone()))?;
+        let token = self.access_token(account).await?;
         let mut android = json!({});
         if let Some(key) = &outgoing.format.collapse_key {
             android["collapse_key"] = json!(key);
@@ -197,21 +213,6 @@ impl Fcm {
             .send(request)
             .await
             .map_err(|error| Outcome::failed(format!("GCM unreachable: {error}")))
-    }
-
-    fn service_account(&self) -> Result<ServiceAccount, String> {
-        let text = std::fs::read_to_string(&self.channel.api_key).map_err(|error| {
-            format!(
-                "cannot read service account key `{}`: {error}",
-                self.channel.api_key
-            )
-        })?;
-        serde_json::from_str(&text).map_err(|error| {
-            format!(
-                "service account key `{}` is not valid: {error}",
-                self.channel.api_key
-            )
-        })
     }
 
     fn token_url(&self, account: &ServiceAccount) -> String {
@@ -295,6 +296,14 @@ impl Fcm {
         *cached = Some(token.clone());
         Ok(token)
     }
+}
+
+/// Reads the service-account key file named by `android.gcm.apiKey`.
+fn read_service_account(path: &str) -> Result<ServiceAccount, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read service account key `{path}`: {error}"))?;
+    serde_json::from_str(&text)
+        .map_err(|error| format!("service account key `{path}` is not valid: {error}"))
 }
 
 enum Attempt {

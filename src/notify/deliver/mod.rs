@@ -24,6 +24,8 @@ pub enum Status {
     Retrying,
     /// The subscription's type or channel is not enabled.
     Disabled,
+    /// No client of the user is on this node: handed to the other nodes (comet).
+    Relayed,
 }
 
 /// The outcome of one delivery.
