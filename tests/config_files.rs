@@ -24,6 +24,9 @@ fn sample_options_wire_every_builtin_service() {
     let group = &config.resources.groups["Dnis_Pool"];
     assert_eq!(group.strategy, AllocationStrategy::Local);
     assert_eq!(group.resources.len(), 3);
+    // Application sections of other areas are not resource groups.
+    let groups: Vec<&String> = config.resources.groups.keys().collect();
+    assert_eq!(groups, ["Dnis_Pool"]);
     // The push section is left raw for the notification module to type.
     let push = config.raw().section("push").unwrap();
     assert!(

@@ -67,7 +67,7 @@ pub struct ResourcesSection {
 pub fn is_application_section(name: &str) -> bool {
     matches!(
         name,
-        "gms" | "push" | "resources" | "server" | "chat" | "log"
+        "gms" | "push" | "resources" | "server" | "chat" | "log" | "ors" | "dfm" | "contact_center"
     ) || name.starts_with("service.")
         || name.starts_with("push.")
 }
