@@ -103,7 +103,7 @@ impl App {
         let kind = Arc::new(OrsService::new(
             config.clone(),
             node.ors.clone(),
-            node.client.clone(),
+            node.ors_client.clone(),
             node.section.url.clone(),
         ));
         registry.register("ors", kind.clone());
@@ -121,7 +121,7 @@ impl App {
             let current = config.get();
             notify::Service::new(
                 notify::PushConfig::from_raw(current.raw()),
-                notify::client::HttpSettings::from_gms(&current.gms),
+                crate::outbound::HttpSettings::from_gms(&current.gms),
                 Arc::new(notify::StoreSubscriptions::new(store.clone())),
                 Some(cometd.clone()),
             )

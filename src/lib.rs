@@ -27,6 +27,7 @@ pub mod http;
 pub mod log;
 pub mod notify;
 pub mod ors;
+pub mod outbound;
 pub mod resources;
 pub mod scxml;
 pub mod services;

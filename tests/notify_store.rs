@@ -87,8 +87,8 @@ async fn subscriptions_live_in_the_store_with_their_expiry() {
 #[tokio::test]
 async fn comet_deliveries_reach_a_user_connected_to_another_node() {
     use gms::cometd::{self, GENESYS_CHANNEL, Message, Transport};
-    use gms::notify::client::HttpSettings;
     use gms::notify::{PushConfig, SectionInput, Service};
+    use gms::outbound::HttpSettings;
     use serde_json::json;
 
     let dir = tempfile::tempdir().unwrap();

@@ -4,14 +4,16 @@
 
 mod common;
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Uri};
 use common::{SAMPLE, TestServer, assert_error};
 
-/// One request seen by the proxy: method, path with query, content type, body.
-type Seen = (String, String, String, String);
+/// One request seen by the proxy: method, path with query, content type, body, the caller's source port.
+type Seen = (String, String, String, String, u16);
 
 /// A proxy on 127.0.0.1:0 that records every request and passes it on to `target` (set once B runs).
 async fn capture_proxy(target: Arc<Mutex<String>>, seen: Arc<Mutex<Vec<Seen>>>) -> u16 {
@@ -19,7 +21,11 @@ async fn capture_proxy(target: Arc<Mutex<String>>, seen: Arc<Mutex<Vec<Seen>>>) 
     let port = listener.local_addr().unwrap().port();
     let client = reqwest::Client::new();
     let app = axum::Router::new().fallback(
-        move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+        move |ConnectInfo(peer): ConnectInfo<SocketAddr>,
+              method: Method,
+              uri: Uri,
+              headers: HeaderMap,
+              body: Bytes| {
             let target = target.lock().unwrap().clone();
             let seen = seen.clone();
             let client = client.clone();
@@ -34,6 +40,7 @@ async fn capture_proxy(target: Arc<Mutex<String>>, seen: Arc<Mutex<Vec<Seen>>>) 
                     uri.to_string(),
                     content_type.clone(),
                     String::from_utf8_lossy(&body).into_owned(),
+                    peer.port(),
                 ));
                 let response = client
                     .request(
@@ -55,7 +62,14 @@ async fn capture_proxy(target: Arc<Mutex<String>>, seen: Arc<Mutex<Vec<Seen>>>) 
             }
         },
     );
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
     port
 }
 
@@ -70,8 +84,14 @@ async fn services_forwarded_to_an_ors_answer_the_same_and_speak_its_wire_format(
     let target = Arc::new(Mutex::new(String::new()));
     let seen = Arc::new(Mutex::new(Vec::new()));
     let proxy = capture_proxy(target.clone(), seen.clone()).await;
+    // A binds its ORS calls to `http.client_port_range`, as every outbound call of GMS.
     let a = TestServer::start(&format!(
-        "{SAMPLE}\n[ors]\nurl = http://127.0.0.1:{proxy}\n"
+        "{}\n[ors]\nurl = http://127.0.0.1:{proxy}\n",
+        SAMPLE.replacen(
+            "[gms]\n",
+            "[gms]\nhttp.client_port_range = 47100-47900\n",
+            1
+        )
     ))
     .await;
 
@@ -125,7 +145,12 @@ async fn services_forwarded_to_an_ors_answer_the_same_and_speak_its_wire_format(
 
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 4, "{seen:?}");
-    let (method, path, content_type, body) = &seen[0];
+    assert!(
+        seen.iter()
+            .all(|request| (47100..=47900).contains(&request.4)),
+        "source ports outside http.client_port_range: {seen:?}"
+    );
+    let (method, path, content_type, body, _) = &seen[0];
     assert_eq!(
         (method.as_str(), path.as_str()),
         ("POST", "/scxml/session/start")
@@ -170,5 +195,27 @@ async fn an_unreachable_ors_is_a_clear_502() {
             .as_str()
             .unwrap()
             .contains(&format!("127.0.0.1:{port}"))
+    );
+}
+
+#[tokio::test]
+async fn a_forwarded_flow_that_never_answers_gms_start_is_a_clear_504() {
+    const SILENT: &str = r#"<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript"
+       xmlns:ws="http://www.genesyslab.com/modules/ws" initial="wait">
+  <state id="wait"/>
+</scxml>"#;
+    let b = TestServer::start(&format!("{SAMPLE}\n[ors]\nrequest_timeout = 1\n")).await;
+    let dir = b.config_path.parent().unwrap().to_path_buf();
+    std::fs::write(dir.join("silent-forwarded.scxml"), SILENT).unwrap();
+    let a = TestServer::start(&format!(
+        "{SAMPLE}\n[ors]\nurl = http://{}\n\n[service.silent]\ntype = ors\nservice = silent-forwarded.scxml\n",
+        b.internal
+    ))
+    .await;
+    let answer = a.post_form("/genesys/1/service/silent", &[]).await;
+    assert_error(&answer, 504, "Timeout");
+    assert!(
+        answer.1["message"].as_str().unwrap().contains("gms.start"),
+        "{answer:?}"
     );
 }

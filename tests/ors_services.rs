@@ -59,7 +59,7 @@ async fn server() -> TestServer {
 async fn a_flow_that_never_answers_gms_start_is_a_clear_error() {
     let server = server().await;
     let answer = server.post_form("/genesys/1/service/silent", &[]).await;
-    assert_error(&answer, 502, "BackendUnavailable");
+    assert_error(&answer, 504, "Timeout");
     assert!(
         answer.1["message"].as_str().unwrap().contains("gms.start"),
         "{answer:?}"

@@ -138,6 +138,9 @@ impl From<services::Error> for ApiError {
                 "BackendUnavailable",
                 error.to_string(),
             ),
+            E::Timeout(_) => {
+                ApiError::new(StatusCode::GATEWAY_TIMEOUT, "Timeout", error.to_string())
+            }
             E::Storage(error) => error.into(),
             E::Store(error) => ApiError::internal(error),
         }

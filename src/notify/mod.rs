@@ -7,12 +7,11 @@
 //! - [`service`]: subscribe / unsubscribe / publish ([`Service`]).
 //! - [`deliver`]: one module per delivery type (httpcb, orscb, comet, FCM, APNs).
 //! - [`localization`]: the localized message file.
-//! - [`client`]: outbound HTTP honouring the `gms` section's `http.*` options.
+//! Outbound HTTP (with the `gms` section's `http.*` options) is [`crate::outbound`], shared with the ORS layer.
 //!
 //! GMS 8.1 spoke C2DM, APNs binary and GCM; this module keeps GMS's option names and API and speaks Firebase
 //! Cloud Messaging HTTP v1 and APNs over HTTP/2 (endpoints configurable, see [`config`]).
 
-pub mod client;
 pub mod config;
 pub mod deliver;
 pub mod localization;

@@ -8,7 +8,6 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::client::{HttpClient, HttpSettings};
 use super::config::{
     Channel, ChannelKind, DeliveryType, MIN_EXPIRATION, PushConfig, valid_provider_name,
 };
@@ -18,6 +17,7 @@ use super::deliver::{self, Outcome, Outgoing, Status};
 use super::localization::Localization;
 use super::subscription::{self, StoreError, Subscription, SubscriptionStore};
 use crate::cometd;
+use crate::outbound::{HttpClient, HttpSettings};
 
 /// Why a request was refused. Each variant is one problem of the request (or the storage), named in the
 /// message; [`Error::kind`] is the short name the API reports as `exception`.

@@ -1,5 +1,6 @@
 //! The ORS HTTP interface as a client: [`OrsClient`] is what a `type=ors` service needs from an ORS, served by the
-//! in-process runtime ([`crate::ors::Ors`]) or, when a service names an ORS URL, by [`Remote`] over HTTP (reqwest)
+//! in-process runtime ([`crate::ors::Ors`]) or, when a service names an ORS URL, by [`Remote`] over HTTP ([`crate::outbound`],
+//! so the `gms` section's `http.*` timeouts and `http.client_port_range` apply)
 //! in ORS's own wire format: `POST /scxml/session/start` (form: `src` and the parameters), `POST
 //! /scxml/session/{id}/request/{name}` (form parameters; the answer's JSON object holds the flow's `<param>`s),
 //! `POST /scxml/session/{id}/event/{name}` and `POST /scxml/session/{id}/terminate`.
@@ -11,8 +12,11 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use http_body_util::Full;
+use hyper::body::Bytes;
 
 use crate::ors::runtime::{Answer, OrsError};
+use crate::outbound::{self, HttpClient};
 
 /// What a `type=ors` service needs from an ORS.
 #[async_trait]
@@ -41,12 +45,13 @@ pub trait OrsClient: Send + Sync + std::fmt::Debug {
 #[derive(Debug, Clone)]
 pub struct Remote {
     base: String,
-    client: reqwest::Client,
+    client: HttpClient,
 }
 
 impl Remote {
-    /// The ORS at `base` (`http://host:7210`), called with `client` (which carries the `gms.http.*` timeouts).
-    pub fn new(base: &str, client: reqwest::Client) -> Remote {
+    /// The ORS at `base` (`http://host:7210`), called with `client` (which carries the `gms.http.*` timeouts and
+    /// the client port range).
+    pub fn new(base: &str, client: HttpClient) -> Remote {
         Remote {
             base: base.trim_end_matches('/').to_string(),
             client,
@@ -60,34 +65,40 @@ impl Remote {
         }
     }
 
+    /// POSTs `params` as a form to `url`; `what` names the call (`start`, the request name) for a timeout.
     async fn post(
         &self,
         url: &str,
+        what: (&str, &str),
         params: &[(String, String)],
     ) -> Result<(u16, serde_json::Value), OrsError> {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .finish();
-        let response = self
-            .client
-            .post(url)
+        let request = hyper::Request::post(url)
             .header(
-                reqwest::header::CONTENT_TYPE,
+                hyper::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
             )
-            .body(body)
-            .send()
-            .await
+            .body(Full::new(Bytes::from(body)))
             .map_err(|error| self.remote_error(url, error))?;
-        let status = response.status().as_u16();
-        let text = response
-            .text()
+        let reply = self
+            .client
+            .send(request)
             .await
-            .map_err(|error| self.remote_error(url, error))?;
-        let json = if text.trim().is_empty() {
+            .map_err(|error| match error {
+                outbound::Error::Timeout(waited) => OrsError::Timeout {
+                    session: what.0.to_string(),
+                    name: what.1.to_string(),
+                    timeout_ms: waited.as_millis() as u64,
+                },
+                other => self.remote_error(url, other),
+            })?;
+        let status = reply.status;
+        let json = if reply.body.iter().all(u8::is_ascii_whitespace) {
             serde_json::Value::Null
         } else {
-            serde_json::from_str(&text).map_err(|_| {
+            serde_json::from_slice(&reply.body).map_err(|_| {
                 self.remote_error(
                     url,
                     format!("answered {status} with a body that is not JSON"),
@@ -116,7 +127,7 @@ impl OrsClient for Remote {
         let url = format!("{}/scxml/session/start", self.base);
         let mut form = vec![("src".to_string(), src.to_string())];
         form.extend(params.iter().cloned());
-        let (status, json) = self.post(&url, &form).await?;
+        let (status, json) = self.post(&url, ("(new)", "start"), &form).await?;
         match status {
             200..=299 => json
                 .get("sessionid")
@@ -134,7 +145,7 @@ impl OrsClient for Remote {
         params: &[(String, String)],
     ) -> Result<Answer, OrsError> {
         let url = format!("{}/scxml/session/{id}/request/{name}", self.base);
-        let (status, json) = self.post(&url, params).await?;
+        let (status, json) = self.post(&url, (id, name), params).await?;
         match status {
             200..=299 => Ok(Answer {
                 positive: true,
@@ -167,7 +178,7 @@ impl OrsClient for Remote {
 
     async fn terminate(&self, id: &str) -> Result<(), OrsError> {
         let url = format!("{}/scxml/session/{id}/terminate", self.base);
-        let (status, json) = self.post(&url, &[]).await?;
+        let (status, json) = self.post(&url, (id, "terminate"), &[]).await?;
         match status {
             200..=299 => Ok(()),
             404 => Err(OrsError::NotFound(id.to_string())),

@@ -23,13 +23,15 @@ pub struct OrsNode {
     pub simulator: Arc<Simulator>,
     /// The typed `[ors]` section.
     pub section: OrsSection,
-    /// The client for every outgoing ORS-layer call (`gms/http.*` timeouts, `http.client_port_range`).
+    /// The client of flow-side calls (documents fetched from `src`, DFM actions) with the `gms/http.*` timeouts.
     pub client: reqwest::Client,
+    /// The client of calls to a remote ORS (`gms/http.*` timeouts and `http.client_port_range`).
+    pub ors_client: crate::outbound::HttpClient,
 }
 
-/// The HTTP client of the ORS layer, with `gms/http.connection_timeout`, `http.socket_timeout` and
-/// `http.max_connections_per_route`. (`http.client_port_range` is not applied: reqwest binds a local address but
-/// not a local port.)
+/// The HTTP client of flow-side calls (what a real ORS would make: `src` documents, DFM actions), with
+/// `gms/http.connection_timeout`, `http.socket_timeout` and `http.max_connections_per_route`. Calls from GMS to
+/// an ORS go through [`crate::outbound::HttpClient`], which also binds `http.client_port_range`.
 pub fn http_client(config: &GmsConfig) -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(config.gms.http_connection_timeout)
@@ -187,6 +189,9 @@ impl OrsNode {
             simulator,
             section,
             client,
+            ors_client: crate::outbound::HttpClient::new(crate::outbound::HttpSettings::from_gms(
+                &current.gms,
+            )),
         }
     }
 }

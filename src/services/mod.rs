@@ -72,6 +72,10 @@ pub enum Error {
     /// The peer that runs the service (ORS) failed or cannot be reached.
     #[error("service backend failed: {0}")]
     Backend(String),
+    /// The peer that runs the service (ORS) did not answer in time (a flow that never answers `gms.start`, an ORS
+    /// that stops answering).
+    #[error("service backend did not answer in time: {0}")]
+    Timeout(String),
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] storage::Error),

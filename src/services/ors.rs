@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use crate::config::{ConfigHandle, GmsConfig};
 use crate::ors::modules::InteractionRouter;
 use crate::ors::{Answer, Ors, OrsClient, OrsError, Remote};
+use crate::outbound::HttpClient;
 use crate::services::{
     Error, Reply, Result, ServiceCall, ServiceCore, ServiceKind, ServiceRecord, ServiceRegistry,
 };
@@ -25,17 +26,17 @@ use crate::storage::DataSet;
 pub struct OrsService {
     config: Arc<ConfigHandle>,
     local: Ors,
-    client: reqwest::Client,
+    client: HttpClient,
     default_url: Option<String>,
 }
 
 impl OrsService {
     /// Runs flows on `local`, or on the ORS at `default_url` (the `[ors]` section's `url`) when given; remote
-    /// calls use `client`.
+    /// calls use `client` (the `gms` section's `http.*` timeouts and `http.client_port_range`).
     pub fn new(
         config: Arc<ConfigHandle>,
         local: Ors,
-        client: reqwest::Client,
+        client: HttpClient,
         default_url: Option<String>,
     ) -> OrsService {
         OrsService {
@@ -85,6 +86,7 @@ pub fn service_error(error: OrsError) -> Error {
             name: "_".to_string(),
             problem: message,
         },
+        timeout @ OrsError::Timeout { .. } => Error::Timeout(timeout.to_string()),
         other => Error::Backend(other.to_string()),
     }
 }

@@ -14,8 +14,8 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::routing::any;
 use gms::cometd;
-use gms::notify::client::HttpSettings;
 use gms::notify::{MemorySubscriptions, PushConfig, SectionInput, Service};
+use gms::outbound::HttpSettings;
 use serde_json::Value;
 
 /// A running node.

@@ -14,8 +14,8 @@ use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
 
 use super::{Outcome, Outgoing};
-use crate::notify::client::{self, HttpClient, HttpSettings};
 use crate::notify::config::{ChannelKind, IosChannel, OsFormat};
+use crate::outbound::{self, HttpClient, HttpSettings};
 
 /// Apple accepts a provider token for up to an hour; renewing after 50 minutes stays clear of that.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(50 * 60);
@@ -220,8 +220,8 @@ fn certificate_tls(channel: &IosChannel) -> Result<rustls::ClientConfig, String>
     let key = rustls_pemfile::private_key(&mut pem.as_slice())
         .map_err(|error| format!("APNs keystore `{path}` has a bad key: {error}"))?
         .ok_or_else(|| format!("APNs keystore `{path}` holds no private key"))?;
-    let mut tls = client::tls_builder()
-        .with_root_certificates(client::web_roots())
+    let mut tls = outbound::tls_builder()
+        .with_root_certificates(outbound::web_roots())
         .with_client_auth_cert(certificates, key)
         .map_err(|error| format!("APNs keystore `{path}` is not usable: {error}"))?;
     tls.alpn_protocols = vec![b"h2".to_vec()];

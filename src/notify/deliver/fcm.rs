@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use super::{Outcome, Outgoing, Status};
-use crate::notify::client::{HttpClient, Reply};
 use crate::notify::config::AndroidChannel;
+use crate::outbound::{HttpClient, Reply};
 
 /// The OAuth2 scope FCM requires.
 pub const FCM_SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";

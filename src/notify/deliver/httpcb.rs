@@ -5,7 +5,7 @@ use hyper::Request;
 use hyper::body::Bytes;
 
 use super::{Outcome, Outgoing};
-use crate::notify::client::HttpClient;
+use crate::outbound::HttpClient;
 
 /// Posts `outgoing.text` to `url`, with the `mediatype` (or `text/plain`) as content type.
 pub async fn deliver(client: &HttpClient, url: &str, outgoing: &Outgoing) -> Outcome {

@@ -6,8 +6,8 @@ use hyper::Request;
 use hyper::body::Bytes;
 
 use super::{Outcome, Outgoing};
-use crate::notify::client::HttpClient;
 use crate::notify::config::OrscbChannel;
+use crate::outbound::HttpClient;
 
 /// Sends the event; any 2xx reply is a delivery.
 pub async fn deliver(

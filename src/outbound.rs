@@ -1,4 +1,5 @@
-//! The outbound HTTP client of the notification service (httpcb, orscb, FCM, APNs): `gms` section timeouts,
+//! The outbound HTTP client of every call `gms` makes (notifications: httpcb, orscb, FCM, APNs; the ORS layer's
+//! calls to a remote ORS): `gms` section timeouts,
 //! `http.client_port_range` source ports, TLS with the web PKI roots, HTTP/1.1 and HTTP/2.
 //!
 //! Built on hyper-util's pooled client with a connector of our own, because binding the client socket to a port
