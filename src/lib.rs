@@ -29,6 +29,7 @@ pub mod notify;
 pub mod ors;
 pub mod outbound;
 pub mod resources;
+pub mod samples;
 pub mod scxml;
 pub mod services;
 pub mod storage;

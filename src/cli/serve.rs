@@ -13,8 +13,6 @@ use crate::app::{App, AppOptions};
 use crate::config::{GmsConfig, RawConfig};
 use crate::store::SystemClock;
 
-/// The sample option file used when no file is given and `samples/gms.ini` is not in the working directory.
-const SAMPLE_OPTIONS: &str = include_str!("../../samples/gms.ini");
 /// Where `gms serve` looks for its option file by default.
 const DEFAULT_OPTIONS_PATH: &str = "samples/gms.ini";
 
@@ -95,7 +93,8 @@ fn load_config(path: Option<&PathBuf>) -> anyhow::Result<(GmsConfig, Option<Path
         let config = GmsConfig::load(&default).map_err(|e| anyhow::anyhow!("{e}"))?;
         return Ok((config, Some(default)));
     }
-    let raw = RawConfig::parse(&default, SAMPLE_OPTIONS).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let raw =
+        RawConfig::parse(&default, crate::samples::OPTIONS).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok((
         GmsConfig::from_raw(raw).map_err(|e| anyhow::anyhow!("{e}"))?,
         None,

@@ -1,4 +1,5 @@
-//! Documents named by `src`: fetched once (http(s) with reqwest, `file:` URLs, plain paths), parsed (in the ORS
+//! Documents named by `src`: fetched once (http(s) with reqwest, `file:` URLs, plain paths, else the built-in
+//! sample flow of that relative path, [`crate::samples`]), parsed (in the ORS
 //! dialect when [`dialect::is_ors_document`] says so), and shared by every session that runs them (`Arc<Model>`).
 
 use std::collections::HashMap;
@@ -106,6 +107,7 @@ impl Documents {
         if path.is_empty() {
             return Err(fail("`src` is empty".to_string()));
         }
+        let relative = path;
         let path = PathBuf::from(path);
         let candidates: Vec<PathBuf> = if path.is_absolute() {
             vec![path]
@@ -122,6 +124,9 @@ impl Documents {
                 }
                 Err(error) => last = error.to_string(),
             }
+        }
+        if let Some(text) = crate::samples::file(relative) {
+            return Ok((text.to_string(), None));
         }
         Err(fail(last))
     }

@@ -118,13 +118,20 @@ impl OrsNode {
             } else {
                 base_dirs.iter().map(|dir| dir.join(file)).collect()
             };
-            let Some(found) = candidates.iter().find(|path| path.exists()) else {
-                section
-                    .warnings
-                    .push(format!("DFM file {} not found", file.display()));
-                continue;
+            let loaded = match candidates.iter().find(|path| path.exists()) {
+                Some(found) => crate::dfm::load_file(found),
+                None => match file.to_str().and_then(crate::samples::file) {
+                    // The DFM files shipped in `dfm/` are built in, for a server started elsewhere.
+                    Some(text) => crate::dfm::load_str(text, &file.display().to_string()),
+                    None => {
+                        section
+                            .warnings
+                            .push(format!("DFM file {} not found", file.display()));
+                        continue;
+                    }
+                },
             };
-            match crate::dfm::load_file(found).and_then(|loaded| dfm.insert(loaded)) {
+            match loaded.and_then(|loaded| dfm.insert(loaded)) {
                 Ok(_) => {}
                 Err(error) => section.warnings.push(error.to_string()),
             }

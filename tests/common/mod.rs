@@ -156,17 +156,25 @@ pub struct Binary {
 impl Binary {
     /// Runs `gms serve --log-json` with `config` and `data_dir` on ports chosen by the system.
     pub fn start(config: &Path, data_dir: &Path) -> Binary {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gms"))
-            .args([
-                "serve",
-                "--log-json",
-                "--public-port",
-                "0",
-                "--internal-port",
-                "0",
-                "--config",
-            ])
-            .arg(config)
+        Binary::start_in(Some(config), data_dir, Path::new("."))
+    }
+
+    /// Runs `gms serve --log-json` in the working directory `cwd`, with `config` (or the default options when
+    /// `None`) and `data_dir`, on ports chosen by the system.
+    pub fn start_in(config: Option<&Path>, data_dir: &Path, cwd: &Path) -> Binary {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gms"));
+        command.current_dir(cwd).args([
+            "serve",
+            "--log-json",
+            "--public-port",
+            "0",
+            "--internal-port",
+            "0",
+        ]);
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
+        }
+        let mut child = command
             .arg("--data-dir")
             .arg(data_dir)
             .env("RUST_LOG", "info")
