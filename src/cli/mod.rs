@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod run;
+pub mod run_ors;
 pub mod serve;
 pub mod validate;
 pub mod w3c;

@@ -4,6 +4,9 @@
 //! `{"initialConfiguration", "events": [{"after"?, "event": {"name", "data"?}, "nextConfiguration"}]}`
 //! format), whose expected configurations are checked step by step. `--trace` prints one JSON line
 //! per macrostep. Delays run on the wall clock unless `--virtual-time` is given.
+//!
+//! A flow written for ORS (its root declares a Genesys module namespace) runs instead on the ORS runtime with GMS
+//! built in-process: see [`super::run_ors`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,6 +42,16 @@ pub struct RunArgs {
     /// Stop the chart when one macrostep takes more microsteps than this (a runaway eventless loop).
     #[arg(long, default_value_t = 100_000)]
     pub max_microsteps: u64,
+    /// ORS flows: the option file of the GMS built in-process (default: samples/gms.ini, else the built-in one).
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+    /// ORS flows: the `service.NAME` section whose options apply (default: the `type=ors` service whose
+    /// `service` option names this chart's file).
+    #[arg(long)]
+    pub service: Option<String>,
+    /// ORS flows: a session parameter `NAME=VALUE`, into the matching `<data>` item (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
 }
 
 /// A SCION harness script.
@@ -339,6 +352,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         max_microsteps: args.max_microsteps,
         ..SessionOptions::default()
     };
+    let text = std::fs::read_to_string(&args.chart)
+        .with_context(|| format!("reading {}", args.chart.display()))?;
+    if crate::ors::dialect::is_ors_document(&text) {
+        let script = args.script.as_deref().map(read_script).transpose()?;
+        return super::run_ors::run(args, script);
+    }
     let mut host = CliHost::new(args.trace, false);
     if let Some(script_path) = &args.script {
         let script = read_script(script_path)?;

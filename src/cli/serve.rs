@@ -13,7 +13,7 @@ use crate::app::{App, AppOptions};
 use crate::config::{GmsConfig, RawConfig};
 use crate::store::SystemClock;
 
-/// Where `gms serve` looks for its option file by default.
+/// Where `gms serve` (and `gms run` for ORS flows) looks for its option file by default.
 const DEFAULT_OPTIONS_PATH: &str = "samples/gms.ini";
 
 /// Arguments of `gms serve`.
@@ -83,7 +83,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn load_config(path: Option<&PathBuf>) -> anyhow::Result<(GmsConfig, Option<PathBuf>)> {
+pub(crate) fn load_config(path: Option<&PathBuf>) -> anyhow::Result<(GmsConfig, Option<PathBuf>)> {
     if let Some(path) = path {
         let config = GmsConfig::load(path).map_err(|e| anyhow::anyhow!("{e}"))?;
         return Ok((config, Some(path.clone())));

@@ -7,6 +7,7 @@
 //! - [`service`]: subscribe / unsubscribe / publish ([`Service`]).
 //! - [`deliver`]: one module per delivery type (httpcb, orscb, comet, FCM, APNs).
 //! - [`localization`]: the localized message file.
+//!
 //! Outbound HTTP (with the `gms` section's `http.*` options) is [`crate::outbound`], shared with the ORS layer.
 //!
 //! GMS 8.1 spoke C2DM, APNs binary and GCM; this module keeps GMS's option names and API and speaks Firebase

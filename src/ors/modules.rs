@@ -518,7 +518,7 @@ impl Modules {
                         ));
                     }
                 }
-                shared.handle.spawn(async move {
+                shared.spawn(async move {
                     let Some(shared) = weak.upgrade() else {
                         return;
                     };
@@ -549,7 +549,7 @@ impl Modules {
                 let method =
                     optional(action, "method", scope)?.unwrap_or_else(|| "get".to_string());
                 let client = self.executor.client();
-                shared.handle.spawn(async move {
+                shared.spawn(async move {
                     let Some(shared) = weak.upgrade() else {
                         return;
                     };
@@ -623,7 +623,7 @@ impl Modules {
         let name = action.name.to_string();
         let me = session.sessionid.to_string();
         let weak = Arc::downgrade(shared);
-        shared.handle.spawn(async move {
+        shared.spawn(async move {
             let completion_of = executor.execute(&dfm, &name, &values).await;
             let Some(shared) = weak.upgrade() else {
                 return;

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::config::{ConfigHandle, GmsConfig};
@@ -27,6 +28,34 @@ pub struct OrsNode {
     pub client: reqwest::Client,
     /// The client of calls to a remote ORS (`gms/http.*` timeouts and `http.client_port_range`).
     pub ors_client: crate::outbound::HttpClient,
+    /// Contact-center events emitted and not yet handed to their sessions, and how many were ever emitted
+    /// (`gms run` waits for them before it reads a flow's state).
+    pub cc_events: Arc<EventCount>,
+}
+
+/// Counts contact-center events from emission until they have been dispatched to their sessions.
+#[derive(Debug, Default)]
+pub struct EventCount {
+    /// Emitted, not dispatched yet.
+    pub pending: AtomicUsize,
+    /// Ever emitted.
+    pub emitted: AtomicU64,
+}
+
+/// The simulator's sink: forwards to the dispatcher and counts.
+struct CountingSink {
+    sender: tokio::sync::mpsc::UnboundedSender<CcEvent>,
+    count: Arc<EventCount>,
+}
+
+impl crate::contact_center::EventSink for CountingSink {
+    fn emit(&self, event: CcEvent) {
+        self.count.emitted.fetch_add(1, Ordering::SeqCst);
+        self.count.pending.fetch_add(1, Ordering::SeqCst);
+        if self.sender.send(event).is_err() {
+            self.count.pending.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
 }
 
 /// The HTTP client of flow-side calls (what a real ORS would make: `src` documents, DFM actions), with
@@ -140,6 +169,11 @@ impl OrsNode {
         section.warnings.extend(sim_warnings);
         let (sink, mut events) = tokio::sync::mpsc::unbounded_channel::<CcEvent>();
         let clock = Arc::new(SystemClock::new());
+        let cc_events = Arc::new(EventCount::default());
+        let sink = CountingSink {
+            sender: sink,
+            count: cc_events.clone(),
+        };
         let simulator = Arc::new(Simulator::new(sim_options, clock.clone(), Arc::new(sink)));
         let executor = Executor::new()
             .with_client(client.clone())
@@ -162,12 +196,14 @@ impl OrsNode {
         }
         // Delivers the contact center's events to the sessions waiting for them.
         let weak = Arc::downgrade(ors.shared());
+        let count = cc_events.clone();
         tokio::spawn(async move {
             while let Some(event) = events.recv().await {
                 let Some(shared) = weak.upgrade() else {
                     return;
                 };
                 shared.modules.dispatch(event).await;
+                count.pending.fetch_sub(1, Ordering::SeqCst);
             }
         });
         // Ticks the simulator at its deadlines, and whenever a module call may have scheduled new work.
@@ -196,6 +232,7 @@ impl OrsNode {
             simulator,
             section,
             client,
+            cc_events,
             ors_client: crate::outbound::HttpClient::new(crate::outbound::HttpSettings::from_gms(
                 &current.gms,
             )),

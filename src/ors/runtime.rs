@@ -143,6 +143,10 @@ pub struct Shared {
     pub(crate) documents: Documents,
     pub(crate) modules: Modules,
     pub(crate) handle: tokio::runtime::Handle,
+    /// Module work in flight (DFM calls, fetches, child starts, BasicHTTP sends) and how much was ever started,
+    /// so a caller can wait until a session has settled ([`Ors::settle`]).
+    in_flight: AtomicUsize,
+    started: AtomicU64,
 }
 
 impl std::fmt::Debug for Shared {
@@ -204,6 +208,27 @@ impl Shared {
                 let _ = entry.reply.send(Err(OrsError::Ended(id.to_string())));
             }
         }
+    }
+
+    /// Runs module work on the runtime, counted as in flight until it has finished (its completion event, if any,
+    /// is then in the session's inbox).
+    pub(crate) fn spawn(self: &Arc<Self>, work: impl Future<Output = ()> + Send + 'static) {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let shared = Arc::downgrade(self);
+        self.handle.spawn(async move {
+            // Counted down even if the work panics or is cancelled with the runtime.
+            struct Done(std::sync::Weak<Shared>);
+            impl Drop for Done {
+                fn drop(&mut self) {
+                    if let Some(shared) = self.0.upgrade() {
+                        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+                    }
+                }
+            }
+            let _done = Done(shared);
+            work.await;
+        });
     }
 
     fn new_id(&self, prefix: &str) -> String {
@@ -277,6 +302,8 @@ impl Ors {
             documents,
             modules,
             handle,
+            in_flight: AtomicUsize::new(0),
+            started: AtomicU64::new(0),
         });
         for (index, receiver) in receivers.into_iter().enumerate() {
             let weak = Arc::downgrade(&shared);
@@ -383,6 +410,33 @@ impl Ors {
         match done.await {
             Ok(true) => Ok(()),
             _ => Err(OrsError::NotFound(id.to_string())),
+        }
+    }
+
+    /// Waits until session `id` has settled: no module work in flight and every event already queued for it
+    /// processed; returns its `query` state then (`NotFound` once it has ended). Delayed sends and the contact
+    /// center's own timing are not waited for. Gives up after `patience` (module work that never ends, a flow
+    /// that keeps calling modules forever) and returns the state the session is in.
+    pub async fn settle(
+        &self,
+        id: &str,
+        patience: Duration,
+    ) -> Result<serde_json::Value, OrsError> {
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            while self.shared.in_flight.load(Ordering::SeqCst) > 0
+                && tokio::time::Instant::now() < deadline
+            {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            let started = self.shared.started.load(Ordering::SeqCst);
+            // The query waits behind everything queued before it, including completions of finished work.
+            let state = self.query(id).await?;
+            let quiet = self.shared.in_flight.load(Ordering::SeqCst) == 0
+                && self.shared.started.load(Ordering::SeqCst) == started;
+            if quiet || tokio::time::Instant::now() >= deadline {
+                return Ok(state);
+            }
         }
     }
 

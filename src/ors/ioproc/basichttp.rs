@@ -96,7 +96,7 @@ pub(crate) fn send(
                 .body(body)
         }
     };
-    shared.handle.spawn(async move {
+    shared.spawn(async move {
         let failure = match request.send().await {
             Ok(response) if response.status().is_success() => None,
             Ok(response) => Some(format!("{target} answered {}", response.status())),
