@@ -15,6 +15,7 @@ impl Session {
         self.data_initialized[state] = true;
         let model = self.model.clone();
         for data in &model.states[state].data {
+            self.at("data", data.pos);
             if let Some((_, value)) = self
                 .initial_values
                 .iter()

@@ -61,12 +61,39 @@ impl Session {
         Ok(())
     }
 
+    /// Notes where `action` is, as well as the model tells: the element's own position, else that of its
+    /// first expression attribute.
+    fn note_site(&mut self, action: &Action) {
+        let (element, pos) = match action {
+            Action::Raise { .. } => ("raise", self.site.1),
+            Action::Log { expr, .. } => ("log", expr.as_ref().map_or(self.site.1, |e| e.pos)),
+            Action::Assign { location, .. } => ("assign", location.pos),
+            Action::Script { code } => ("script", code.pos),
+            Action::If { branches } => (
+                "if",
+                branches
+                    .first()
+                    .and_then(|(cond, _)| cond.as_ref())
+                    .map_or(self.site.1, |cond| cond.pos),
+            ),
+            Action::Foreach { array, .. } => ("foreach", array.pos),
+            Action::Send(send) => ("send", send.pos),
+            Action::Cancel { .. } => ("cancel", self.site.1),
+            Action::Custom(custom) => ("custom", custom.pos),
+        };
+        self.at(element, pos);
+        if let Action::Custom(custom) = action {
+            self.site_custom = Some(custom.clone());
+        }
+    }
+
     fn fail(&mut self, message: String) -> Flow {
         self.raise_error("error.execution", &message, None);
         Err(())
     }
 
     fn execute_action(&mut self, action: &Action, host: &mut dyn Host) -> Flow {
+        self.note_site(action);
         match action {
             Action::Raise { event } => {
                 self.internal

@@ -142,6 +142,10 @@ pub struct Session {
     entry_counts: Vec<u64>,
     /// Buffers of `computeEntrySet`, kept to avoid allocations in every microstep.
     entry_scratch: enter::EntrySet,
+    /// The element being executed (name, position): ORS documents name it in their `error.*` events.
+    site: (&'static str, crate::scxml::error::Pos),
+    /// The custom action being executed, when the site is one (its local name names the element).
+    site_custom: Option<Arc<crate::scxml::model::CustomAction>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -198,6 +202,8 @@ impl Session {
             invokes: Vec::new(),
             to_parent: Vec::new(),
             id_counter: 0,
+            site: ("scxml", crate::scxml::error::Pos::default()),
+            site_custom: None,
             last_configuration: Vec::new(),
             initial_values: Vec::new(),
             entry_counts: if options.count_entries {

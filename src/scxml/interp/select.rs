@@ -65,6 +65,7 @@ impl Session {
         let Some(cond) = &model.transitions[transition].cond else {
             return true;
         };
+        self.at("transition", model.transitions[transition].pos);
         match self.datamodel.eval_bool(cond) {
             Ok(value) => value,
             Err(message) => {

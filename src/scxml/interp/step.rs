@@ -261,7 +261,38 @@ impl Session {
     ) {
         let mut event = Event::new(name, EventKind::Platform);
         event.sendid = sendid;
-        event.data = Value::string(message);
+        event.data = if self.model.dialect == crate::scxml::parse::Dialect::Ors {
+            // ORS's `error.*` events say where: the document, the element and its line.
+            let (element, pos) = self.site;
+            let element = match &self.site_custom {
+                Some(custom) => custom.name.to_string(),
+                None => element.to_string(),
+            };
+            let document = self
+                .model
+                .file
+                .as_ref()
+                .map(|file| file.display().to_string())
+                .or_else(|| self.model.name.as_deref().map(str::to_string))
+                .unwrap_or_default();
+            Value::Object(vec![
+                (std::sync::Arc::from("description"), Value::string(message)),
+                (std::sync::Arc::from("document"), Value::string(document)),
+                (std::sync::Arc::from("element"), Value::string(element)),
+                (
+                    std::sync::Arc::from("linenumber"),
+                    Value::Number(f64::from(pos.line)),
+                ),
+            ])
+        } else {
+            Value::string(message)
+        };
         self.internal.push_back(event);
+    }
+
+    /// Records the element about to run, for the position of an error it raises.
+    pub(super) fn at(&mut self, element: &'static str, pos: crate::scxml::error::Pos) {
+        self.site = (element, pos);
+        self.site_custom = None;
     }
 }
