@@ -165,13 +165,24 @@ async fn start(
         .map(|idx| params.remove(idx).1.display())
         .filter(|src| !src.trim().is_empty())
         .ok_or_else(|| ApiError::bad_request("parameter `src` is mandatory"))?;
-    // `idealtime` (a start time in ms since the epoch) is accepted; sessions start at once.
-    params.retain(|(name, _)| name != "idealtime" && name != "results");
-    let id = state
-        .ors
-        .start(&src, params, None)
-        .await
-        .map_err(ors_error)?;
+    // `idealtime`: when the session should start, in ms since the epoch (now when absent or past).
+    let idealtime = match params.iter().position(|(name, _)| name == "idealtime") {
+        Some(idx) => {
+            let text = params.remove(idx).1.display();
+            Some(text.trim().parse::<u64>().map_err(|_| {
+                ApiError::bad_request(format!(
+                    "parameter `idealtime` must be a time in milliseconds since the epoch, found `{text}`"
+                ))
+            })?)
+        }
+        None => None,
+    };
+    params.retain(|(name, _)| name != "results");
+    let id = match idealtime {
+        Some(idealtime) => state.ors.start_at(&src, params, None, idealtime).await,
+        None => state.ors.start(&src, params, None).await,
+    }
+    .map_err(ors_error)?;
     Ok(Json(json!({ "sessionid": id })))
 }
 

@@ -147,6 +147,8 @@ pub struct Shared {
     /// so a caller can wait until a session has settled ([`Ors::settle`]).
     in_flight: AtomicUsize,
     started: AtomicU64,
+    /// Sessions started with an `idealtime` still to come: their id is reserved, nothing reaches them yet.
+    scheduled: Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -167,6 +169,10 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Shared {
     /// Queues `input` for session `id`; false when no such session is alive.
     pub(crate) fn deliver(&self, id: &str, input: SessionInput) -> bool {
+        if lock(&self.scheduled).contains(id) {
+            // Not started yet (`idealtime` to come): as if it did not exist.
+            return false;
+        }
         let worker = lock(&self.sessions).get(id).copied();
         match worker {
             Some(worker) => self.workers[worker]
@@ -238,10 +244,22 @@ impl Shared {
 
     /// Starts a session of `model` (already parsed) and returns its id.
     pub(crate) fn start_model(
-        &self,
+        self: &Arc<Self>,
         model: Arc<Model>,
         params: Vec<(String, Value)>,
         ttl: Option<Duration>,
+    ) -> Result<String, OrsError> {
+        self.start_model_after(model, params, ttl, None)
+    }
+
+    /// Starts a session of `model` now or, given `after`, once that much time has passed (ORS's `idealtime`);
+    /// the id is reserved and counted against the session cap at once.
+    pub(crate) fn start_model_after(
+        self: &Arc<Self>,
+        model: Arc<Model>,
+        params: Vec<(String, Value)>,
+        ttl: Option<Duration>,
+        after: Option<Duration>,
     ) -> Result<String, OrsError> {
         let max = self.options.max_sessions;
         if self
@@ -262,6 +280,24 @@ impl Shared {
             params,
             ttl: ttl.unwrap_or(self.options.session_ttl),
         };
+        if let Some(after) = after.filter(|after| !after.is_zero()) {
+            lock(&self.scheduled).insert(id.clone());
+            let shared = Arc::downgrade(self);
+            let scheduled = id.clone();
+            self.handle.spawn(async move {
+                tokio::time::sleep(after).await;
+                let Some(shared) = shared.upgrade() else {
+                    return;
+                };
+                // Terminated before its time: nothing to start.
+                if lock(&shared.scheduled).remove(&scheduled)
+                    && shared.workers[worker].send(command).is_err()
+                {
+                    shared.ended(&scheduled);
+                }
+            });
+            return Ok(id);
+        }
         if self.workers[worker].send(command).is_err() {
             self.ended(&id);
             return Err(OrsError::Ended(id));
@@ -304,6 +340,7 @@ impl Ors {
             handle,
             in_flight: AtomicUsize::new(0),
             started: AtomicU64::new(0),
+            scheduled: Mutex::new(std::collections::HashSet::new()),
         });
         for (index, receiver) in receivers.into_iter().enumerate() {
             let weak = Arc::downgrade(&shared);
@@ -335,6 +372,25 @@ impl Ors {
     ) -> Result<String, OrsError> {
         let model = self.shared.documents.load(src).await?;
         self.shared.start_model(model, params, ttl)
+    }
+
+    /// `POST /scxml/session/start` with `idealtime`: as [`Ors::start`], but the session starts at `idealtime`
+    /// (ms since the epoch) when that is still to come. Until then the id is reserved (and counted against the
+    /// cap), events and requests to it fail as for an unknown session, and terminating it cancels the start.
+    pub async fn start_at(
+        &self,
+        src: &str,
+        params: Vec<(String, Value)>,
+        ttl: Option<Duration>,
+        idealtime: u64,
+    ) -> Result<String, OrsError> {
+        let model = self.shared.documents.load(src).await?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_millis() as u64);
+        let after = Duration::from_millis(idealtime.saturating_sub(now));
+        self.shared
+            .start_model_after(model, params, ttl, Some(after))
     }
 
     /// `/scxml/session/{id}/event/{name}`: queues an external event.
@@ -400,6 +456,11 @@ impl Ors {
 
     /// `/scxml/session/{id}/terminate`.
     pub async fn terminate(&self, id: &str) -> Result<(), OrsError> {
+        if lock(&self.shared.scheduled).remove(id) {
+            // Not started yet: cancel the start.
+            self.shared.ended(id);
+            return Ok(());
+        }
         let (reply, done) = oneshot::channel();
         if !self
             .shared
