@@ -1,0 +1,333 @@
+//! Every sample flow played by the same client steps twice: against one `gms` running its flows in-process, and
+//! against a `gms` (A) that forwards its `type=ors` services to another `gms` standing in for ORS (B), whose DFM
+//! files point back at A as a real ORS's would. The answers must be the same (ids and booked numbers aside), and
+//! what A sends to B, captured on the wire, must be ORS's HTTP interface and nothing else.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, Uri};
+use common::{SAMPLE, TestServer};
+use serde_json::{Value, json};
+
+/// One request A sent to B: method, path, content type.
+type Seen = (String, String, String);
+
+/// A proxy on 127.0.0.1:0 that records every request and passes it on to `target`.
+async fn capture_proxy(target: Arc<Mutex<String>>, seen: Arc<Mutex<Vec<Seen>>>) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let client = reqwest::Client::new();
+    let app = axum::Router::new().fallback(
+        move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let target = target.lock().unwrap().clone();
+            let seen = seen.clone();
+            let client = client.clone();
+            async move {
+                let content_type = headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                seen.lock().unwrap().push((
+                    method.to_string(),
+                    uri.path().to_string(),
+                    content_type.clone(),
+                ));
+                let response = client
+                    .request(
+                        reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap(),
+                        format!("{target}{uri}"),
+                    )
+                    .header("content-type", content_type)
+                    .body(body.to_vec())
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status().as_u16();
+                let text = response.text().await.unwrap();
+                (
+                    axum::http::StatusCode::from_u16(status).unwrap(),
+                    [("content-type", "application/json")],
+                    text,
+                )
+            }
+        },
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    port
+}
+
+/// Where the app's calls go and where the flows run.
+struct Setup {
+    /// The node the app talks to.
+    front: TestServer,
+    /// The node that runs the flows, when it is another one.
+    ors: Option<TestServer>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    _dir: tempfile::TempDir,
+}
+
+/// `[ors]` options for both modes: requests the flow does not answer fail fast.
+const ORS: &str = "\n[ors]\nrequest_timeout = 2\n";
+
+impl Setup {
+    async fn in_process() -> Setup {
+        Setup {
+            front: TestServer::start(&format!("{SAMPLE}{ORS}")).await,
+            ors: None,
+            seen: Arc::new(Mutex::new(Vec::new())),
+            _dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    async fn forwarded() -> Setup {
+        let target = Arc::new(Mutex::new(String::new()));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let proxy = capture_proxy(target.clone(), seen.clone()).await;
+        let front = TestServer::start(&format!(
+            "{SAMPLE}\n[ors]\nurl = http://127.0.0.1:{proxy}\n"
+        ))
+        .await;
+        // B's DFM files name A's internal listener as their GMS.
+        let dir = tempfile::tempdir().unwrap();
+        let mut dfm = String::from("\n[dfm]\n");
+        for name in [
+            "cfg_GSG_storage",
+            "cfg_GSG_notification",
+            "cfg_GSG_base_services",
+            "cfg_GSG_geocoding",
+        ] {
+            let text = std::fs::read_to_string(format!("dfm/{name}.txt"))
+                .unwrap()
+                .replace("port='8080'", &format!("port='{}'", front.internal.port()));
+            let path = dir.path().join(format!("{name}.txt"));
+            std::fs::write(&path, text).unwrap();
+            dfm.push_str(&format!("{name} = {}\n", path.display()));
+        }
+        let ors = TestServer::start(&format!("{SAMPLE}{ORS}{dfm}")).await;
+        *target.lock().unwrap() = format!("http://{}", ors.internal);
+        Setup {
+            front,
+            ors: Some(ors),
+            seen,
+            _dir: dir,
+        }
+    }
+
+    fn flows(&self) -> &TestServer {
+        self.ors.as_ref().unwrap_or(&self.front)
+    }
+
+    async fn create(&self, service: &str, params: &[(&str, &str)]) -> (u16, Value) {
+        self.front
+            .post_form(&format!("/genesys/1/service/{service}"), params)
+            .await
+    }
+
+    async fn request(&self, id: &str, name: &str) -> (u16, Value) {
+        self.front
+            .post_form(&format!("/genesys/1/service/{id}/{name}"), &[])
+            .await
+    }
+
+    async fn agent_ready(&self, agent: &str) {
+        let (status, body) = self
+            .flows()
+            .post_internal(
+                &format!("/genesys/1/contact-center/agents/{agent}/ready"),
+                &[],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// Waits (bounded) until session `id` is in `state`, on the node that runs it.
+    async fn wait_state(&self, id: &str, state: &str) {
+        for _ in 0..1000 {
+            let (status, body) = self
+                .flows()
+                .post_internal(&format!("/scxml/session/{id}/query"), &[])
+                .await;
+            if status == 200
+                && body["states"]
+                    .as_array()
+                    .is_some_and(|states| states.iter().any(|s| s == state))
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("session {id} never reached {state}");
+    }
+}
+
+/// An answer with what differs from run to run (ids, booked numbers, codes) replaced by placeholders.
+fn normalize(answer: &(u16, Value)) -> Value {
+    let (status, body) = answer;
+    let mut body = body.clone();
+    if let Some(object) = body.as_object_mut() {
+        for (key, placeholder) in [
+            ("_id", "<id>"),
+            ("_tel_url", "tel:<number>"),
+            ("_access_code", "<code>"),
+            ("_data_id", "<data>"),
+        ] {
+            if object.contains_key(key) {
+                object.insert(key.to_string(), Value::from(placeholder));
+            }
+        }
+    }
+    json!({"status": status, "body": body})
+}
+
+fn id_of(answer: &(u16, Value)) -> String {
+    answer.1["_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no _id in {answer:?}"))
+        .to_string()
+}
+
+/// Plays the mobile app of `flow` against `setup` and returns the normalized answers.
+async fn play(flow: &str, setup: &Setup) -> Vec<Value> {
+    let mut answers = Vec::new();
+    let phone = ("_phone_number", "5551234");
+    match flow {
+        "request-inbound-immediate" => {
+            let created = setup.create(flow, &[phone]).await;
+            let id = id_of(&created);
+            answers.push(normalize(&created));
+            answers.push(normalize(&setup.request(&id, "cancel").await));
+        }
+        "request-inbound-poll" => {
+            let created = setup.create(flow, &[phone]).await;
+            let id = id_of(&created);
+            answers.push(normalize(&created));
+            answers.push(normalize(&setup.request(&id, "status").await));
+            setup.agent_ready("agent2").await;
+            answers.push(normalize(&setup.request(&id, "status").await));
+            answers.push(normalize(&setup.request(&id, "cancel").await));
+        }
+        "request-inbound-delay" | "request-inbound-delay-location" => {
+            let mut params = vec![phone, ("_poll_interval", "1"), ("first_name", "Ann")];
+            if flow.ends_with("location") {
+                params.extend([("_lat", "48.8566"), ("_long", "2.3522")]);
+            }
+            let created = setup.create(flow, &params).await;
+            let id = id_of(&created);
+            answers.push(normalize(&created));
+            setup.wait_state(&id, "waiting_for_agent").await;
+            setup.agent_ready("agent2").await;
+            setup.wait_state(&id, "notifying").await;
+            answers.push(normalize(&setup.request(&id, "connect").await));
+            answers.push(normalize(&setup.request(&id, "cancel").await));
+        }
+        "request-outbound-immediate" => {
+            let created = setup.create(flow, &[phone]).await;
+            let id = id_of(&created);
+            answers.push(normalize(&created));
+            answers.push(normalize(&setup.request(&id, "cancel").await));
+        }
+        "request-outbound-delay" => {
+            let created = setup.create(flow, &[phone, ("_poll_interval", "1")]).await;
+            let id = id_of(&created);
+            answers.push(normalize(&created));
+            setup.agent_ready("agent2").await;
+            setup.wait_state(&id, "confirming").await;
+            answers.push(normalize(&setup.request(&id, "connect").await));
+            answers.push(normalize(&setup.request(&id, "cancel").await));
+        }
+        "request-outbound-poll" => {
+            let created = setup.create(flow, &[phone]).await;
+            let id = id_of(&created);
+            answers.push(normalize(&created));
+            answers.push(normalize(&setup.request(&id, "status").await));
+            setup.agent_ready("agent2").await;
+            answers.push(normalize(&setup.request(&id, "status").await));
+            answers.push(normalize(&setup.request(&id, "connect").await));
+            answers.push(normalize(&setup.request(&id, "cancel").await));
+        }
+        "request-chat-poll" => {
+            let created = setup.create(flow, &[]).await;
+            let id = id_of(&created);
+            answers.push(normalize(&created));
+            answers.push(normalize(&setup.request(&id, "status").await));
+            answers.push(normalize(&setup.request(&id, "cancel").await));
+        }
+        other => panic!("no client steps for {other}"),
+    }
+    answers
+}
+
+async fn same_answers_in_process_and_forwarded(flow: &str) {
+    let local = play(flow, &Setup::in_process().await).await;
+    let forwarded_setup = Setup::forwarded().await;
+    let forwarded = play(flow, &forwarded_setup).await;
+    assert!(
+        local.iter().all(|answer| answer["status"] == 200),
+        "{flow} in-process: {local:#?}"
+    );
+    eprintln!("{flow}: {}", serde_json::to_string(&local).unwrap());
+    assert_eq!(local, forwarded, "{flow}: in-process vs forwarded");
+    // A spoke ORS's HTTP interface to B, and only that.
+    let seen = forwarded_setup.seen.lock().unwrap().clone();
+    assert!(!seen.is_empty());
+    assert_eq!(seen[0].1, "/scxml/session/start", "{seen:?}");
+    for (method, path, content_type) in &seen {
+        assert_eq!(method, "POST", "{seen:?}");
+        assert_eq!(
+            content_type, "application/x-www-form-urlencoded",
+            "{seen:?}"
+        );
+        let parts: Vec<&str> = path.split('/').collect();
+        let ors_form = path == "/scxml/session/start"
+            || (parts.len() >= 5
+                && parts[1] == "scxml"
+                && parts[2] == "session"
+                && matches!(parts[4], "request" | "event" | "terminate"));
+        assert!(ors_form, "not ORS's interface: {path}");
+    }
+}
+
+#[tokio::test]
+async fn request_inbound_immediate_forwarded() {
+    same_answers_in_process_and_forwarded("request-inbound-immediate").await;
+}
+
+#[tokio::test]
+async fn request_inbound_poll_forwarded() {
+    same_answers_in_process_and_forwarded("request-inbound-poll").await;
+}
+
+#[tokio::test]
+async fn request_inbound_delay_forwarded() {
+    same_answers_in_process_and_forwarded("request-inbound-delay").await;
+}
+
+#[tokio::test]
+async fn request_inbound_delay_location_forwarded() {
+    same_answers_in_process_and_forwarded("request-inbound-delay-location").await;
+}
+
+#[tokio::test]
+async fn request_outbound_immediate_forwarded() {
+    same_answers_in_process_and_forwarded("request-outbound-immediate").await;
+}
+
+#[tokio::test]
+async fn request_outbound_delay_forwarded() {
+    same_answers_in_process_and_forwarded("request-outbound-delay").await;
+}
+
+#[tokio::test]
+async fn request_outbound_poll_forwarded() {
+    same_answers_in_process_and_forwarded("request-outbound-poll").await;
+}
+
+#[tokio::test]
+async fn request_chat_poll_forwarded() {
+    same_answers_in_process_and_forwarded("request-chat-poll").await;
+}
