@@ -157,6 +157,24 @@ pub trait Host {
         )))
     }
 
+    /// Entries the host adds to `_ioprocessors` of a session that starts (e.g. the BasicHTTP
+    /// processor under its type URI and its short name, each an object with a `location`). The
+    /// engine's own SCXML entries come first; none by default.
+    fn ioprocessors(&mut self, session: &SessionInfo) -> Vec<(Arc<str>, Value)> {
+        let _ = session;
+        Vec::new()
+    }
+
+    /// External events that reached `session` while the host was sending for it — a host that
+    /// answers its own BasicHTTP POSTs receives them before the POST returns. The engine calls
+    /// this right after each [`Host::send`] and appends them to the session's external queue, so
+    /// they keep their place ahead of what the session queues next. Hosts that deliver through
+    /// [`crate::scxml::Session::feed`] return nothing (the default).
+    fn take_arrived(&mut self, session: &SessionInfo) -> Vec<Event> {
+        let _ = session;
+        Vec::new()
+    }
+
     /// A trace record; ignored unless the host traces.
     fn trace(&mut self, session: &SessionInfo, record: TraceRecord) {
         let _ = (session, record);
