@@ -163,3 +163,41 @@ async fn receive(
         None => (StatusCode::NOT_FOUND, format!("no session \"{id}\"")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn posts_reach_open_sessions_before_they_are_answered() {
+        let loopback = Loopback::start().expect("a listener");
+        let location = loopback.open("s1");
+        assert!(location.starts_with("http://127.0.0.1:"), "{location}");
+        let sent = loopback.post(Post {
+            url: format!("{location}?x=1"),
+            body: "_scxmleventname=go&n=2".to_string(),
+        });
+        assert_eq!(sent, Ok(()));
+        let arrived = loopback.take("s1");
+        assert_eq!(arrived.len(), 1);
+        assert_eq!(&*arrived[0].name, "go");
+        assert_eq!(
+            arrived[0].data.get("x"),
+            Some(&crate::scxml::Value::string("1"))
+        );
+        let raw = arrived[0].raw.as_deref().unwrap_or_default();
+        assert!(
+            raw.starts_with("POST /scxml/basichttp/s1?x=1 HTTP/1.1\r\n"),
+            "{raw}"
+        );
+        loopback.close_all();
+        let refused = loopback.post(Post {
+            url: location,
+            body: String::new(),
+        });
+        assert!(
+            matches!(&refused, Err(HostError::Failed(reason)) if reason.contains("404")),
+            "{refused:?}"
+        );
+    }
+}
