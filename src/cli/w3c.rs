@@ -5,15 +5,28 @@
 //! get the machine-checkable proxies of the conformance MANIFEST: 301 passes when the document is
 //! rejected; 313 and 314 when rejected or reaching `pass`; 178, 230, 250, 307 and 415 by checking
 //! the logs and the halt state.
+//!
+//! The BasicHTTP Event I/O Processor is real: [`loopback`] listens on `127.0.0.1:0` for the whole run, every
+//! session finds its access URI in `_ioprocessors` (under the type URI and `basichttp`), and its BasicHTTP
+//! sends are HTTP POSTs answered by that listener. Time stays virtual for every document; a document also
+//! stops after [`DOCUMENT_DEADLINE`] of wall-clock time, so a run always ends.
+
+mod loopback;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 
+use crate::ors::ioproc::basichttp;
 use crate::scxml::parse::xml;
-use crate::scxml::{self, Halt, Host, Session, SessionInfo, SessionOptions};
+use crate::scxml::{
+    self, Event, Halt, Host, HostError, OutgoingSend, Session, SessionInfo, SessionOptions, Value,
+};
+
+pub use loopback::Loopback;
 
 /// Arguments of `gms w3c`.
 #[derive(Debug, clap::Args)]
@@ -109,14 +122,25 @@ pub fn read_manifest(dir: &Path) -> anyhow::Result<Vec<TestCase>> {
     Ok(cases)
 }
 
-/// Everything a test run observed.
-#[derive(Debug, Default)]
-struct Recorder {
+/// The host of a test document: records the logs and offers the BasicHTTP processor of `loopback`.
+#[derive(Debug)]
+pub struct W3cHost<'a> {
     /// (invoke id of the logging session, label, message).
     logs: Vec<(Option<Arc<str>>, String, String)>,
+    loopback: &'a Loopback,
 }
 
-impl Host for Recorder {
+impl<'a> W3cHost<'a> {
+    /// A host whose sessions send and receive BasicHTTP events through `loopback`.
+    pub fn new(loopback: &'a Loopback) -> W3cHost<'a> {
+        W3cHost {
+            logs: Vec::new(),
+            loopback,
+        }
+    }
+}
+
+impl Host for W3cHost<'_> {
     fn log(&mut self, session: &SessionInfo, label: &str, message: &str) {
         self.logs.push((
             session.invokeid.clone(),
@@ -124,42 +148,81 @@ impl Host for Recorder {
             message.to_string(),
         ));
     }
+
+    fn send(&mut self, _session: &SessionInfo, send: OutgoingSend) -> Result<(), HostError> {
+        if !basichttp::is_basic_http(&send.kind) {
+            return Err(HostError::Unsupported(format!(
+                "target \"{}\" of type \"{}\"",
+                send.target, send.kind
+            )));
+        }
+        self.loopback.post(basichttp::post(&send)?)
+    }
+
+    fn ioprocessors(&mut self, session: &SessionInfo) -> Vec<(Arc<str>, Value)> {
+        basichttp::ioprocessor_entries(&self.loopback.open(&session.sessionid))
+    }
+
+    fn take_arrived(&mut self, session: &SessionInfo) -> Vec<Event> {
+        self.loopback.take(&session.sessionid)
+    }
 }
 
 /// What running one document gave.
 struct Outcome {
     halt: Option<Halt>,
+    /// The document was stopped at [`DOCUMENT_DEADLINE`].
+    timed_out: bool,
     logs: Vec<(Option<Arc<str>>, String, String)>,
 }
 
 /// The most clock steps one test may take (tests need a handful).
 const MAX_STEPS: usize = 10_000;
 
-fn run_document(path: &Path) -> Result<Outcome, scxml::ParseErrors> {
+/// The most wall-clock time one document may take (its BasicHTTP POSTs are real).
+pub const DOCUMENT_DEADLINE: Duration = Duration::from_secs(20);
+
+fn run_document(path: &Path, loopback: &Loopback) -> Result<Outcome, scxml::ParseErrors> {
     let model = scxml::parse_file(path)?;
-    let mut host = Recorder::default();
+    let deadline = Instant::now() + DOCUMENT_DEADLINE;
+    let mut host = W3cHost::new(loopback);
     let mut session = Session::new(model, SessionOptions::default());
     session.start(&mut host);
     session.run(&mut host);
+    let mut timed_out = false;
     for _ in 0..MAX_STEPS {
         if !session.is_running() {
             break;
+        }
+        if Instant::now() > deadline {
+            timed_out = true;
+            break;
+        }
+        // Events posted to the session from outside a send of its own come in before time moves on.
+        let arrived = loopback.take(session.sessionid());
+        if !arrived.is_empty() {
+            for event in arrived {
+                session.feed(event, &mut host);
+            }
+            continue;
         }
         match session.next_timer() {
             Some(due) => session.advance(due, &mut host),
             None => break,
         }
     }
+    loopback.close_all();
     Ok(Outcome {
         halt: session.halt().cloned(),
+        timed_out,
         logs: host.logs,
     })
 }
 
-/// Runs one test document and judges it.
-pub fn run_case(dir: &Path, case: &TestCase) -> Verdict {
+/// Runs one test document and judges it; its BasicHTTP sends go through `loopback`.
+pub fn run_case(dir: &Path, case: &TestCase, loopback: &Loopback) -> Verdict {
     let path = dir.join(&case.file);
-    let outcome = run_document(&path);
+    let outcome = run_document(&path, loopback);
     let (pass, detail) = judge(case, outcome);
     Verdict {
         case: case.clone(),
@@ -177,6 +240,7 @@ fn describe(outcome: &Outcome) -> String {
         Some(Halt::Final(id)) => format!("halted in {id}"),
         Some(Halt::Cancelled) => "cancelled".to_string(),
         Some(Halt::Runaway(limit)) => format!("stopped after {limit} microsteps"),
+        None if outcome.timed_out => "stopped at the wall-clock deadline".to_string(),
         None => "still running with no timer left".to_string(),
     }
 }
@@ -275,7 +339,11 @@ pub fn summary(verdicts: &[Verdict]) -> serde_json::Value {
 /// Runs every test of `dir`.
 pub fn run_dir(dir: &Path) -> anyhow::Result<Vec<Verdict>> {
     let cases = read_manifest(dir)?;
-    Ok(cases.iter().map(|case| run_case(dir, case)).collect())
+    let loopback = Loopback::start()?;
+    Ok(cases
+        .iter()
+        .map(|case| run_case(dir, case, &loopback))
+        .collect())
 }
 
 /// Runs `gms w3c`.

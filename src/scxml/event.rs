@@ -43,6 +43,10 @@ pub struct Event {
     pub invokeid: Option<Arc<str>>,
     /// The payload.
     pub data: Value,
+    /// The message as it arrived on the wire, when the I/O processor that received it kept it
+    /// (BasicHTTP keeps the HTTP request). `_event.raw` shows it; without it, `_event.raw` shows
+    /// the payload as `key=value` pairs.
+    pub raw: Option<Arc<str>>,
 }
 
 impl Event {
@@ -61,6 +65,7 @@ impl Event {
             origintype: None,
             invokeid: None,
             data: Value::Undefined,
+            raw: None,
         }
     }
 

@@ -157,6 +157,24 @@ pub trait Host {
         )))
     }
 
+    /// Entries the host adds to `_ioprocessors` of a session that starts (e.g. the BasicHTTP
+    /// processor under its type URI and its short name, each an object with a `location`). The
+    /// engine's own SCXML entries come first; none by default.
+    fn ioprocessors(&mut self, session: &SessionInfo) -> Vec<(Arc<str>, Value)> {
+        let _ = session;
+        Vec::new()
+    }
+
+    /// External events that reached `session` while the host was sending for it — a host that
+    /// answers its own BasicHTTP POSTs receives them before the POST returns. The engine calls
+    /// this right after each [`Host::send`] and appends them to the session's external queue, so
+    /// they keep their place ahead of what the session queues next. Hosts that deliver through
+    /// [`crate::scxml::Session::feed`] return nothing (the default).
+    fn take_arrived(&mut self, session: &SessionInfo) -> Vec<Event> {
+        let _ = session;
+        Vec::new()
+    }
+
     /// A trace record; ignored unless the host traces.
     fn trace(&mut self, session: &SessionInfo, record: TraceRecord) {
         let _ = (session, record);
@@ -168,3 +186,51 @@ pub trait Host {
 pub struct NoHost;
 
 impl Host for NoHost {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scxml::{Halt, Session, SessionOptions, parse_str};
+
+    /// Offers a `loop` I/O processor that receives every event sent through it before the send returns.
+    #[derive(Default)]
+    struct Loop {
+        arrived: Vec<Event>,
+    }
+
+    impl Host for Loop {
+        fn send(&mut self, _session: &SessionInfo, send: OutgoingSend) -> Result<(), HostError> {
+            self.arrived.push(Event::external(send.event.name));
+            Ok(())
+        }
+
+        fn ioprocessors(&mut self, _session: &SessionInfo) -> Vec<(Arc<str>, Value)> {
+            let entry = Value::Object(vec![(Arc::from("location"), Value::string("here"))]);
+            vec![(Arc::from("loop"), entry)]
+        }
+
+        fn take_arrived(&mut self, _session: &SessionInfo) -> Vec<Event> {
+            std::mem::take(&mut self.arrived)
+        }
+    }
+
+    #[test]
+    fn host_processors_are_listed_and_their_arrivals_keep_their_place() {
+        let model = parse_str(
+            r#"<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="s">
+              <state id="s">
+                <onentry><send type="loop" event="first"/><send event="second"/></onentry>
+                <transition event="first" cond="_ioprocessors['loop'].location == 'here'" target="t"/>
+              </state>
+              <state id="t"><transition event="second" target="pass"/></state>
+              <final id="pass"/>
+            </scxml>"#,
+        )
+        .expect("a valid chart");
+        let mut host = Loop::default();
+        let mut session = Session::new(model, SessionOptions::default());
+        session.start(&mut host);
+        session.run(&mut host);
+        assert_eq!(session.halt(), Some(&Halt::Final("pass".to_string())));
+    }
+}

@@ -18,6 +18,11 @@
 //!   the engine; any other target (`#_scxml_<other session>`, URLs) or type (BasicHTTP, ...) goes to
 //!   [`Host::send`] as an [`OutgoingSend`]. A refusal becomes `error.execution` (unknown type or
 //!   target) or `error.communication` (delivery failed).
+//! - A host that offers more I/O processors names them in `_ioprocessors` through
+//!   [`Host::ioprocessors`]. A host that receives events for a session while sending for it (its
+//!   own BasicHTTP listener answering the POST) returns them from [`Host::take_arrived`]; the engine
+//!   queues them right after the send, ahead of anything the session queues next. An I/O processor
+//!   that keeps the received message sets [`Event::raw`] (`_event.raw`).
 //! - `<invoke type="scxml">` runs the child in-process, inside the parent [`Session`]; any other
 //!   type goes to [`Host::invoke`]; the host answers later by feeding events whose `invokeid` is
 //!   set (finalize and `done.invoke.<id>` then work as for SCXML children). Leaving the state calls

@@ -608,16 +608,17 @@ impl Datamodel for Runtime {
         }
         let data = self.value_to_js(&event.data);
         let _ = object.set(js_string!("data"), data, false, &mut self.context);
-        // `raw`: the payload as the SCXML I/O processor would put it on the wire (key=value pairs,
-        // repeated keys kept).
-        let raw = match &event.data {
-            Value::Object(entries) => entries
+        // `raw`: the message as received when its I/O processor kept it, else the payload as the
+        // SCXML I/O processor would put it on the wire (key=value pairs, repeated keys kept).
+        let raw = match (&event.raw, &event.data) {
+            (Some(raw), _) => raw.to_string(),
+            (None, Value::Object(entries)) => entries
                 .iter()
                 .map(|(key, value)| format!("{key}={}", value.display()))
                 .collect::<Vec<_>>()
                 .join("&"),
-            Value::Undefined => String::new(),
-            other => other.display(),
+            (None, Value::Undefined) => String::new(),
+            (None, other) => other.display(),
         };
         let _ = object.set(
             js_string!("raw"),

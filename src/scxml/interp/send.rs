@@ -131,7 +131,7 @@ impl Session {
                 Ok(())
             }
             Err(Prepared::Internal(event)) => {
-                self.internal.push_back(event);
+                self.internal.push_back(*event);
                 Ok(())
             }
             Err(Prepared::Error(message)) => {
@@ -187,6 +187,7 @@ impl Session {
             origintype: Some(Arc::from(SCXML_EVENT_PROCESSOR)),
             invokeid: None,
             data,
+            raw: None,
         };
         let mut target = target.unwrap_or_default();
         if self.model.dialect == Dialect::Ors {
@@ -216,7 +217,7 @@ impl Session {
             }
             let mut event = event;
             event.kind = EventKind::Internal;
-            return Err(Prepared::Internal(event));
+            return Err(Prepared::Internal(Box::new(event)));
         } else if target == "#_parent" {
             Delivery::Parent(event)
         } else if let Some(sessionid) = target.strip_prefix("#_scxml_") {
@@ -291,7 +292,9 @@ impl Session {
                                 kind: Arc::from(SCXML_EVENT_PROCESSOR),
                                 extra: Vec::new(),
                             };
-                            if let Err(error) = host.send(&self.info, outgoing) {
+                            let sent = host.send(&self.info, outgoing);
+                            self.take_arrived(host);
+                            if let Err(error) = sent {
                                 self.raise_error("error.communication", &error.to_string(), None);
                             }
                         }
@@ -304,7 +307,9 @@ impl Session {
             }
             Delivery::Host(outgoing, bad_target_is_execution) => {
                 let sendid = outgoing.event.sendid.clone();
-                match host.send(&self.info, outgoing) {
+                let sent = host.send(&self.info, outgoing);
+                self.take_arrived(host);
+                match sent {
                     Ok(()) => {}
                     Err(HostError::Unsupported(message))
                         if immediate && bad_target_is_execution =>
@@ -319,6 +324,11 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Appends what reached this session while the host was sending ([`Host::take_arrived`]).
+    fn take_arrived(&mut self, host: &mut dyn Host) {
+        self.external.extend(host.take_arrived(&self.info));
     }
 
     /// Fires every timer (of this session and its children) due at `due`, in scheduling order.
@@ -349,6 +359,6 @@ impl Session {
 
 /// A send that does not go through delivery: an internal event, or an evaluation error.
 enum Prepared {
-    Internal(Event),
+    Internal(Box<Event>),
     Error(String),
 }

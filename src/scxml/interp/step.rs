@@ -11,7 +11,10 @@ impl Session {
     /// `interpret(doc)`: data, the top-level script, the initial configuration, then the first
     /// macrostep.
     pub(super) fn interpret(&mut self, host: &mut dyn Host) {
-        let ioprocessors = self.ioprocessors();
+        let mut ioprocessors = self.ioprocessors();
+        if let Value::Object(entries) = &mut ioprocessors {
+            entries.extend(host.ioprocessors(&self.info));
+        }
         let name = self.model.name.clone();
         self.datamodel
             .set_system(&self.info.sessionid, name.as_deref(), &ioprocessors);
