@@ -194,6 +194,13 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
         let listeners = self.listeners();
+        if let Ok(address) = internal.local_addr() {
+            // Flows receive BasicHTTP events on the internal listener's `/scxml/basichttp/{id}`.
+            self.ors
+                .node
+                .ors
+                .set_basichttp_base(format!("http://{address}"));
+        }
         let sweeper = self.cometd.spawn_sweeper();
         // Relays comet deliveries between nodes that share a store; one node needs no relay to work.
         if let Err(error) = self

@@ -1,6 +1,7 @@
 //! The BasicHTTP Event I/O Processor over real HTTP: a chart sends to a local listener (and sees the W3C form, a
 //! `<content>` payload in the field `content`), sends to its own BasicHTTP URL and receives the event back over
-//! HTTP, and gets `error.communication` for a dead target and for a send without a target.
+//! HTTP, and gets `error.communication` for a dead target and for a send without a target; a session finds its
+//! own BasicHTTP location in `_ioprocessors` and receives there, with `_event.raw`.
 
 mod common;
 
@@ -111,4 +112,60 @@ async fn a_chart_sends_and_receives_over_basichttp() {
     // Unknown sessions are 404 on the receiving end too.
     let (status, _) = server.post_internal("/scxml/basichttp/nope", &[]).await;
     assert_eq!(status, 404);
+}
+
+const SELF_ADDRESSED: &str = r#"<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml" datamodel="ecmascript" initial="s">
+  <datamodel><data id="location" expr="''"/><data id="raw" expr="''"/><data id="n" expr="0"/></datamodel>
+  <state id="s">
+    <onentry>
+      <assign location="location" expr="_ioprocessors['basichttp'].location"/>
+      <send event="ping" targetexpr="_ioprocessors['http://www.w3.org/TR/scxml/#BasicHTTPEventProcessor'].location"
+            type="basichttp"><param name="n" expr="5"/></send>
+    </onentry>
+    <transition event="ping" target="t">
+      <assign location="n" expr="_event.data.n"/>
+      <assign location="raw" expr="_event.raw"/>
+    </transition>
+  </state>
+  <state id="t"/>
+</scxml>"#;
+
+#[tokio::test]
+async fn an_ors_session_finds_its_basichttp_location_in_ioprocessors() {
+    let server = TestServer::start(SAMPLE).await;
+    let path = server.config_path.parent().unwrap().join("self.scxml");
+    std::fs::write(&path, SELF_ADDRESSED).unwrap();
+    let (status, body) = server
+        .post_internal(
+            "/scxml/session/start",
+            &[("src", &path.display().to_string())],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["sessionid"].as_str().unwrap().to_string();
+    let mut state = serde_json::Value::Null;
+    // The event makes a real HTTP round trip: wait for it, bounded.
+    for _ in 0..500 {
+        let (_, body) = server
+            .post_internal(&format!("/scxml/session/{id}/query"), &[])
+            .await;
+        if body["states"] == serde_json::json!(["t"]) {
+            state = body;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        state["data"]["location"],
+        format!("http://{}/scxml/basichttp/{id}", server.internal),
+        "{state}"
+    );
+    assert_eq!(state["data"]["n"], "5", "{state}");
+    assert!(
+        state["data"]["raw"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("POST /scxml/basichttp/{id}")),
+        "{state}"
+    );
 }

@@ -232,19 +232,29 @@ async fn query(
     Ok(Json(state.ors.query(&id).await.map_err(ors_error)?))
 }
 
-/// The BasicHTTP Event I/O Processor's receiving end: the request becomes an external event of session `id`.
+/// The BasicHTTP Event I/O Processor's receiving end: the request becomes an external event of session `id`
+/// (fields from the query and a form or JSON body, other text as `content`, the whole request as `_event.raw`).
 async fn basichttp(
     State(state): State<ScxmlState>,
     Path(id): Path<String>,
-    Query(query): Query<Vec<(String, String)>>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let fields = parameters(query, &headers, &body)?
-        .into_iter()
-        .map(|(name, value)| (name, value.display()))
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_string())))
         .collect();
-    let event = crate::ors::ioproc::basichttp::incoming_event(fields);
+    let target = uri
+        .path_and_query()
+        .map_or_else(|| uri.path().to_string(), |target| target.to_string());
+    let event = crate::ors::ioproc::basichttp::received(crate::ors::ioproc::basichttp::Request {
+        method: "POST",
+        target: &target,
+        headers: &headers,
+        body: &body,
+    })
+    .map_err(|error| ApiError::bad_request(error.to_string()))?;
     let name = event.name.to_string();
     state.ors.deliver(&id, event).map_err(ors_error)?;
     Ok(Json(json!({ "sessionid": id, "event": name })))

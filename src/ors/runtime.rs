@@ -149,6 +149,9 @@ pub struct Shared {
     started: AtomicU64,
     /// Sessions started with an `idealtime` still to come: their id is reserved, nothing reaches them yet.
     scheduled: Mutex<std::collections::HashSet<String>>,
+    /// The base URL (`http://host:port`) of the listener serving `/scxml/basichttp/{id}`, once it is bound: each
+    /// session's `_ioprocessors` gives its BasicHTTP location under it.
+    pub(crate) basichttp_base: std::sync::OnceLock<String>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -341,6 +344,7 @@ impl Ors {
             in_flight: AtomicUsize::new(0),
             started: AtomicU64::new(0),
             scheduled: Mutex::new(std::collections::HashSet::new()),
+            basichttp_base: std::sync::OnceLock::new(),
         });
         for (index, receiver) in receivers.into_iter().enumerate() {
             let weak = Arc::downgrade(&shared);
@@ -372,6 +376,12 @@ impl Ors {
     ) -> Result<String, OrsError> {
         let model = self.shared.documents.load(src).await?;
         self.shared.start_model(model, params, ttl)
+    }
+
+    /// Tells sessions where they receive BasicHTTP events: the base URL (`http://127.0.0.1:8081`) of the listener
+    /// that serves `/scxml/basichttp/{id}`. Set once, when that listener is bound.
+    pub fn set_basichttp_base(&self, base: String) {
+        let _ = self.shared.basichttp_base.set(base);
     }
 
     /// `POST /scxml/session/start` with `idealtime`: as [`Ors::start`], but the session starts at `idealtime`

@@ -259,6 +259,17 @@ impl Host for WorkerHost<'_> {
         crate::ors::ioproc::send(self.shared, session, send)
     }
 
+    fn ioprocessors(&mut self, session: &SessionInfo) -> Vec<(Arc<str>, Value)> {
+        use crate::ors::ioproc::basichttp;
+        match self.shared.basichttp_base.get() {
+            Some(base) => basichttp::ioprocessor_entries(&format!(
+                "{base}{}",
+                basichttp::path(&session.sessionid)
+            )),
+            None => Vec::new(),
+        }
+    }
+
     fn custom_action(
         &mut self,
         session: &SessionInfo,
