@@ -1,0 +1,164 @@
+//! request-outbound-delay end to end through the public Service API, as the mobile app plays it: the flow
+//! subscribes the app's device, publishes a `ConfirmationDialog` when the simulated agent becomes ready (received
+//! by a local `httpcb` receiver, or by a CometD client of the app's `gms_user`), and on `connect` calls the
+//! customer and routes the call; a customer who declines (cancel), a busy line, and the service TTL end it.
+
+mod common;
+mod common_flows;
+
+use std::time::Duration;
+
+use common::{SAMPLE, TestServer};
+use common_flows::{
+    CometApp, PushReceiver, agent_ready, ask, contact_center, create_ok, ended, record, with_ttl,
+};
+use serde_json::Value;
+
+const SERVICE: &str = "request-outbound-delay";
+const CONFIRM: &str = "An agent is available. Do you want to be called now?";
+
+fn options() -> String {
+    SAMPLE.replace("ewt = 60\n", "ewt = 60\nring_time = 0\n")
+}
+
+fn agent_state(snapshot: &Value, agent: &str) -> String {
+    snapshot["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["id"] == agent)
+        .map(|entry| entry["state"].as_str().unwrap().to_string())
+        .unwrap()
+}
+
+/// Checks a pushed message: the flow's `ConfirmationDialog` for service `id`.
+fn assert_confirmation(message: &str, id: &str) {
+    let dialog: Value = serde_json::from_str(message).unwrap_or_else(|_| panic!("{message}"));
+    assert_eq!(dialog["_id"], id, "{dialog}");
+    assert_eq!(dialog["_action"], "ConfirmationDialog", "{dialog}");
+    assert_eq!(dialog["_text"], CONFIRM, "{dialog}");
+}
+
+#[tokio::test]
+async fn request_outbound_delay_pushes_a_confirmation_then_calls_and_routes() {
+    let server = TestServer::start(&options()).await;
+    let mut device = PushReceiver::start().await;
+    let (id, reply) = create_ok(
+        &server,
+        SERVICE,
+        &[
+            ("_phone_number", "5557777"),
+            ("_device_os", "httpcb"),
+            ("_device_id", &device.url),
+            ("_poll_interval", "0.01"),
+            ("first_name", "Ann"),
+        ],
+    )
+    .await;
+    assert!(reply.get("_action").is_none(), "{reply}");
+    assert!(reply["_data_id"].is_string(), "{reply}");
+
+    // The agent becomes ready; at its next check the flow publishes on ors.contact.<id> and GMS pushes it.
+    agent_ready(&server, "agent1").await;
+    let (path, body) = device.next().await;
+    assert_eq!(path, "/push");
+    assert_confirmation(&body, &id);
+
+    let (status, answer) = ask(&server, &id, "connect").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["_action"], "Message");
+    assert_eq!(answer["_text"], "You will be called shortly.");
+    assert!(
+        ended(&server, &id).await,
+        "the flow did not end after routing"
+    );
+    assert_eq!(
+        agent_state(&contact_center(&server).await, "agent1"),
+        "busy"
+    );
+    // One notification only.
+    assert!(device.drain().is_empty());
+}
+
+#[tokio::test]
+async fn request_outbound_delay_reaches_a_comet_app_which_declines() {
+    let server = TestServer::start(&options()).await;
+    let app = CometApp::connect(&server, "ann@example.com").await;
+    let (id, _) = create_ok(
+        &server,
+        SERVICE,
+        &[
+            ("_phone_number", "5557778"),
+            ("_device_os", "comet"),
+            ("_device_id", "ann@example.com"),
+            ("_poll_interval", "0.01"),
+        ],
+    )
+    .await;
+    agent_ready(&server, "agent2").await;
+    let data = app.next().await;
+    assert_eq!(data["tag"], format!("ors.contact.{id}"), "{data}");
+    assert_confirmation(data["message"].as_str().unwrap(), &id);
+
+    // The customer declines: nobody is called and the agent stays ready.
+    let (status, answer) = ask(&server, &id, "cancel").await;
+    assert_eq!((status, &answer["_id"]), (200, &serde_json::json!(id)));
+    assert!(ended(&server, &id).await);
+    assert_eq!(
+        agent_state(&contact_center(&server).await, "agent2"),
+        "ready"
+    );
+}
+
+#[tokio::test]
+async fn request_outbound_delay_ends_when_the_line_is_busy() {
+    let server = TestServer::start(&options()).await;
+    let mut device = PushReceiver::start().await;
+    let (status, _) = server
+        .post_internal("/genesys/1/contact-center/outcomes/busy", &[])
+        .await;
+    assert_eq!(status, 200);
+    agent_ready(&server, "agent1").await;
+    let (id, _) = create_ok(
+        &server,
+        SERVICE,
+        &[
+            ("_phone_number", "5557779"),
+            ("_device_os", "httpcb"),
+            ("_device_id", &device.url),
+            ("_poll_interval", "0.01"),
+        ],
+    )
+    .await;
+    assert_confirmation(&device.next().await.1, &id);
+    let (_, answer) = ask(&server, &id, "connect").await;
+    assert_eq!(answer["_action"], "Message", "{answer}");
+    assert!(
+        ended(&server, &id).await,
+        "a busy line did not end the flow"
+    );
+    assert_eq!(
+        agent_state(&contact_center(&server).await, "agent1"),
+        "ready"
+    );
+}
+
+#[tokio::test]
+async fn request_outbound_delay_ends_with_its_ttl_without_an_agent() {
+    let server = TestServer::start(&with_ttl(&options(), SERVICE, 1)).await;
+    let mut device = PushReceiver::start().await;
+    let (id, _) = create_ok(
+        &server,
+        SERVICE,
+        &[
+            ("_phone_number", "5557780"),
+            ("_device_os", "httpcb"),
+            ("_device_id", &device.url),
+        ],
+    )
+    .await;
+    assert!(ended(&server, &id).await, "the flow outlived its TTL");
+    assert!(device.drain().is_empty(), "pushed without a ready agent");
+    server.clock.advance(Duration::from_secs(2));
+    assert_eq!(record(&server, &id).await.0, 404);
+}
