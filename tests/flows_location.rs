@@ -9,7 +9,7 @@ mod common_flows;
 
 use common::{SAMPLE, TestServer};
 use common_flows::{
-    PushReceiver, agent_ready, ask, contact_center, create_ok, dial, ended, record,
+    PushReceiver, agent_ready, ask, contact_center, create_ok, dial, ended, record, stored_with,
 };
 use serde_json::Value;
 
@@ -59,9 +59,8 @@ async fn request_inbound_delay_location_books_a_number_of_the_customers_country(
     agent_ready(&server, "agent2").await;
     let (_, body) = device.next().await;
     push_for(&body, &id);
-    // By now the flow has located the customer and added the place to the user data, beside the app's own.
-    let (status, data) = server.get(&format!("/genesys/1/storage/{data_id}")).await;
-    assert_eq!(status, 200, "{data}");
+    // The flow has located the customer and adds the place to the user data, beside the app's own.
+    let data = stored_with(&server, &data_id, "location").await;
     assert_eq!(data["location"], "Paris, France", "{data}");
     assert_eq!(data["first_name"], "Ann", "{data}");
 

@@ -2,7 +2,9 @@
 //! agent is ready now": `GET /genesys/1/contact-center` (agents and pending work), `POST
 //! /genesys/1/contact-center/agents/{agent}/ready`, `.../not-ready`, `.../release`; `POST
 //! /genesys/1/contact-center/calls` with `ani`, `dnis` and optionally `access_code` (a customer dials an access
-//! number; the call is handed to the service that booked it); `POST /genesys/1/contact-center/outcomes/{outcome}`
+//! number; the call is handed to the service that booked it); `POST /genesys/1/contact-center/chats` with
+//! `service` and any chat parameters (a customer starts a chat, which the Chat Server workflow forwards to that
+//! GMS service for routing); `POST /genesys/1/contact-center/outcomes/{outcome}`
 //! (the next outbound call is `answered`, `busy`, `no-answer` or `failed`); `POST /genesys/1/contact-center/ewt`
 //! with `seconds` and optionally `target` (the estimated wait time flows read).
 
@@ -27,6 +29,7 @@ pub fn routes(simulator: Arc<Simulator>) -> Router {
             post(agent),
         )
         .route("/genesys/1/contact-center/calls", post(call))
+        .route("/genesys/1/contact-center/chats", post(chat))
         .route(
             "/genesys/1/contact-center/outcomes/{outcome}",
             post(outcome),
@@ -113,4 +116,16 @@ async fn ewt(
         std::time::Duration::from_secs_f64(seconds),
     );
     Ok(Json(json!({ "ewt": seconds, "target": target })))
+}
+
+async fn chat(
+    State(simulator): State<Arc<Simulator>>,
+    Query(mut params): Query<BTreeMap<String, String>>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let service = params
+        .remove("service")
+        .filter(|service| !service.is_empty())
+        .ok_or_else(|| ApiError::bad_request("parameter `service` is mandatory"))?;
+    let interaction = simulator.forward_chat(&service, params);
+    Ok(Json(json!({ "interactionid": interaction.0 })))
 }

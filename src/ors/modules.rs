@@ -308,10 +308,12 @@ impl Modules {
                 let Some((session, _)) = take(&request) else {
                     return;
                 };
+                // As in URS, the selected target is the agent; the group it was found in is `target`.
                 let mut entries = vec![
                     ("requestid", request.to_string()),
-                    ("targetselected", target),
+                    ("targetselected", agent.clone()),
                     ("agent", agent),
+                    ("target", target),
                 ];
                 if let Some(interaction) = interaction {
                     entries.push(("interactionid", interaction.0));
@@ -417,6 +419,22 @@ impl Modules {
                 ));
                 (
                     session,
+                    "interaction.added".to_string(),
+                    Value::Object(data),
+                )
+            }
+            CcEvent::ChatForwarded {
+                interaction,
+                service,
+                udata,
+            } => {
+                let data = vec![
+                    (Arc::from("interactionid"), Value::string(interaction.0)),
+                    (Arc::from("media"), Value::string("chat".to_string())),
+                    (Arc::from("udata"), strings_map(udata)),
+                ];
+                (
+                    service,
                     "interaction.added".to_string(),
                     Value::Object(data),
                 )
@@ -654,6 +672,15 @@ impl Modules {
         });
         Ok(())
     }
+}
+
+fn strings_map(entries: std::collections::BTreeMap<String, String>) -> Value {
+    Value::Object(
+        entries
+            .into_iter()
+            .map(|(key, value)| (Arc::from(key.as_str()), Value::string(value)))
+            .collect(),
+    )
 }
 
 fn strings(entries: Vec<(&str, String)>) -> Value {

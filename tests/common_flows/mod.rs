@@ -255,3 +255,21 @@ pub fn with_ttl(options: &str, service: &str, secs: u64) -> String {
         .collect();
     format!("{}{section}{}", &options[..start], &options[end..])
 }
+
+/// The user data `data_id` once it holds `key` (flows write it with an asynchronous `storage:update`), waiting at
+/// most [`PATIENCE`].
+pub async fn stored_with(server: &TestServer, data_id: &str, key: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let (status, data) = server.get(&format!("/genesys/1/storage/{data_id}")).await;
+        assert_eq!(status, 200, "{data}");
+        if data.get(key).is_some() {
+            return data;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "`{key}` never stored: {data}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
