@@ -1,7 +1,9 @@
 //! request-outbound-delay end to end through the public Service API, as the mobile app plays it: the flow
 //! subscribes the app's device, publishes a `ConfirmationDialog` when the simulated agent becomes ready (received
 //! by a local `httpcb` receiver, or by a CometD client of the app's `gms_user`), and on `connect` calls the
-//! customer and routes the call; a customer who declines (cancel), a busy line, and the service TTL end it.
+//! customer and routes the call; a customer who declines (cancel), a busy line, and the service TTL end it. And
+//! request-inbound-delay with the real Notification API: the `connect` push reaches a CometD app, the access
+//! number's booking runs on GMS's (manual) clock, and match-interaction releases it when the customer dials.
 
 mod common;
 mod common_flows;
@@ -161,4 +163,48 @@ async fn request_outbound_delay_ends_with_its_ttl_without_an_agent() {
     assert!(device.drain().is_empty(), "pushed without a ready agent");
     server.clock.advance(Duration::from_secs(2));
     assert_eq!(record(&server, &id).await.0, 404);
+}
+
+#[tokio::test]
+async fn request_inbound_delay_pushes_connect_to_a_comet_app_then_books_a_number() {
+    let server = TestServer::start(&options()).await;
+    let app = CometApp::connect(&server, "dan@example.com").await;
+    let (id, reply) = create_ok(
+        &server,
+        "request-inbound-delay",
+        &[
+            ("_phone_number", "5551234"),
+            ("_device_os", "comet"),
+            ("_device_id", "dan@example.com"),
+            ("_poll_interval", "0.01"),
+        ],
+    )
+    .await;
+    assert!(reply.get("_action").is_none(), "{reply}");
+    agent_ready(&server, "agent2").await;
+    let data = app.next().await;
+    assert_eq!(data["tag"], format!("ors.contact.{id}"), "{data}");
+    let push: Value = serde_json::from_str(data["message"].as_str().unwrap()).unwrap();
+    assert_eq!(push, serde_json::json!({"_id": id, "_action": "connect"}));
+
+    let (status, answer) = ask(&server, &id, "connect").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["_action"], "DialNumber", "{answer}");
+    let tel = answer["_tel_url"].as_str().unwrap();
+    // The booking runs on GMS's clock: `_booking_expiration_timeout` is 20 s in Dnis_Pool.
+    let (_, booked) = record(&server, &id).await;
+    assert_eq!(booked["_access_number"], tel.strip_prefix("tel:").unwrap());
+    assert_eq!(booked["_expiration_time"], 20, "{booked}");
+    server.clock.advance(Duration::from_secs(5));
+    let (_, booked) = record(&server, &id).await;
+    assert_eq!(booked["_expiration_time"], 15, "{booked}");
+
+    let code = answer["_access_code"].as_str().unwrap();
+    common_flows::dial(&server, tel, "5551234", code).await;
+    assert!(
+        ended(&server, &id).await,
+        "the flow did not end after routing"
+    );
+    let (_, released) = record(&server, &id).await;
+    assert!(released["_access_number"].is_null(), "{released}");
 }
