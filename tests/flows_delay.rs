@@ -181,6 +181,9 @@ async fn request_inbound_delay_pushes_connect_to_a_comet_app_then_books_a_number
     )
     .await;
     assert!(reply.get("_action").is_none(), "{reply}");
+    // Before the push the number is not offered.
+    let (status, refused) = ask(&server, &id, "connect").await;
+    assert!((400..500).contains(&status), "{status} {refused}");
     agent_ready(&server, "agent2").await;
     let data = app.next().await;
     assert_eq!(data["tag"], format!("ors.contact.{id}"), "{data}");

@@ -141,7 +141,13 @@ async fn request_outbound_poll_confirms_then_calls_the_customer_and_routes_the_c
     let (_, wait) = ask(&server, &id, "status").await;
     assert_eq!(wait["_action"], "Message", "{wait}");
     assert_eq!(wait["_ewt"], 60.0, "{wait}");
-    // connect before an agent is ready is not something this flow answers in that state.
+    // Nothing is offered yet: connect is refused, and the flow goes on waiting.
+    let (status, refused) = ask(&server, &id, "connect").await;
+    assert!((400..500).contains(&status), "{status} {refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("not_offered"),
+        "{refused}"
+    );
     agent_ready(&server, "agent1").await;
     let dialog = poll_until(&server, &id, "ConfirmationDialog").await;
     assert_eq!(
