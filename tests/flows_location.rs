@@ -2,7 +2,8 @@
 //! (`_lat`/`_long`); the flow reverse-geocodes it with the geocoding DFM (the embedded gazetteer), writes the place
 //! into the service's user data, books the access number from the resource group of the customer's country, and
 //! otherwise behaves as request-inbound-delay (push when an agent is ready, `connect` → `DialNumber`, the matched
-//! call routed). A position near no place falls back to the service's resource group.
+//! call routed). A position near no place falls back to the service's resource group; without a position and
+//! without a ready agent nothing is pushed and the service ends with its TTL.
 
 mod common;
 mod common_flows;
@@ -10,6 +11,7 @@ mod common_flows;
 use common::{SAMPLE, TestServer};
 use common_flows::{
     PushReceiver, agent_ready, ask, contact_center, create_ok, dial, ended, record, stored_with,
+    with_ttl,
 };
 use serde_json::Value;
 
@@ -130,4 +132,31 @@ async fn request_inbound_delay_location_far_from_any_place_uses_the_service_grou
     let (status, answer) = ask(&server, &id, "cancel").await;
     assert_eq!((status, &answer["_id"]), (200, &serde_json::json!(id)));
     assert!(ended(&server, &id).await);
+}
+
+#[tokio::test]
+async fn request_inbound_delay_location_without_a_position_waits_and_ends_with_its_ttl() {
+    let server = TestServer::start(&with_ttl(SAMPLE, SERVICE, 1)).await;
+    let mut device = PushReceiver::start().await;
+    let (id, reply) = create_ok(
+        &server,
+        SERVICE,
+        &[
+            ("_phone_number", "5551236"),
+            ("_device_os", "httpcb"),
+            ("_device_id", &device.url),
+            ("_poll_interval", "0.01"),
+            ("first_name", "Cid"),
+        ],
+    )
+    .await;
+    assert!(reply.get("_action").is_none(), "{reply}");
+    // No agent becomes ready: nothing is pushed, and the service ends when its TTL passes.
+    assert!(ended(&server, &id).await, "the flow outlived its TTL");
+    assert!(device.drain().is_empty(), "pushed without a ready agent");
+    let data_id = reply["_data_id"].as_str().unwrap();
+    let (_, data) = server.get(&format!("/genesys/1/storage/{data_id}")).await;
+    assert!(data.get("location").is_none(), "{data}");
+    server.clock.advance(std::time::Duration::from_secs(2));
+    assert_eq!(record(&server, &id).await.0, 404);
 }
