@@ -67,6 +67,12 @@ async fn request_chat_poll_starts_a_chat_and_routes_it_to_the_ready_agent() {
     .await;
     assert_eq!(reply["_action"], "StartChat", "{reply}");
     assert_eq!(
+        reply["_start_chat_url"],
+        format!("/genesys/1/service/{id}/ixn/chat"),
+        "{reply}"
+    );
+    assert_eq!(reply["_comet_url"], "/genesys/cometd", "{reply}");
+    assert_eq!(
         reply["_chat_parameters"], r#"{"subject":"billing"}"#,
         "{reply}"
     );
