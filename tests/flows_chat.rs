@@ -8,7 +8,8 @@ mod common_flows;
 
 use common::{SAMPLE, TestServer};
 use common_flows::{
-    PATIENCE, agent_ready, ask, contact_center, create_ok, ended, stored_with, with_ttl,
+    PATIENCE, agent_ready, agent_state, ask, contact_center, create_ok, ended, stored_with,
+    with_ttl,
 };
 use serde_json::{Value, json};
 
@@ -41,16 +42,6 @@ async fn status_until(server: &TestServer, id: &str, wanted: &str) -> Value {
         );
         tokio::task::yield_now().await;
     }
-}
-
-fn agent_state(snapshot: &Value, agent: &str) -> String {
-    snapshot["agents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|entry| entry["id"] == agent)
-        .map(|entry| entry["state"].as_str().unwrap().to_string())
-        .unwrap()
 }
 
 #[tokio::test]
@@ -91,10 +82,7 @@ async fn request_chat_poll_starts_a_chat_and_routes_it_to_the_ready_agent() {
     agent_ready(&server, "agent1").await;
     let routed = status_until(&server, &id, "routed").await;
     assert_eq!(routed["_agent"], "agent1", "{routed}");
-    assert_eq!(
-        agent_state(&contact_center(&server).await, "agent1"),
-        "busy"
-    );
+    assert_eq!(agent_state(&server, "agent1").await, "busy");
     let data = stored_with(&server, &data_id, "_agent").await;
     assert_eq!(data["_agent"], "agent1", "{data}");
     assert_eq!(data["first_name"], "Ann", "{data}");
@@ -117,10 +105,7 @@ async fn request_chat_poll_cancelled_while_queued_withdraws_the_chat() {
     // Nothing waits any more, so an agent who becomes ready stays ready.
     assert_eq!(contact_center(&server).await["waiting"], 0);
     agent_ready(&server, "agent1").await;
-    assert_eq!(
-        agent_state(&contact_center(&server).await, "agent1"),
-        "ready"
-    );
+    assert_eq!(agent_state(&server, "agent1").await, "ready");
 }
 
 #[tokio::test]

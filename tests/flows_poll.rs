@@ -11,8 +11,7 @@ use std::time::Duration;
 
 use common::{SAMPLE, TestServer};
 use common_flows::{
-    agent_ready, ask, contact_center, create_ok, dial, ended, is_running, poll_until, record,
-    with_ttl,
+    agent_ready, agent_state, ask, create_ok, dial, ended, is_running, poll_until, record, with_ttl,
 };
 
 /// The sample options with outbound calls answered at once.
@@ -22,16 +21,6 @@ fn options() -> String {
 
 async fn server() -> TestServer {
     TestServer::start(&options()).await
-}
-
-fn agent_state(snapshot: &serde_json::Value, agent: &str) -> String {
-    snapshot["agents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|entry| entry["id"] == agent)
-        .map(|entry| entry["state"].as_str().unwrap().to_string())
-        .unwrap()
 }
 
 #[tokio::test]
@@ -81,10 +70,7 @@ async fn request_inbound_poll_waits_then_gives_a_number_and_routes_the_matched_c
     );
     let (_, released) = record(&server, &id).await;
     assert!(released["_access_number"].is_null(), "{released}");
-    assert_eq!(
-        agent_state(&contact_center(&server).await, "agent2"),
-        "busy"
-    );
+    assert_eq!(agent_state(&server, "agent2").await, "busy");
 }
 
 #[tokio::test]
@@ -165,10 +151,7 @@ async fn request_outbound_poll_confirms_then_calls_the_customer_and_routes_the_c
         ended(&server, &id).await,
         "the flow did not end after routing the call"
     );
-    assert_eq!(
-        agent_state(&contact_center(&server).await, "agent1"),
-        "busy"
-    );
+    assert_eq!(agent_state(&server, "agent1").await, "busy");
 }
 
 #[tokio::test]
@@ -187,10 +170,7 @@ async fn request_outbound_poll_cancelled_at_the_confirmation_calls_nobody() {
     assert_eq!((status, &answer["_id"]), (200, &serde_json::json!(id)));
     assert!(ended(&server, &id).await);
     assert!(!is_running(&server, &id).await);
-    assert_eq!(
-        agent_state(&contact_center(&server).await, "agent2"),
-        "ready"
-    );
+    assert_eq!(agent_state(&server, "agent2").await, "ready");
 }
 
 #[tokio::test]

@@ -273,3 +273,15 @@ pub async fn stored_with(server: &TestServer, data_id: &str, key: &str) -> Value
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// The state (`ready`, `not-ready`, `busy`) of `agent` in the simulated contact center.
+pub async fn agent_state(server: &TestServer, agent: &str) -> String {
+    let snapshot = contact_center(server).await;
+    snapshot["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["id"] == agent)
+        .map(|entry| entry["state"].as_str().unwrap().to_string())
+        .unwrap_or_else(|| panic!("no agent {agent}: {snapshot}"))
+}
