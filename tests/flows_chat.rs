@@ -8,10 +8,10 @@ mod common_flows;
 
 use common::{SAMPLE, TestServer};
 use common_flows::{
-    PATIENCE, agent_ready, agent_state, ask, contact_center, create_ok, ended, stored_with,
+    agent_ready, agent_state, ask, contact_center, create_ok, ended, status_until, stored_with,
     with_ttl,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 const SERVICE: &str = "request-chat-poll";
 
@@ -25,23 +25,6 @@ async fn forward_chat(server: &TestServer, id: &str) -> String {
     let (status, body) = server.send(server.http.post(url)).await;
     assert_eq!(status, 200, "{body}");
     body["interactionid"].as_str().unwrap().to_string()
-}
-
-/// Asks `status` until `_status` is `wanted` (the flow learns of each step by an event); returns that answer.
-async fn status_until(server: &TestServer, id: &str, wanted: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        let (status, answer) = ask(server, id, "status").await;
-        assert_eq!(status, 200, "{answer}");
-        if answer["_status"] == wanted {
-            return answer;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never {wanted}: {answer}"
-        );
-        tokio::task::yield_now().await;
-    }
 }
 
 #[tokio::test]
@@ -75,12 +58,12 @@ async fn request_chat_poll_starts_a_chat_and_routes_it_to_the_ready_agent() {
 
     // The chat arrives and waits in queue: no agent of the Chat group is ready.
     forward_chat(&server, &id).await;
-    let waiting = status_until(&server, &id, "waiting").await;
+    let waiting = status_until(&server, &id, "_status", "waiting").await;
     assert_eq!(waiting["_ewt"], 60.0, "{waiting}");
     assert_eq!(contact_center(&server).await["waiting"], 1);
 
     agent_ready(&server, "agent1").await;
-    let routed = status_until(&server, &id, "routed").await;
+    let routed = status_until(&server, &id, "_status", "routed").await;
     assert_eq!(routed["_agent"], "agent1", "{routed}");
     assert_eq!(agent_state(&server, "agent1").await, "busy");
     let data = stored_with(&server, &data_id, "_agent").await;
@@ -98,7 +81,7 @@ async fn request_chat_poll_cancelled_while_queued_withdraws_the_chat() {
     let server = TestServer::start(SAMPLE).await;
     let (id, _) = create_ok(&server, SERVICE, &[]).await;
     forward_chat(&server, &id).await;
-    status_until(&server, &id, "waiting").await;
+    status_until(&server, &id, "_status", "waiting").await;
     let (status, answer) = ask(&server, &id, "cancel").await;
     assert_eq!((status, &answer["_id"]), (200, &json!(id)));
     assert!(ended(&server, &id).await);

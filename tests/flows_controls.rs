@@ -6,7 +6,7 @@ mod common;
 mod common_flows;
 
 use common::{SAMPLE, TestServer, assert_error};
-use common_flows::{ask, create_ok, ended};
+use common_flows::{ask, contact_center, create_ok, ended};
 
 #[tokio::test]
 async fn the_estimated_wait_reaches_a_polling_app() {
@@ -49,16 +49,8 @@ async fn a_failed_outbound_call_ends_the_immediate_flow() {
         (status, &body["outcome"]),
         (200, &serde_json::json!("no-answer"))
     );
-    let (snapshot_status, snapshot) = server
-        .send(
-            server
-                .http
-                .get(server.internal_url("/genesys/1/contact-center")),
-        )
-        .await;
-    assert_eq!(snapshot_status, 200);
     assert_eq!(
-        snapshot["queued_outcomes"],
+        contact_center(&server).await["queued_outcomes"],
         serde_json::json!(["no-answer"])
     );
     let (id, reply) = create_ok(

@@ -104,23 +104,27 @@ pub async fn ended(server: &TestServer, id: &str) -> bool {
     false
 }
 
-/// Asks `status` until the answer's `_action` is `action` (the flow learns of a ready agent at its next check);
-/// returns that answer. Every other answer must be the waiting `Message`.
-pub async fn poll_until(server: &TestServer, id: &str, action: &str) -> Value {
+/// Asks `status` until the answer's `field` is `wanted` (the flow learns of each step by an event it waits for);
+/// returns that answer.
+pub async fn status_until(server: &TestServer, id: &str, field: &str, wanted: &str) -> Value {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         let (status, answer) = ask(server, id, "status").await;
         assert_eq!(status, 200, "{answer}");
-        if answer["_action"] == action {
+        if answer[field] == wanted {
             return answer;
         }
-        assert_eq!(answer["_action"], "Message", "{answer}");
         assert!(
             tokio::time::Instant::now() < deadline,
-            "no {action} in time"
+            "never {field} = {wanted}: {answer}"
         );
         tokio::task::yield_now().await;
     }
+}
+
+/// Asks `status` until the answer's `_action` is `action` (the flow learns of a ready agent at its next check).
+pub async fn poll_until(server: &TestServer, id: &str, action: &str) -> Value {
+    status_until(server, id, "_action", action).await
 }
 
 /// A device reached by `httpcb`: a local HTTP peer that hands every request it gets to the test.
