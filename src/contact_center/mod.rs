@@ -16,7 +16,7 @@
 //!
 //! | flow | call | completion event (`_event.data`) |
 //! |---|---|---|
-//! | `<queue:submit interactionid priority timeout>` + `<queue:target name>` | [`ContactCenter::submit`] with [`Target::parse`] of each name | [`CcEvent::TargetSelected`] → `queue.submit.done` (`requestid`, `targetselected` = `agent` = the agent, `target` = the target it was found in, `interactionid`); [`CcEvent::SubmitFailed`] → `error.queue.submit` (`requestid`, `error`) |
+//! | `<queue:submit interactionid priority timeout>` + `<queue:target name>` | [`ContactCenter::submit`] with [`Target::parse`] of each name | [`CcEvent::TargetSelected`] → `queue.submit.done` (`requestid`, `targetselected` and `agent` = the agent, `target` = the target it was found in, `interactionid`); [`CcEvent::SubmitFailed`] → `error.queue.submit` (`requestid`, `error`) |
 //! | `<queue:cancel requestid>` | [`ContactCenter::cancel`] | `error.queue.submit` (`error` = `cancelled`) |
 //! | `<ixn:createcall from to udata>` | [`ContactCenter::create_call`] | [`CcEvent::CallResult`] → `voice.createcall.done` when answered, else `error.voice.createcall` (`requestid`, `interactionid`, `error` = `busy`, `no-answer`, `failed`) |
 //! | `<ixn:accept interactionid>` | [`ContactCenter::accept`] | [`CcEvent::Accepted`] → `interaction.accept.done` |
