@@ -1,7 +1,8 @@
 """Plays the mobile app against a running `gms serve` (standard library only): helpers the per-flow scripts share.
 
 Public API on GMS_PUBLIC (default http://127.0.0.1:8080); the simulated contact center is steered on the internal
-listener GMS_INTERNAL (default http://127.0.0.1:8081).
+listener GMS_INTERNAL (default http://127.0.0.1:8081). Notifications reach the app over CometD
+(`/genesys/cometd`, channel `/_genesys`) as the `gms_user` the app names in `_device_id` with `_device_os=comet`.
 """
 
 import json
@@ -14,6 +15,8 @@ import urllib.request
 
 PUBLIC = os.environ.get("GMS_PUBLIC", "http://127.0.0.1:8080")
 INTERNAL = os.environ.get("GMS_INTERNAL", "http://127.0.0.1:8081")
+# How long the scripts wait for something the server does on its own (a push, an agent found).
+PATIENCE = 60
 
 
 def post(base, path, **params):
@@ -21,8 +24,17 @@ def post(base, path, **params):
     data = urllib.parse.urlencode(params).encode()
     request = urllib.request.Request(base + path, data=data, method="POST")
     request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    return _send(request)
+
+
+def get(base, path):
+    """GETs; returns (status, JSON body)."""
+    return _send(urllib.request.Request(base + path, method="GET"))
+
+
+def _send(request, timeout=10):
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
@@ -42,6 +54,25 @@ def ask(service_id, request, **params):
     return body
 
 
+def poll(service_id, done, every=1.0):
+    """Asks `status` every `every` seconds until `done(answer)` holds; returns that answer."""
+    deadline = time.monotonic() + PATIENCE
+    while True:
+        answer = ask(service_id, "status")
+        if done(answer):
+            return answer
+        if time.monotonic() > deadline:
+            sys.exit("the service never got there")
+        time.sleep(every)
+
+
+def user_data(data_id):
+    """The service's user data in GMS storage."""
+    status, body = get(PUBLIC, f"/genesys/1/storage/{data_id}")
+    show("user data", status, body)
+    return body
+
+
 def agent_ready(agent):
     """Tells the simulated contact center that `agent` is ready now."""
     show(f"agent {agent} ready", *post(INTERNAL, f"/genesys/1/contact-center/agents/{agent}/ready"))
@@ -52,6 +83,54 @@ def dial(number, ani, code=""):
     number = number.removeprefix("tel:")
     query = urllib.parse.urlencode({"dnis": number, "ani": ani, "access_code": code})
     show(f"dial {number}", *post(INTERNAL, f"/genesys/1/contact-center/calls?{query}"))
+
+
+def start_chat(service_id, **params):
+    """The customer's chat reaches the Chat Server, whose workflow forwards it to the service."""
+    query = urllib.parse.urlencode({"service": service_id, **params})
+    show("chat forwarded", *post(INTERNAL, f"/genesys/1/contact-center/chats?{query}"))
+
+
+class Comet:
+    """The app's CometD connection (Bayeux long-polling) as `gms_user` `user`, subscribed to `/_genesys`."""
+
+    def __init__(self, user):
+        self.user = user
+        reply = self._batch([{"channel": "/meta/handshake", "version": "1.0",
+                              "supportedConnectionTypes": ["long-polling"]}])
+        if not reply[0].get("successful"):
+            sys.exit(f"CometD handshake failed: {reply}")
+        self.client_id = reply[0]["clientId"]
+        reply = self._batch([{"channel": "/meta/subscribe", "clientId": self.client_id,
+                              "subscription": "/_genesys"}])
+        if not reply[0].get("successful"):
+            sys.exit(f"CometD subscribe failed: {reply}")
+
+    def _batch(self, messages, timeout=10):
+        request = urllib.request.Request(PUBLIC + "/genesys/cometd", data=json.dumps(messages).encode(),
+                                         method="POST")
+        request.add_header("Content-Type", "application/json")
+        request.add_header("gms_user", self.user)
+        status, body = _send(request, timeout)
+        if status != 200:
+            sys.exit(f"CometD: {status} {body}")
+        return body
+
+    def wait(self):
+        """Long-polls until a notification arrives; returns its message (parsed when it is JSON)."""
+        deadline = time.monotonic() + PATIENCE
+        while time.monotonic() < deadline:
+            connect = {"channel": "/meta/connect", "clientId": self.client_id, "connectionType": "long-polling"}
+            # The server holds a connect for up to 30 seconds.
+            for message in self._batch([connect], timeout=45):
+                if message.get("channel") == "/_genesys":
+                    data = message["data"]
+                    print(f"push on {data.get('tag')}: {data.get('message')}")
+                    try:
+                        return json.loads(data["message"])
+                    except (TypeError, ValueError):
+                        return data["message"]
+        sys.exit("no notification arrived")
 
 
 def show(what, status, body):

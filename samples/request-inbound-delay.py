@@ -1,9 +1,13 @@
 """request-inbound-delay: the app waits for a push saying an agent is ready, then asks for the number (connect)."""
 
-from mobile_app import agent_ready, ask, dial, pause, service
+from mobile_app import Comet, agent_ready, ask, dial, service
 
-reply = service("request-inbound-delay", _phone_number="5551234", _device_id="device-1", _poll_interval="1")
+app = Comet("ann")  # the app's CometD connection, as gms_user "ann"
+reply = service("request-inbound-delay", _phone_number="5551234", _device_os="comet", _device_id="ann",
+                _poll_interval="1")
 agent_ready("agent2")
-pause(2)  # the flow checks agent availability every _poll_interval seconds, then publishes ors.contact.<id>
+push = app.wait()  # the flow checks agent availability every _poll_interval seconds, then publishes ors.contact.<id>
+assert push["_action"] == "connect" and push["_id"] == reply["_id"], push
 answer = ask(reply["_id"], "connect")
+assert answer["_action"] == "DialNumber", answer
 dial(answer["_tel_url"], "5551234", answer.get("_access_code", ""))

@@ -3,28 +3,13 @@
 //! back to the flow and routed to an agent who becomes ready, cancellation, and the access number's release.
 
 mod common;
+mod common_flows;
 
-use std::sync::{Arc, Mutex};
-
-use axum::body::Bytes;
-use axum::http::Uri;
 use common::{SAMPLE, TestServer};
+use common_flows::{PushReceiver, ended};
 
 async fn post_internal(server: &TestServer, path: &str) -> (u16, serde_json::Value) {
     server.post_internal(path, &[]).await
-}
-
-/// Waits (bounded) until the flow's session has ended, through the ORS query route.
-async fn ended(server: &TestServer, id: &str) -> bool {
-    for _ in 0..200 {
-        let (status, _) = post_internal(server, &format!("/scxml/session/{id}/query")).await;
-        if status == 404 {
-            return true;
-        }
-        tokio::task::yield_now().await;
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    false
 }
 
 #[tokio::test]
@@ -100,51 +85,17 @@ async fn request_inbound_immediate_is_cancelled_by_the_app() {
     assert_eq!(status, 200);
 }
 
-/// A local notification receiver standing in for the Notification API: records every request, answers 200.
-async fn notification_receiver(seen: Arc<Mutex<Vec<(String, String)>>>) -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let app = axum::Router::new().fallback(move |uri: Uri, body: Bytes| {
-        let seen = seen.clone();
-        async move {
-            seen.lock().unwrap().push((
-                uri.path().to_string(),
-                String::from_utf8_lossy(&body).into_owned(),
-            ));
-            ([("content-type", "application/json")], "{}")
-        }
-    });
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    port
-}
-
 #[tokio::test]
 async fn request_inbound_delay_notifies_the_app_when_an_agent_is_ready() {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let receiver = notification_receiver(seen.clone()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let notification = std::fs::read_to_string("dfm/cfg_GSG_notification.txt")
-        .unwrap()
-        .replace(
-            "host='localhost' port='8080'",
-            &format!("host='127.0.0.1' port='{receiver}'"),
-        );
-    let path = dir.path().join("cfg_GSG_notification.txt");
-    std::fs::write(&path, notification).unwrap();
-    let cwd = std::env::current_dir().unwrap();
-    let server = TestServer::start(&format!(
-        "{SAMPLE}\n[dfm]\ngsgNotification = {}\ngsgBasedServices = {}\n",
-        path.display(),
-        cwd.join("dfm/cfg_GSG_base_services.txt").display()
-    ))
-    .await;
-
+    let server = TestServer::start(SAMPLE).await;
+    let mut device = PushReceiver::start().await;
     let (status, reply) = server
         .post_form(
             "/genesys/1/service/request-inbound-delay",
             &[
                 ("_phone_number", "5551234"),
-                ("_device_id", "dev-1"),
+                ("_device_os", "httpcb"),
+                ("_device_id", &device.url),
                 ("_poll_interval", "0.02"),
             ],
         )
@@ -153,25 +104,14 @@ async fn request_inbound_delay_notifies_the_app_when_an_agent_is_ready() {
     let id = reply["_id"].as_str().unwrap().to_string();
     assert!(reply.get("_action").is_none(), "{reply}");
 
-    // No agent is ready yet: nothing is published. Then one becomes ready.
+    // No agent is ready yet: nothing is published. Then one becomes ready, and the flow's publish on
+    // ors.contact.<id> reaches the device through the Notification API (httpcb).
+    assert!(device.drain().is_empty());
     let (status, _) = post_internal(&server, "/genesys/1/contact-center/agents/agent2/ready").await;
     assert_eq!(status, 200);
-    let mut published = None;
-    for _ in 0..500 {
-        published = seen
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|(path, _)| path == "/genesys/1/notification/publish")
-            .cloned();
-        if published.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    let (_, body) = published.expect("the flow published nothing");
-    assert!(body.contains(&format!("ors.contact.{id}")), "{body}");
-    assert!(seen.lock().unwrap()[0].0 == "/genesys/1/notification/subscription");
+    let (_, body) = device.next().await;
+    let push: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(push, serde_json::json!({"_id": id, "_action": "connect"}));
 
     // The app answers the push with `connect` and gets the number to dial.
     let (status, answer) = server

@@ -3,8 +3,10 @@
 //! refused.
 
 mod common;
+mod common_flows;
 
 use common::{SAMPLE, TestServer, assert_error};
+use common_flows::ended;
 
 async fn server() -> TestServer {
     // Calls are answered at once, so the flow goes straight to routing.
@@ -28,18 +30,10 @@ async fn request_outbound_immediate_calls_the_customer_and_routes_the_call() {
         .post_internal("/genesys/1/contact-center/agents/agent1/ready", &[])
         .await;
     assert_eq!(status, 200);
-    let mut gone = false;
-    for _ in 0..300 {
-        let (status, _) = server
-            .post_internal(&format!("/scxml/session/{id}/query"), &[])
-            .await;
-        if status == 404 {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert!(gone, "the flow did not end after routing the call");
+    assert!(
+        ended(&server, &id).await,
+        "the flow did not end after routing the call"
+    );
 }
 
 #[tokio::test]

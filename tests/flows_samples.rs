@@ -1,5 +1,6 @@
-//! The sample flows are well-formed SCXML in the ORS dialect, and every custom element they use is either an
-//! action declared (with those attributes) in a shipped DFM file or a documented ORS module element.
+//! The sample flows are well-formed SCXML in the ORS dialect (and pass `gms validate --dialect ors`), and every
+//! custom element they use is either an action declared (with those attributes) in a shipped DFM file or a
+//! documented ORS module element.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -313,5 +314,21 @@ fn the_consistency_check_catches_mistakes() {
     assert!(
         joined.contains("<nonsense> at 8:9: not an SCXML element"),
         "{joined}"
+    );
+}
+
+#[test]
+fn every_sample_flow_passes_gms_validate_in_the_ors_dialect() {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_gms"));
+    command.args(["validate", "--dialect", "ors"]);
+    for flow in FLOWS {
+        command.arg(root_dir().join("scxml").join(format!("{flow}.scxml")));
+    }
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
     );
 }

@@ -16,13 +16,14 @@
 //!
 //! | flow | call | completion event (`_event.data`) |
 //! |---|---|---|
-//! | `<queue:submit interactionid priority timeout>` + `<queue:target name>` | [`ContactCenter::submit`] with [`Target::parse`] of each name | [`CcEvent::TargetSelected`] → `queue.submit.done` (`requestid`, `targetselected`, `interactionid`); [`CcEvent::SubmitFailed`] → `error.queue.submit` (`requestid`, `error`) |
+//! | `<queue:submit interactionid priority timeout>` + `<queue:target name>` | [`ContactCenter::submit`] with [`Target::parse`] of each name | [`CcEvent::TargetSelected`] → `queue.submit.done` (`requestid`, `targetselected` and `agent` = the agent, `target` = the target it was found in, `interactionid`); [`CcEvent::SubmitFailed`] → `error.queue.submit` (`requestid`, `error`) |
 //! | `<queue:cancel requestid>` | [`ContactCenter::cancel`] | `error.queue.submit` (`error` = `cancelled`) |
 //! | `<ixn:createcall from to udata>` | [`ContactCenter::create_call`] | [`CcEvent::CallResult`] → `voice.createcall.done` when answered, else `error.voice.createcall` (`requestid`, `interactionid`, `error` = `busy`, `no-answer`, `failed`) |
 //! | `<ixn:accept interactionid>` | [`ContactCenter::accept`] | [`CcEvent::Accepted`] → `interaction.accept.done` |
 //! | `<dialog:playsound>` and other `dialog:*` | [`ContactCenter::treatment`] | [`CcEvent::TreatmentDone`] → `dialog.<element>.done` |
 //! | `_genesys.statistic.sData(object, name)` | [`ContactCenter::statistic`] with [`Statistic::parse`] | — (`null` when `None`) |
 //! | a call to a booked access number | — | [`CcEvent::InteractionAdded`] → `interaction.added` (`interactionid`, `ani`, `dnis`, `udata`) to the session that match-interaction finds |
+//! | a chat forwarded to a GMS service | — | [`CcEvent::ChatForwarded`] → `interaction.added` (`interactionid`, `media` = `chat`, `udata`) to that service's session |
 //!
 //! The `requestid` location of a module element receives the [`RequestId`] as text (`req-7`).
 //!

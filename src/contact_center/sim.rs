@@ -300,6 +300,21 @@ impl Simulator {
         interaction
     }
 
+    /// Control: a customer started a chat for the GMS service `service`; the chat workflow forwards it there.
+    pub fn forward_chat(&self, service: &str, udata: BTreeMap<String, String>) -> InteractionId {
+        let mut interaction = InteractionId(String::new());
+        let _ = self.with_state(|state, _now, events| {
+            interaction = state.new_interaction();
+            events.push(CcEvent::ChatForwarded {
+                interaction: interaction.clone(),
+                service: service.to_string(),
+                udata,
+            });
+            Ok(())
+        });
+        interaction
+    }
+
     /// The state as an internal route would show it.
     pub fn snapshot(&self) -> SimSnapshot {
         let state = self.lock();

@@ -217,6 +217,16 @@ pub enum CcEvent {
         /// Attached data.
         udata: BTreeMap<String, String>,
     },
+    /// A chat interaction that the Chat Server endpoint's workflow forwards to the GMS service `service` for
+    /// routing → `interaction.added` (`media` = `chat`) to that service's session.
+    ChatForwarded {
+        /// The new chat.
+        interaction: InteractionId,
+        /// The service (ORS session) id the chat is forwarded to.
+        service: String,
+        /// Attached data (the chat's parameters).
+        udata: BTreeMap<String, String>,
+    },
     /// `ixn:accept` completed → `interaction.accept.done`.
     Accepted {
         /// The accept request.

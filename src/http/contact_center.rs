@@ -1,8 +1,12 @@
 //! Run-time control of the simulated contact center, on the internal listener, so tests and demos can say "an
 //! agent is ready now": `GET /genesys/1/contact-center` (agents and pending work), `POST
-//! /genesys/1/contact-center/agents/{agent}/ready`, `.../not-ready`, `.../release`, and `POST
-//! /genesys/1/contact-center/calls` with `ani`, `dnis` and optionally `access_code` (a customer dials an access number; the call is handed
-//! to the service that booked it).
+//! /genesys/1/contact-center/agents/{agent}/ready`, `.../not-ready`, `.../release`; `POST
+//! /genesys/1/contact-center/calls` with `ani`, `dnis` and optionally `access_code` (a customer dials an access
+//! number; the call is handed to the service that booked it); `POST /genesys/1/contact-center/chats` with
+//! `service` and any chat parameters (a customer starts a chat, which the Chat Server workflow forwards to that
+//! GMS service for routing); `POST /genesys/1/contact-center/outcomes/{outcome}`
+//! (the next outbound call is `answered`, `busy`, `no-answer` or `failed`); `POST /genesys/1/contact-center/ewt`
+//! with `seconds` and optionally `target` (the estimated wait time flows read).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,7 +18,7 @@ use axum::routing::{get, post};
 use serde_json::{Value as JsonValue, json};
 
 use super::error::ApiError;
-use crate::contact_center::{CcError, SimSnapshot, Simulator};
+use crate::contact_center::{CallOutcome, CcError, SimSnapshot, Simulator};
 
 /// The control routes over `simulator`.
 pub fn routes(simulator: Arc<Simulator>) -> Router {
@@ -25,6 +29,12 @@ pub fn routes(simulator: Arc<Simulator>) -> Router {
             post(agent),
         )
         .route("/genesys/1/contact-center/calls", post(call))
+        .route("/genesys/1/contact-center/chats", post(chat))
+        .route(
+            "/genesys/1/contact-center/outcomes/{outcome}",
+            post(outcome),
+        )
+        .route("/genesys/1/contact-center/ewt", post(ewt))
         .with_state(simulator)
 }
 
@@ -73,5 +83,49 @@ async fn call(
         udata.insert("access_code".to_string(), code.clone());
     }
     let interaction = simulator.place_call(&ani, dnis, udata);
+    Ok(Json(json!({ "interactionid": interaction.0 })))
+}
+
+async fn outcome(
+    State(simulator): State<Arc<Simulator>>,
+    Path(outcome): Path<String>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let parsed = CallOutcome::parse(&outcome).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "outcome `{outcome}` is not answered, busy, no-answer or failed"
+        ))
+    })?;
+    simulator.push_call_outcome(parsed);
+    Ok(Json(json!({ "outcome": parsed.as_str() })))
+}
+
+async fn ewt(
+    State(simulator): State<Arc<Simulator>>,
+    Query(params): Query<BTreeMap<String, String>>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let seconds = params
+        .get("seconds")
+        .and_then(|text| text.trim().parse::<f64>().ok())
+        .filter(|seconds| seconds.is_finite() && (0.0..=86_400.0).contains(seconds))
+        .ok_or_else(|| {
+            ApiError::bad_request("parameter `seconds` must be a number of seconds from 0 to 86400")
+        })?;
+    let target = params.get("target").filter(|target| !target.is_empty());
+    simulator.set_ewt(
+        target.map(String::as_str),
+        std::time::Duration::from_secs_f64(seconds),
+    );
+    Ok(Json(json!({ "ewt": seconds, "target": target })))
+}
+
+async fn chat(
+    State(simulator): State<Arc<Simulator>>,
+    Query(mut params): Query<BTreeMap<String, String>>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let service = params
+        .remove("service")
+        .filter(|service| !service.is_empty())
+        .ok_or_else(|| ApiError::bad_request("parameter `service` is mandatory"))?;
+    let interaction = simulator.forward_chat(&service, params);
     Ok(Json(json!({ "interactionid": interaction.0 })))
 }

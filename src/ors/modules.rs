@@ -284,6 +284,33 @@ impl Modules {
         Ok(())
     }
 
+    /// Forgets the contact-center requests of `session`, which has ended, and withdraws its pending submits so
+    /// that no agent is reserved for a session that is gone. For the runtime to call whenever a session ends
+    /// (final state, terminate, TTL).
+    pub fn session_ended(&self, session: &str) {
+        let requests: Vec<(RequestId, CcCall)> = {
+            let mut routes = lock(&self.routes);
+            let ids: Vec<RequestId> = routes
+                .iter()
+                .filter(|(_, (owner, _))| owner == session)
+                .map(|(id, _)| *id)
+                .collect();
+            ids.into_iter()
+                .filter_map(|id| routes.remove(&id).map(|(_, call)| (id, call)))
+                .collect()
+        };
+        let Some(contact_center) = &self.contact_center else {
+            return;
+        };
+        for (request, call) in requests {
+            if matches!(call, CcCall::Submit) {
+                // Already over if it is unknown: nothing to withdraw.
+                let _ = contact_center.cancel(request);
+            }
+        }
+        self.wake.notify_one();
+    }
+
     /// Turns a contact-center event into the module event of the session that waits for it.
     pub async fn dispatch(&self, event: CcEvent) {
         let Some(shared) = self.shared.get().and_then(Weak::upgrade) else {
@@ -308,10 +335,12 @@ impl Modules {
                 let Some((session, _)) = take(&request) else {
                     return;
                 };
+                // As in URS, the selected target is the agent; the group it was found in is `target`.
                 let mut entries = vec![
                     ("requestid", request.to_string()),
-                    ("targetselected", target),
+                    ("targetselected", agent.clone()),
                     ("agent", agent),
+                    ("target", target),
                 ];
                 if let Some(interaction) = interaction {
                     entries.push(("interactionid", interaction.0));
@@ -417,6 +446,22 @@ impl Modules {
                 ));
                 (
                     session,
+                    "interaction.added".to_string(),
+                    Value::Object(data),
+                )
+            }
+            CcEvent::ChatForwarded {
+                interaction,
+                service,
+                udata,
+            } => {
+                let data = vec![
+                    (Arc::from("interactionid"), Value::string(interaction.0)),
+                    (Arc::from("media"), Value::string("chat".to_string())),
+                    (Arc::from("udata"), strings_map(udata)),
+                ];
+                (
+                    service,
                     "interaction.added".to_string(),
                     Value::Object(data),
                 )
@@ -656,6 +701,15 @@ impl Modules {
     }
 }
 
+fn strings_map(entries: std::collections::BTreeMap<String, String>) -> Value {
+    Value::Object(
+        entries
+            .into_iter()
+            .map(|(key, value)| (Arc::from(key.as_str()), Value::string(value)))
+            .collect(),
+    )
+}
+
 fn strings(entries: Vec<(&str, String)>) -> Value {
     Value::Object(
         entries
@@ -706,4 +760,51 @@ fn required(
 ) -> Result<String, HostError> {
     optional(action, name, scope)?
         .ok_or_else(|| HostError::Failed(format!("<{}> needs attribute `{name}`", action.name)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contact_center::{ManualClock, SimOptions, Simulator};
+
+    #[test]
+    fn an_ended_session_withdraws_its_pending_submits_only() {
+        let (sink, _events) = std::sync::mpsc::channel();
+        let simulator = Arc::new(Simulator::new(
+            SimOptions::default(),
+            Arc::new(ManualClock::new()),
+            Arc::new(sink),
+        ));
+        let modules = Modules::new(
+            DfmSet::new(),
+            Executor::new(),
+            Some(simulator.clone() as Arc<dyn ContactCenter>),
+        );
+        let submit = |session: &str| {
+            let request = simulator
+                .submit(SubmitRequest {
+                    interaction: None,
+                    targets: vec![Target::group("Chat")],
+                    priority: 0,
+                    timeout: None,
+                })
+                .unwrap();
+            lock(&modules.routes).insert(request, (session.to_string(), CcCall::Submit));
+            request
+        };
+        submit("gone");
+        let kept = submit("alive");
+        assert_eq!(simulator.snapshot().waiting, 2);
+
+        modules.session_ended("gone");
+        assert_eq!(simulator.snapshot().waiting, 1);
+        let routes = lock(&modules.routes);
+        assert_eq!(routes.len(), 1);
+        assert!(routes.contains_key(&kept));
+        drop(routes);
+        // Ending it twice, or a session with nothing pending, does nothing.
+        modules.session_ended("gone");
+        modules.session_ended("never");
+        assert_eq!(simulator.snapshot().waiting, 1);
+    }
 }
