@@ -206,6 +206,8 @@ impl Shared {
         if lock(&self.sessions).remove(id).is_some() {
             self.live.fetch_sub(1, Ordering::SeqCst);
         }
+        // However it ended (final state, TTL, terminate, failure), nothing it asked the contact center for stays.
+        self.modules.session_ended(id);
         let mut pending = lock(&self.pending);
         let ids: Vec<String> = pending
             .iter()
