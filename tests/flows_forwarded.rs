@@ -170,6 +170,18 @@ fn normalize(answer: &(u16, Value)) -> Value {
     let (status, body) = answer;
     let mut body = body.clone();
     if let Some(object) = body.as_object_mut() {
+        // The session id also appears inside other values (`_start_chat_url`).
+        if let Some(id) = object
+            .get("_id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+        {
+            for value in object.values_mut() {
+                if let Some(text) = value.as_str().filter(|text| text.contains(&id)) {
+                    *value = Value::from(text.replace(&id, "<id>"));
+                }
+            }
+        }
         for (key, placeholder) in [
             ("_id", "<id>"),
             ("_tel_url", "tel:<number>"),
