@@ -15,6 +15,10 @@ use gms::app::{App, AppOptions};
 use gms::config::{GmsConfig, RawConfig};
 use gms::store::SystemClock;
 
+/// The `gms` binary's allocator (see `src/main.rs`), so the servers here allocate as the binary does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Figures {
     name: &'static str,
     requests_per_sec: f64,
