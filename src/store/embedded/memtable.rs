@@ -5,7 +5,7 @@
 //! file's commit is durable. Each entry is the entry's whole new state (its bytes as the file would hold them),
 //! or `None` for a removal, so the newest of active, frozen and the file is always the truth.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -34,23 +34,38 @@ impl Space {
     }
 }
 
+/// The entries of one space: states by key, and the keys in order for prefix ranges. A key rewritten while it is
+/// in the memtable (a service record, a booking) only touches the hash map; the ordered set grows by new keys.
+#[derive(Debug, Default)]
+struct Entries {
+    states: HashMap<String, Option<Bytes>>,
+    order: BTreeSet<String>,
+}
+
 /// One memtable: per space, key → new state (`None`: removed).
 #[derive(Debug, Default)]
 pub struct Memtable {
-    spaces: [BTreeMap<String, Option<Bytes>>; 4],
+    spaces: [Entries; 4],
     bytes: usize,
 }
 
 impl Memtable {
     /// The state `key` has here: `None` when this memtable does not know it, `Some(None)` when it was removed.
     pub fn get(&self, space: Space, key: &str) -> Option<Option<Bytes>> {
-        self.spaces[space as usize].get(key).cloned()
+        self.spaces[space as usize].states.get(key).cloned()
     }
 
     /// Records the new state of `key`.
     pub fn put(&mut self, space: Space, key: String, value: Option<Bytes>) {
         self.bytes += key.len() + value.as_ref().map_or(0, Bytes::len) + 48;
-        self.spaces[space as usize].insert(key, value);
+        let entries = &mut self.spaces[space as usize];
+        match entries.states.get_mut(key.as_str()) {
+            Some(state) => *state = value,
+            None => {
+                entries.order.insert(key.clone());
+                entries.states.insert(key, value);
+            }
+        }
     }
 
     /// Entries of `space` whose key starts with `prefix`, in key order.
@@ -59,26 +74,31 @@ impl Memtable {
         space: Space,
         prefix: &'a str,
     ) -> impl Iterator<Item = (&'a String, &'a Option<Bytes>)> + 'a {
-        self.spaces[space as usize]
+        let entries = &self.spaces[space as usize];
+        entries
+            .order
             .range::<str, _>((
                 std::ops::Bound::Included(prefix),
                 std::ops::Bound::Unbounded,
             ))
-            .take_while(move |(key, _)| key.starts_with(prefix))
+            .take_while(move |key| key.starts_with(prefix))
+            .filter_map(move |key| entries.states.get(key).map(|state| (key, state)))
     }
 
     /// Every entry, space by space, in key order.
     pub fn iter(&self) -> impl Iterator<Item = (Space, &String, &Option<Bytes>)> {
         Space::ALL.into_iter().flat_map(move |space| {
-            self.spaces[space as usize]
+            let entries = &self.spaces[space as usize];
+            entries
+                .order
                 .iter()
-                .map(move |(key, value)| (space, key, value))
+                .filter_map(move |key| entries.states.get(key).map(|state| (space, key, state)))
         })
     }
 
     /// Whether it holds nothing.
     pub fn is_empty(&self) -> bool {
-        self.spaces.iter().all(BTreeMap::is_empty)
+        self.spaces.iter().all(|entries| entries.states.is_empty())
     }
 
     /// About how much memory it holds (keys, values and per-entry overhead, counting rewrites).
