@@ -1,12 +1,16 @@
 //! The embedded backend: a write-ahead log and a redb file under the data directory, durable by default.
 //!
 //! A write runs on the caller's thread under one writer lock: it reads what it needs (memtables first, then the
-//! file), works out the new state of every entry it touches, appends that as one record to the log with a single
-//! `write(2)` ([`wal`]), makes it visible in the active memtable ([`memtable`]) and only then is acknowledged. A
-//! write(2) that has returned survives `kill -9` (the kernel's page cache outlives the process), so an
-//! acknowledged write does too; with [`SyncPolicy::Commit`] the log is also flushed to the disk (group commit, one
-//! `fdatasync` for every write waiting) before the ack, so it survives power loss as well. Because writers take
-//! turns, read-modify-write operations (booking, counters, set-if-absent) are atomic.
+//! file), works out the new state of every entry it touches, queues that as one log record ([`wal`]) and makes it
+//! visible in the active memtable ([`memtable`]). Then, outside the writer lock, the first writer to take the log
+//! lock appends every queued record with a single `write(2)`, for itself and for whoever queued meanwhile (the
+//! others wait for the log lock asynchronously, so no worker thread sleeps on it); a write is acknowledged only once
+//! its record is in the file. A write(2) that has returned survives `kill -9` (the kernel's page cache outlives the
+//! process), so an acknowledged write does too; with [`SyncPolicy::Commit`] the log is also flushed to the disk
+//! (one `fdatasync` for every write waiting) before the ack, so it survives power loss as well. Because writers
+//! take turns, read-modify-write operations (booking, counters, set-if-absent) are atomic. A write is visible to
+//! readers from the moment it is queued, a few microseconds before its ack; if the log cannot be written the store
+//! refuses every later write, and what was not logged is gone at the next start.
 //!
 //! A checkpoint thread, about once a second, freezes the memtable, starts a new log file, writes the frozen
 //! entries into the redb file in one durable commit (fsync), purges expired keys and bookings in the same commit,
@@ -22,8 +26,8 @@ mod wal;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, mpsc as std_mpsc};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, mpsc as std_mpsc};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -97,6 +101,12 @@ struct Core {
     db: Database,
     mem: RwLock<Memtables>,
     writer: Mutex<Writer>,
+    /// The log file being appended to; whoever holds it writes every queued record.
+    log: tokio::sync::Mutex<wal::Log>,
+    /// How far (in [`Writer::queued`] bytes) the records are in the log file.
+    written: AtomicU64,
+    /// Set when the log could not be written: every later write is refused.
+    failed: OnceLock<String>,
     /// Wakes the sync thread when the log has grown ([`SyncPolicy::Commit`]).
     sync_wanted: Condvar,
     /// How far the log is known to be on the disk ([`SyncPolicy::Commit`]).
@@ -107,14 +117,14 @@ struct Core {
     options: Options,
 }
 
-/// The writer's side: the log being appended to.
+/// The writer's side: records worked out and not yet in the log file.
 struct Writer {
-    log: wal::Log,
-    /// A handle on `log`'s file for the sync thread.
+    /// Encoded records waiting for the next `write(2)`.
+    pending: Vec<u8>,
+    /// Bytes of records queued since the store was opened, over every log file.
+    queued: u64,
+    /// A handle on the current log file for the sync thread.
     log_file: Arc<std::fs::File>,
-    /// Bytes appended to the log since the store was opened, over every file.
-    written: u64,
-    record: Vec<u8>,
     closed: bool,
 }
 
@@ -214,12 +224,14 @@ impl Embedded {
             db,
             mem: RwLock::new(Memtables::default()),
             writer: Mutex::new(Writer {
-                log,
+                pending: Vec::new(),
+                queued: 0,
                 log_file,
-                written: 0,
-                record: Vec::new(),
                 closed: false,
             }),
+            log: tokio::sync::Mutex::new(log),
+            written: AtomicU64::new(0),
+            failed: OnceLock::new(),
             sync_wanted: Condvar::new(),
             synced: watch::Sender::new(Synced::default()),
             checkpoint_asked: AtomicBool::new(false),
@@ -269,6 +281,7 @@ impl Embedded {
 
     async fn submit(&self, op: Op) -> Result<Reply> {
         let (reply, logged) = self.inner.core.write(op)?;
+        self.inner.core.flush(logged).await?;
         if self.inner.core.options.sync == SyncPolicy::Commit {
             self.inner.core.wait_synced(logged).await?;
         }
@@ -562,9 +575,10 @@ impl View<'_> {
 }
 
 impl Core {
-    /// Works `op` out, logs it and installs it in the active memtable; returns its reply and how far the log
-    /// reaches once it is in.
+    /// Works `op` out, queues its log record and installs it in the active memtable; returns its reply and how
+    /// far the queued log reaches with it.
     fn write(&self, op: Op) -> Result<(Reply, u64)> {
+        self.check_log()?;
         let now = self.clock.now_ms();
         let mut writer = lock(&self.writer);
         if writer.closed {
@@ -581,25 +595,67 @@ impl Core {
             let reply = view.apply(op, now)?;
             (reply, view.entries)
         };
-        if entries.is_empty() {
-            return Ok((reply, writer.written));
-        }
-        let Writer { log, record, .. } = &mut *writer;
-        wal::encode(&entries, record);
-        log.append(record)?;
-        writer.written += writer.record.len() as u64;
-        let logged = writer.written;
-        {
+        if !entries.is_empty() {
+            let before = writer.pending.len();
+            wal::encode(&entries, &mut writer.pending);
+            writer.queued += (writer.pending.len() - before) as u64;
             let mut mem = self.mem.write().unwrap_or_else(PoisonError::into_inner);
             for (space, key, value) in entries {
                 mem.active.put(space, key, value);
             }
         }
+        Ok((reply, writer.queued))
+    }
+
+    fn check_log(&self) -> Result<()> {
+        match self.failed.get() {
+            Some(failed) => Err(Error::Backend(failed.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Returns once the log file holds the queued records up to `upto`, writing them (and any queued after) when
+    /// nobody else is.
+    async fn flush(&self, upto: u64) -> Result<()> {
+        if self.written.load(Ordering::Acquire) >= upto {
+            return Ok(());
+        }
+        let mut log = self.log.lock().await;
+        if self.written.load(Ordering::Acquire) >= upto {
+            return Ok(());
+        }
+        self.check_log()?;
+        self.write_pending(&mut log)
+    }
+
+    /// Appends every queued record to `log` (whose lock the caller holds) with one `write(2)`.
+    fn write_pending(&self, log: &mut wal::Log) -> Result<()> {
+        let (mut batch, queued) = {
+            let mut writer = lock(&self.writer);
+            (std::mem::take(&mut writer.pending), writer.queued)
+        };
+        if batch.is_empty() {
+            return Ok(());
+        }
+        if let Err(error) = log.append(&batch) {
+            let _ = self
+                .failed
+                .set(format!("the store log cannot be written: {error}"));
+            tracing::error!(%error, "store log write failed; the store refuses writes until restarted");
+            return Err(error);
+        }
+        self.written.store(queued, Ordering::Release);
+        batch.clear();
+        let mut writer = lock(&self.writer);
+        if writer.pending.is_empty() {
+            // Keep the buffer's capacity for the next batch.
+            writer.pending = batch;
+        }
         drop(writer);
         if self.options.sync == SyncPolicy::Commit {
             self.sync_wanted.notify_one();
         }
-        Ok((reply, logged))
+        Ok(())
     }
 
     fn mem_is_large(&self) -> bool {
@@ -629,23 +685,27 @@ impl Core {
     fn checkpoint(&self) -> Result<()> {
         self.checkpoint_asked.store(false, Ordering::Relaxed);
         let (frozen, current_log) = {
+            let mut log = self.log.blocking_lock();
+            // Every record of the memtable about to be frozen goes into the file being left.
+            self.check_log()?;
+            self.write_pending(&mut log)?;
             let mut writer = lock(&self.writer);
             let mut mem = self.mem.write().unwrap_or_else(PoisonError::into_inner);
             // A frozen memtable still there is one a failed checkpoint left: it is written first, alone.
             if mem.frozen.is_none() && !mem.active.is_empty() {
                 if self.options.sync == SyncPolicy::Commit {
                     // The sync thread only follows the current file: sync the old one before leaving it.
-                    writer.log.sync()?;
-                    let upto = writer.written;
+                    log.sync()?;
+                    let upto = self.written.load(Ordering::Acquire);
                     self.synced
                         .send_modify(|state| state.upto = state.upto.max(upto));
                 }
-                let next = wal::Log::create(&self.dir, writer.log.seq + 1)?;
+                let next = wal::Log::create(&self.dir, log.seq + 1)?;
                 writer.log_file = Arc::new(next.handle()?);
-                writer.log = next;
+                *log = next;
                 mem.frozen = Some(Arc::new(std::mem::take(&mut mem.active)));
             }
-            (mem.frozen.clone(), writer.log.seq)
+            (mem.frozen.clone(), log.seq)
         };
         let now = self.clock.now_ms();
         file::write(&self.db, |tables| {
@@ -696,14 +756,15 @@ fn run_sync(core: &Core) {
         if writer.closed {
             return;
         }
-        if writer.written <= upto {
+        let written = core.written.load(Ordering::Acquire);
+        if written <= upto {
             writer = core
                 .sync_wanted
                 .wait(writer)
                 .unwrap_or_else(PoisonError::into_inner);
             continue;
         }
-        let target = writer.written;
+        let target = written;
         let file = writer.log_file.clone();
         drop(writer);
         let outcome = file.sync_data();

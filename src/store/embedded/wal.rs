@@ -51,9 +51,9 @@ pub fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
     Ok(found)
 }
 
-/// Appends `entries` as one record to `out` (cleared first).
+/// Appends `entries` as one record to `out`.
 pub fn encode(entries: &[Entry], out: &mut Vec<u8>) {
-    out.clear();
+    let start = out.len();
     out.extend_from_slice(&[0; HEADER]);
     for (space, key, value) in entries {
         out.push(*space as u8);
@@ -67,10 +67,11 @@ pub fn encode(entries: &[Entry], out: &mut Vec<u8>) {
             None => out.extend_from_slice(&REMOVED.to_le_bytes()),
         }
     }
-    let payload_len = (out.len() - HEADER) as u32;
-    let crc = crc32fast::hash(&out[HEADER..]);
-    out[..4].copy_from_slice(&payload_len.to_le_bytes());
-    out[4..HEADER].copy_from_slice(&crc.to_le_bytes());
+    let body = start + HEADER;
+    let payload_len = (out.len() - body) as u32;
+    let crc = crc32fast::hash(&out[body..]);
+    out[start..start + 4].copy_from_slice(&payload_len.to_le_bytes());
+    out[start + 4..body].copy_from_slice(&crc.to_le_bytes());
 }
 
 /// An open log file being appended to.
