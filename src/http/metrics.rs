@@ -10,10 +10,14 @@ use std::sync::{Arc, Mutex};
 
 use crate::store::timed::{BUCKETS, Latency};
 
+/// Request counts by route, then method, then status: nested so that counting a request looks keys up by
+/// reference and allocates nothing once the route has been seen.
+type RequestCounts = HashMap<String, HashMap<String, HashMap<u16, u64>>>;
+
 /// Counters kept by the HTTP edge.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<HashMap<(String, String, u16), u64>>,
+    requests: Mutex<RequestCounts>,
     /// Latency of store operations.
     pub store_latency: Arc<Latency>,
 }
@@ -29,10 +33,20 @@ impl Metrics {
 
     /// Counts one answered request.
     pub fn count_request(&self, method: &str, route: &str, status: u16) {
-        if let Ok(mut requests) = self.requests.lock() {
-            *requests
-                .entry((method.to_string(), route.to_string(), status))
-                .or_insert(0) += 1;
+        let Ok(mut requests) = self.requests.lock() else {
+            return;
+        };
+        if !requests.contains_key(route) {
+            requests.insert(route.to_string(), HashMap::new());
+        }
+        let Some(methods) = requests.get_mut(route) else {
+            return;
+        };
+        if !methods.contains_key(method) {
+            methods.insert(method.to_string(), HashMap::new());
+        }
+        if let Some(statuses) = methods.get_mut(method) {
+            *statuses.entry(status).or_insert(0) += 1;
         }
     }
 
@@ -45,7 +59,16 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE gms_http_requests_total counter");
         if let Ok(requests) = self.requests.lock() {
-            let mut rows: Vec<_> = requests.iter().collect();
+            let mut rows: Vec<_> = requests
+                .iter()
+                .flat_map(|(route, methods)| {
+                    methods.iter().flat_map(move |(method, statuses)| {
+                        statuses
+                            .iter()
+                            .map(move |(status, count)| ((method, route, status), count))
+                    })
+                })
+                .collect();
             rows.sort();
             for ((method, route, status), count) in rows {
                 let _ = writeln!(

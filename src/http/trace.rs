@@ -14,17 +14,15 @@ use super::error::ApiError;
 use super::extract::LoggedParams;
 use super::metrics::Metrics;
 
-/// The route template that answered, carried from the routing layer to the outer middleware.
+/// The route template that answered, carried from the routing layer to the outer middleware (shared, not copied).
 #[derive(Debug, Clone)]
-struct RouteTag(String);
+struct RouteTag(MatchedPath);
 
 /// Route layer: records which route template answered.
 pub async fn tag_route(matched: Option<MatchedPath>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     if let Some(matched) = matched {
-        response
-            .extensions_mut()
-            .insert(RouteTag(matched.as_str().to_string()));
+        response.extensions_mut().insert(RouteTag(matched));
     }
     response
 }
@@ -37,16 +35,22 @@ pub async fn observe(
 ) -> Response {
     let start = Instant::now();
     let method = request.method().clone();
-    let path = request.uri().path().to_string();
-    let query = request
-        .uri()
-        .query()
-        .map(|query| crate::log::mask_params(form_urlencoded::parse(query.as_bytes())));
-    let logged = LoggedParams::default();
-    request.extensions_mut().insert(logged.clone());
-    let response = next.run(request).await;
     // Only the GMS API promises JSON errors; other interfaces (ORS's `/scxml/...`) keep their own bodies.
-    let response = if path.starts_with("/genesys") {
+    let gms_api = request.uri().path().starts_with("/genesys");
+    // The log line's parts are gathered only when it is written: masking parameters costs more than routing.
+    let logging = tracing::enabled!(target: "gms::request", tracing::Level::INFO);
+    let logged = logging.then(|| {
+        let path = request.uri().path().to_string();
+        let query = request
+            .uri()
+            .query()
+            .map(|query| crate::log::mask_params(form_urlencoded::parse(query.as_bytes())));
+        let slot = LoggedParams::default();
+        request.extensions_mut().insert(slot.clone());
+        (path, query, slot)
+    });
+    let response = next.run(request).await;
+    let response = if gms_api {
         json_errors(response).await
     } else {
         response
@@ -58,6 +62,9 @@ pub async fn observe(
         .map(|tag| tag.0.as_str())
         .unwrap_or("unmatched");
     metrics.count_request(method.as_str(), route, status);
+    let Some((path, query, logged)) = logged else {
+        return response;
+    };
     let params = logged
         .0
         .lock()

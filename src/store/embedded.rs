@@ -1,63 +1,151 @@
-//! The embedded backend: one redb file under the data directory, durable by default.
+//! The embedded backend: a write-ahead log and a redb file under the data directory, durable by default.
 //!
-//! Writes go to one writer thread that applies whatever jobs are waiting in a single redb write transaction and
-//! commits once (group commit): under load many writes share one fsync, and each caller is answered only after
-//! the commit returned, so an acknowledged write survives `kill -9`. Because the writer is alone, read-modify-write
-//! operations (booking, counters, set-if-absent) are atomic without locks. Reads open a redb read transaction on
-//! the caller's thread; redb's MVCC lets them run beside the writer. Pub/sub is in-process (one node).
-//! The file layout is described in `docs/store.md`.
+//! A write runs on the caller's thread under one writer lock: it reads what it needs (memtables first, then the
+//! file), works out the new state of every entry it touches, queues that as one log record ([`wal`]) and makes it
+//! visible in the active memtable ([`memtable`]). Then, outside the writer lock, the first writer to take the log
+//! lock appends every queued record with a single `write(2)`, for itself and for whoever queued meanwhile (the
+//! others wait for the log lock asynchronously, so no worker thread sleeps on it); a write is acknowledged only once
+//! its record is in the file. A write(2) that has returned survives `kill -9` (the kernel's page cache outlives the
+//! process), so an acknowledged write does too; with [`SyncPolicy::Commit`] the log is also flushed to the disk
+//! (one `fdatasync` for every write waiting) before the ack, so it survives power loss as well. Because writers
+//! take turns, read-modify-write operations (booking, counters, set-if-absent) are atomic. A write is visible to
+//! readers from the moment it is queued, a few microseconds before its ack; if the log cannot be written the store
+//! refuses every later write, and what was not logged is gone at the next start.
+//!
+//! A checkpoint thread, about once a second, freezes the memtable, starts a new log file, writes the frozen
+//! entries into the redb file in one durable commit (fsync), purges expired keys and bookings in the same commit,
+//! then drops the frozen memtable and the log files it covered ([`file`]). A key rewritten many times between
+//! checkpoints reaches the file once. Opening the store replays the log files left by a crash into the file.
+//! Reads look at the memtables, then open a redb read transaction; they never wait for the disk. Pub/sub is
+//! in-process (one node). The file layout is described in `docs/store.md`.
+
+mod file;
+mod memtable;
+mod wal;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, mpsc as std_mpsc};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, mpsc as std_mpsc};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use redb::{Database, ReadableTable, ReadableTableMetadata, Table, TableDefinition};
-use tokio::sync::{mpsc, oneshot};
+use redb::{Database, ReadTransaction, ReadableTable, ReadableTableMetadata};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{BookThen, Candidates, Clock, Error, Result, Store, Subscription, WriteOp};
+use memtable::{Memtables, Space};
 
-/// `key` → 8-byte big-endian expiry (ms since epoch, 0 = never) followed by the value.
-const KV: TableDefinition<&str, &[u8]> = TableDefinition::new("kv");
-/// `(expiry ms, key)` → nothing: the keys with a TTL in expiry order, for the sweeper.
-const EXPIRY: TableDefinition<(u64, &str), ()> = TableDefinition::new("expiry");
-/// `pool` + U+001F + `resource` → 8-byte big-endian expiry followed by the holder.
-const BOOKINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("bookings");
-/// `pool` + U+001F + `holder` → the resource the holder has booked in that pool (at most one).
-const HOLDERS: TableDefinition<&str, &str> = TableDefinition::new("holders");
-/// `key` → counter value.
-const COUNTERS: TableDefinition<&str, i64> = TableDefinition::new("counters");
-
-/// The most jobs committed together.
-const MAX_BATCH: usize = 512;
-/// How often expired keys are purged from the file.
-const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// How many messages a slow subscriber may have queued before the oldest new ones are dropped.
 const SUBSCRIBER_QUEUE: usize = 1024;
+/// Past this much memory in the active memtable a checkpoint starts at once rather than on the next tick.
+const MEMTABLE_LIMIT: usize = 64 * 1024 * 1024;
 /// Name of the database file inside the data directory.
 pub const FILE_NAME: &str = "gms.redb";
 
-/// The embedded, durable store. Cheap to clone; clones share the file and the writer.
+/// When an acknowledged write is on the disk, not only in the kernel's page cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SyncPolicy {
+    /// The log is written before the ack and the file is synced at every checkpoint: an acknowledged write
+    /// survives `kill -9`; power loss may lose the writes since the last checkpoint.
+    #[default]
+    Periodic,
+    /// The log is also synced (`fdatasync`) before the ack, for every write waiting at once: an acknowledged
+    /// write survives power loss too.
+    Commit,
+}
+
+/// How the embedded store runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// When writes are synced to the disk.
+    pub sync: SyncPolicy,
+    /// How often the memtable is written into the redb file and expired data is purged.
+    pub checkpoint_every: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            sync: SyncPolicy::Periodic,
+            checkpoint_every: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The embedded, durable store. Cheap to clone; clones share the file, the log and the memtables.
 #[derive(Clone)]
 pub struct Embedded {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    db: Arc<Database>,
-    writer: std_mpsc::Sender<Job>,
-    clock: Arc<dyn Clock>,
+    core: Arc<Core>,
+    checkpoints: std_mpsc::Sender<Signal>,
     channels: Mutex<HashMap<String, Vec<mpsc::Sender<Bytes>>>>,
     path: PathBuf,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The checkpoint thread stops when `checkpoints` is dropped; the sync thread when it sees `closed`.
+        lock(&self.core.writer).closed = true;
+        self.core.sync_wanted.notify_all();
+    }
+}
+
+/// What the handles, the checkpoint thread and the sync thread share.
+struct Core {
+    db: Database,
+    mem: RwLock<Memtables>,
+    writer: Mutex<Writer>,
+    /// The log file being appended to; whoever holds it writes every queued record.
+    log: tokio::sync::Mutex<wal::Log>,
+    /// How far (in [`Writer::queued`] bytes) the records are in the log file.
+    written: AtomicU64,
+    /// Set when the log could not be written: every later write is refused.
+    failed: OnceLock<String>,
+    /// Wakes the sync thread when the log has grown ([`SyncPolicy::Commit`]).
+    sync_wanted: Condvar,
+    /// How far the log is known to be on the disk ([`SyncPolicy::Commit`]).
+    synced: watch::Sender<Synced>,
+    checkpoint_asked: AtomicBool,
+    clock: Arc<dyn Clock>,
+    dir: PathBuf,
+    options: Options,
+}
+
+/// The writer's side: records worked out and not yet in the log file.
+struct Writer {
+    /// Encoded records waiting for the next `write(2)`.
+    pending: Vec<u8>,
+    /// Bytes of records queued since the store was opened, over every log file.
+    queued: u64,
+    /// A handle on the current log file for the sync thread.
+    log_file: Arc<std::fs::File>,
+    closed: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Synced {
+    upto: u64,
+    failed: Option<Arc<str>>,
+}
+
+enum Signal {
+    /// Checkpoint now and answer.
+    Now(oneshot::Sender<Result<()>>),
+    /// The memtable is large: checkpoint now.
+    Soon,
 }
 
 impl fmt::Debug for Embedded {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Embedded")
             .field("path", &self.inner.path)
+            .field("options", &self.inner.core.options)
             .finish()
     }
 }
@@ -88,7 +176,6 @@ enum Op {
         key: String,
         delta: i64,
     },
-    Sweep,
 }
 
 enum Reply {
@@ -98,18 +185,28 @@ enum Reply {
     Counter(i64),
 }
 
-struct Job {
-    op: Op,
-    reply: oneshot::Sender<Result<Reply>>,
-}
-
 fn backend(error: impl fmt::Display) -> Error {
     Error::Backend(error.to_string())
 }
 
+/// Locks `mutex`; a panic elsewhere while it was held leaves nothing half-done here (writes are worked out aside
+/// and installed whole), so the poison is ignored.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn unexpected() -> Error {
+    Error::Backend("unexpected writer reply".into())
+}
+
 impl Embedded {
-    /// Opens (or creates) the store in `dir`, creating the directory when needed.
+    /// Opens (or creates) the store in `dir` with the default [`Options`], creating the directory when needed.
     pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<Embedded> {
+        Embedded::open_with(dir, clock, Options::default())
+    }
+
+    /// Opens (or creates) the store in `dir`, replaying the log files a crash left into the redb file first.
+    pub fn open_with(dir: &Path, clock: Arc<dyn Clock>, options: Options) -> Result<Embedded> {
         std::fs::create_dir_all(dir).map_err(|e| {
             Error::Backend(format!(
                 "cannot create data directory {}: {e}",
@@ -119,28 +216,46 @@ impl Embedded {
         let path = dir.join(FILE_NAME);
         let db = Database::create(&path)
             .map_err(|e| Error::Backend(format!("cannot open {}: {e}", path.display())))?;
-        let txn = db.begin_write().map_err(backend)?;
-        {
-            txn.open_table(KV).map_err(backend)?;
-            txn.open_table(EXPIRY).map_err(backend)?;
-            txn.open_table(BOOKINGS).map_err(backend)?;
-            txn.open_table(HOLDERS).map_err(backend)?;
-            txn.open_table(COUNTERS).map_err(backend)?;
-        }
-        txn.commit().map_err(backend)?;
-        let db = Arc::new(db);
-        let (sender, receiver) = std_mpsc::channel();
-        let writer_db = db.clone();
-        let writer_clock = clock.clone();
+        file::create_tables(&db)?;
+        let next_seq = replay(&db, dir)?;
+        let log = wal::Log::create(dir, next_seq)?;
+        let log_file = Arc::new(log.handle()?);
+        let core = Arc::new(Core {
+            db,
+            mem: RwLock::new(Memtables::default()),
+            writer: Mutex::new(Writer {
+                pending: Vec::new(),
+                queued: 0,
+                log_file,
+                closed: false,
+            }),
+            log: tokio::sync::Mutex::new(log),
+            written: AtomicU64::new(0),
+            failed: OnceLock::new(),
+            sync_wanted: Condvar::new(),
+            synced: watch::Sender::new(Synced::default()),
+            checkpoint_asked: AtomicBool::new(false),
+            clock,
+            dir: dir.to_path_buf(),
+            options,
+        });
+        let (checkpoints, signals) = std_mpsc::channel();
+        let checkpointer = core.clone();
         std::thread::Builder::new()
-            .name("gms-store-writer".into())
-            .spawn(move || run_writer(&writer_db, writer_clock.as_ref(), &receiver))
+            .name("gms-store-checkpoint".into())
+            .spawn(move || run_checkpoints(&checkpointer, &signals))
             .map_err(backend)?;
+        if options.sync == SyncPolicy::Commit {
+            let syncer = core.clone();
+            std::thread::Builder::new()
+                .name("gms-store-sync".into())
+                .spawn(move || run_sync(&syncer))
+                .map_err(backend)?;
+        }
         Ok(Embedded {
             inner: Arc::new(Inner {
-                db,
-                writer: sender,
-                clock,
+                core,
+                checkpoints,
                 channels: Mutex::new(HashMap::new()),
                 path,
             }),
@@ -152,24 +267,83 @@ impl Embedded {
         &self.inner.path
     }
 
-    /// Purges expired keys and bookings from the file now, as the writer does about once a second (reads skip
-    /// expired data either way; this is for diagnostics and tests).
+    /// Checkpoints now: writes every logged write into the redb file and purges expired keys and bookings from
+    /// it, as the checkpoint thread does about once a second (reads skip expired data either way; this is for
+    /// diagnostics and tests).
     pub async fn purge_expired(&self) -> Result<()> {
-        self.submit(Op::Sweep).await.map(|_| ())
-    }
-
-    async fn submit(&self, op: Op) -> Result<Reply> {
         let (reply, answer) = oneshot::channel();
         self.inner
-            .writer
-            .send(Job { op, reply })
+            .checkpoints
+            .send(Signal::Now(reply))
             .map_err(|_| Error::Closed)?;
         answer.await.map_err(|_| Error::Closed)?
     }
 
-    fn now(&self) -> u64 {
-        self.inner.clock.now_ms()
+    async fn submit(&self, op: Op) -> Result<Reply> {
+        let (reply, logged) = self.inner.core.write(op)?;
+        self.inner.core.flush(logged).await?;
+        if self.inner.core.options.sync == SyncPolicy::Commit {
+            self.inner.core.wait_synced(logged).await?;
+        }
+        if self.inner.core.mem_is_large()
+            && !self
+                .inner
+                .core
+                .checkpoint_asked
+                .swap(true, Ordering::Relaxed)
+        {
+            let _ = self.inner.checkpoints.send(Signal::Soon);
+        }
+        Ok(reply)
     }
+
+    fn now(&self) -> u64 {
+        self.inner.core.clock.now_ms()
+    }
+
+    fn memtables(&self) -> std::sync::RwLockReadGuard<'_, Memtables> {
+        self.inner
+            .core
+            .mem
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn begin_read(&self) -> Result<ReadTransaction> {
+        self.inner.core.db.begin_read().map_err(backend)
+    }
+}
+
+/// Replays every log file in `dir` into the file in one durable commit, removes them, and returns the number of
+/// the next log file.
+fn replay(db: &Database, dir: &Path) -> Result<u64> {
+    let logs = wal::list(dir)?;
+    let Some((last, _)) = logs.last() else {
+        return Ok(0);
+    };
+    let next = last + 1;
+    file::write(db, |tables| {
+        for (_, path) in &logs {
+            let replay = wal::read(path)?;
+            if let Some(at) = replay.torn_at {
+                tracing::warn!(
+                    log = %path.display(),
+                    at,
+                    records = replay.records,
+                    "store log ends with a cut or corrupt record (a write that was never acknowledged); replaying the records before it"
+                );
+            }
+            for (space, key, value) in &replay.entries {
+                tables.apply(*space, key, value.as_deref())?;
+            }
+        }
+        Ok(())
+    })?;
+    for (_, path) in &logs {
+        std::fs::remove_file(path)
+            .map_err(|e| Error::Backend(format!("cannot remove {}: {e}", path.display())))?;
+    }
+    Ok(next)
 }
 
 fn expires_at(now: u64, ttl: Option<Duration>) -> u64 {
@@ -177,11 +351,11 @@ fn expires_at(now: u64, ttl: Option<Duration>) -> u64 {
         .unwrap_or(0)
 }
 
-fn encode(expires: u64, payload: &[u8]) -> Vec<u8> {
+fn encode(expires: u64, payload: &[u8]) -> Bytes {
     let mut bytes = Vec::with_capacity(8 + payload.len());
     bytes.extend_from_slice(&expires.to_be_bytes());
     bytes.extend_from_slice(payload);
-    bytes
+    Bytes::from(bytes)
 }
 
 fn decode(bytes: &[u8]) -> Result<(u64, &[u8])> {
@@ -210,58 +384,49 @@ fn booking_key(pool: &str, resource: &str) -> String {
     format!("{pool}\u{1f}{resource}")
 }
 
-struct Tables<'txn> {
-    kv: Table<'txn, &'static str, &'static [u8]>,
-    expiry: Table<'txn, (u64, &'static str), ()>,
-    bookings: Table<'txn, &'static str, &'static [u8]>,
-    holders: Table<'txn, &'static str, &'static str>,
-    counters: Table<'txn, &'static str, i64>,
+/// The live payload of a record in the memtables' form (expiry header first).
+fn live_payload(record: &Bytes, now: u64) -> Result<Option<Bytes>> {
+    let (expires, _) = decode(record)?;
+    Ok(live(expires, now).then(|| record.slice(8..)))
 }
 
-impl Tables<'_> {
-    /// Removes `key` and its expiry entry; returns whether the removed value was live.
-    fn remove(&mut self, key: &str, now: u64) -> Result<bool> {
-        let old_expiry = match self.kv.remove(key).map_err(backend)? {
-            Some(guard) => decode(guard.value())?.0,
-            None => return Ok(false),
-        };
-        if old_expiry != 0 {
-            self.expiry
-                .remove((slot(old_expiry), key))
-                .map_err(backend)?;
-        }
-        Ok(live(old_expiry, now))
-    }
+/// One write being worked out: what it reads comes from its own earlier entries, the memtables, then the file.
+struct View<'a> {
+    mem: &'a Memtables,
+    db: &'a Database,
+    txn: Option<ReadTransaction>,
+    entries: Vec<wal::Entry>,
+}
 
-    fn put(&mut self, key: &str, value: &[u8], ttl: Option<Duration>, now: u64) -> Result<()> {
-        let expires = expires_at(now, ttl);
-        // `insert` hands back the old record, so replacing a key costs one tree walk, not a remove and an insert.
-        let old_expiry = match self
-            .kv
-            .insert(key, encode(expires, value).as_slice())
-            .map_err(backend)?
+impl View<'_> {
+    fn get(&mut self, space: Space, key: &str) -> Result<Option<Bytes>> {
+        if let Some((_, _, value)) = self
+            .entries
+            .iter()
+            .rev()
+            .find(|(s, k, _)| *s == space && k == key)
         {
-            Some(guard) => decode(guard.value())?.0,
-            None => 0,
-        };
-        // The index only has to hold an entry at or before the record's expiry (see `sweep`): a rewrite that
-        // expires in the same second or later, as every save of a service record does, leaves the index alone.
-        if expires != 0 && (old_expiry == 0 || slot(expires) < slot(old_expiry)) {
-            self.expiry
-                .insert((slot(expires), key), ())
-                .map_err(backend)?;
+            return Ok(value.clone());
         }
-        if old_expiry != 0 && expires == 0 {
-            self.expiry
-                .remove((slot(old_expiry), key))
-                .map_err(backend)?;
+        if let Some(value) = self.mem.get(space, key) {
+            return Ok(value);
         }
-        Ok(())
+        if self.txn.is_none() {
+            self.txn = Some(self.db.begin_read().map_err(backend)?);
+        }
+        match &self.txn {
+            Some(txn) => file::get(txn, space, key),
+            None => Ok(None),
+        }
     }
 
-    fn is_live(&self, key: &str, now: u64) -> Result<bool> {
-        match self.kv.get(key).map_err(backend)? {
-            Some(guard) => Ok(live(decode(guard.value())?.0, now)),
+    fn put(&mut self, space: Space, key: String, value: Option<Bytes>) {
+        self.entries.push((space, key, value));
+    }
+
+    fn is_live(&mut self, space: Space, key: &str, now: u64) -> Result<bool> {
+        match self.get(space, key)? {
+            Some(record) => Ok(live(decode(&record)?.0, now)),
             None => Ok(false),
         }
     }
@@ -269,123 +434,125 @@ impl Tables<'_> {
     fn apply(&mut self, op: Op, now: u64) -> Result<Reply> {
         match op {
             Op::Batch(ops) => {
-                self.write_all(&ops, now)?;
+                self.write_all(ops, now);
                 Ok(Reply::Done)
             }
             Op::SetIfAbsent { key, value, ttl } => {
-                if self.is_live(&key, now)? {
+                if self.is_live(Space::Kv, &key, now)? {
                     return Ok(Reply::Flag(false));
                 }
-                self.put(&key, &value, ttl, now)?;
+                self.put(Space::Kv, key, Some(encode(expires_at(now, ttl), &value)));
                 Ok(Reply::Flag(true))
             }
-            Op::Delete { key } => self.remove(&key, now).map(Reply::Flag),
+            Op::Delete { key } => match self.get(Space::Kv, &key)? {
+                Some(record) => {
+                    let was_live = live(decode(&record)?.0, now);
+                    self.put(Space::Kv, key, None);
+                    Ok(Reply::Flag(was_live))
+                }
+                None => Ok(Reply::Flag(false)),
+            },
             Op::Book {
                 pool,
                 candidates,
                 holder,
                 ttl,
                 then,
-            } => {
-                // A holder keeps at most one resource per pool: its previous booking is released first. Its
-                // `holders` entry is overwritten by the new booking, or removed when nothing could be booked.
-                let index = booking_key(&pool, &holder);
-                let held = self
-                    .holders
-                    .get(index.as_str())
-                    .map_err(backend)?
-                    .map(|guard| guard.value().to_string());
-                if let Some(previous) = &held {
-                    self.release_resource(&pool, previous, &holder, now)?;
-                }
-                for candidate in candidates.iter() {
-                    let key = booking_key(&pool, candidate);
-                    let taken = match self.bookings.get(key.as_str()).map_err(backend)? {
-                        Some(guard) => live(decode(guard.value())?.0, now),
-                        None => false,
-                    };
-                    if !taken {
-                        let record = encode(expires_at(now, Some(ttl)), holder.as_bytes());
-                        self.bookings
-                            .insert(key.as_str(), record.as_slice())
-                            .map_err(backend)?;
-                        if held.as_ref() != Some(candidate) {
-                            self.holders
-                                .insert(index.as_str(), candidate.as_str())
-                                .map_err(backend)?;
-                        }
-                        if let Some(then) = then {
-                            self.write_all(&then(candidate), now)?;
-                        }
-                        return Ok(Reply::Booked(Some(candidate.clone())));
-                    }
-                }
-                if held.is_some() {
-                    self.holders.remove(index.as_str()).map_err(backend)?;
-                }
-                Ok(Reply::Booked(None))
-            }
+            } => self.book(&pool, &candidates, &holder, ttl, then, now),
             Op::Release {
                 pool,
                 resource,
                 holder,
-            } => self
-                .release_booking(&pool, &resource, &holder, now)
-                .map(Reply::Flag),
+            } => {
+                let released = self.release_resource(&pool, &resource, &holder, now)?;
+                let index = booking_key(&pool, &holder);
+                if self
+                    .get(Space::Holders, &index)?
+                    .is_some_and(|held| held == resource.as_bytes())
+                {
+                    self.put(Space::Holders, index, None);
+                }
+                Ok(Reply::Flag(released))
+            }
             Op::Incr { key, delta } => {
-                let current = self
-                    .counters
-                    .get(key.as_str())
-                    .map_err(backend)?
-                    .map(|g| g.value())
-                    .unwrap_or(0);
+                let current = match self.get(Space::Counters, &key)? {
+                    Some(bytes) => {
+                        let word: [u8; 8] = bytes[..]
+                            .try_into()
+                            .map_err(|_| Error::Corrupt(format!("counter `{key}`")))?;
+                        i64::from_be_bytes(word)
+                    }
+                    None => 0,
+                };
                 let next = current.saturating_add(delta);
-                self.counters.insert(key.as_str(), next).map_err(backend)?;
+                self.put(
+                    Space::Counters,
+                    key,
+                    Some(Bytes::copy_from_slice(&next.to_be_bytes())),
+                );
                 Ok(Reply::Counter(next))
             }
-            Op::Sweep => {
-                self.sweep(now)?;
-                Ok(Reply::Done)
-            }
         }
     }
 
-    fn write_all(&mut self, ops: &[WriteOp], now: u64) -> Result<()> {
-        for op in ops {
-            match op {
-                WriteOp::Set { key, value, ttl } => self.put(key, value, *ttl, now)?,
-                WriteOp::Delete { key } => {
-                    self.remove(key, now)?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Removes the booking of `resource` when `holder` holds it, and the holder's index entry when it points
-    /// there; returns whether the booking was removed.
-    fn release_booking(
+    fn book(
         &mut self,
         pool: &str,
-        resource: &str,
+        candidates: &Candidates,
         holder: &str,
+        ttl: Duration,
+        then: Option<BookThen>,
         now: u64,
-    ) -> Result<bool> {
-        let held = self.release_resource(pool, resource, holder, now)?;
+    ) -> Result<Reply> {
+        // A holder keeps at most one resource per pool: its previous booking is released first. Its `holders`
+        // entry is overwritten by the new booking, or removed when nothing could be booked.
         let index = booking_key(pool, holder);
-        let points_here = self
-            .holders
-            .get(index.as_str())
-            .map_err(backend)?
-            .is_some_and(|guard| guard.value() == resource);
-        if points_here {
-            self.holders.remove(index.as_str()).map_err(backend)?;
+        let held = self.get(Space::Holders, &index)?;
+        if let Some(previous) = &held {
+            let previous = String::from_utf8_lossy(previous).into_owned();
+            self.release_resource(pool, &previous, holder, now)?;
         }
-        Ok(held)
+        for candidate in candidates.iter() {
+            let key = booking_key(pool, candidate);
+            let taken = match self.get(Space::Bookings, &key)? {
+                Some(record) => live(decode(&record)?.0, now),
+                None => false,
+            };
+            if !taken {
+                let record = encode(expires_at(now, Some(ttl)), holder.as_bytes());
+                self.put(Space::Bookings, key, Some(record));
+                if held.as_deref() != Some(candidate.as_bytes()) {
+                    self.put(
+                        Space::Holders,
+                        index,
+                        Some(Bytes::copy_from_slice(candidate.as_bytes())),
+                    );
+                }
+                if let Some(then) = then {
+                    self.write_all(then(candidate), now);
+                }
+                return Ok(Reply::Booked(Some(candidate.clone())));
+            }
+        }
+        if held.is_some() {
+            self.put(Space::Holders, index, None);
+        }
+        Ok(Reply::Booked(None))
+    }
+
+    fn write_all(&mut self, ops: Vec<WriteOp>, now: u64) {
+        for op in ops {
+            match op {
+                WriteOp::Set { key, value, ttl } => {
+                    self.put(Space::Kv, key, Some(encode(expires_at(now, ttl), &value)))
+                }
+                WriteOp::Delete { key } => self.put(Space::Kv, key, None),
+            }
+        }
     }
 
     /// Removes the booking of `resource` when `holder` holds it (leaving the `holders` index to the caller);
-    /// returns whether it did.
+    /// returns whether a live booking was removed.
     fn release_resource(
         &mut self,
         pool: &str,
@@ -394,166 +561,222 @@ impl Tables<'_> {
         now: u64,
     ) -> Result<bool> {
         let key = booking_key(pool, resource);
-        // Remove first, as the holder almost always still has it: one tree walk instead of a lookup and a removal.
-        // Someone else's booking is put back; an expired one of this holder's stays gone.
-        let removed = match self.bookings.remove(key.as_str()).map_err(backend)? {
-            Some(guard) => {
-                let (expires, owner) = decode(guard.value())?;
-                let ours = owner == holder.as_bytes();
-                Some((
-                    ours,
-                    live(expires, now),
-                    (!ours).then(|| guard.value().to_vec()),
-                ))
-            }
-            None => None,
+        let Some(record) = self.get(Space::Bookings, &key)? else {
+            return Ok(false);
         };
-        match removed {
-            Some((true, live, _)) => Ok(live),
-            Some((false, _, Some(record))) => {
-                self.bookings
-                    .insert(key.as_str(), record.as_slice())
-                    .map_err(backend)?;
-                Ok(false)
+        let (expires, owner) = decode(&record)?;
+        if owner != holder.as_bytes() {
+            return Ok(false);
+        }
+        let was_live = live(expires, now);
+        self.put(Space::Bookings, key, None);
+        Ok(was_live)
+    }
+}
+
+impl Core {
+    /// Works `op` out, queues its log record and installs it in the active memtable; returns its reply and how
+    /// far the queued log reaches with it.
+    fn write(&self, op: Op) -> Result<(Reply, u64)> {
+        self.check_log()?;
+        let now = self.clock.now_ms();
+        let mut writer = lock(&self.writer);
+        if writer.closed {
+            return Err(Error::Closed);
+        }
+        let (reply, entries) = {
+            let mem = self.mem.read().unwrap_or_else(PoisonError::into_inner);
+            let mut view = View {
+                mem: &mem,
+                db: &self.db,
+                txn: None,
+                entries: Vec::new(),
+            };
+            let reply = view.apply(op, now)?;
+            (reply, view.entries)
+        };
+        if !entries.is_empty() {
+            let before = writer.pending.len();
+            wal::encode(&entries, &mut writer.pending);
+            writer.queued += (writer.pending.len() - before) as u64;
+            let mut mem = self.mem.write().unwrap_or_else(PoisonError::into_inner);
+            for (space, key, value) in entries {
+                mem.active.put(space, key, value);
             }
-            _ => Ok(false),
+        }
+        Ok((reply, writer.queued))
+    }
+
+    fn check_log(&self) -> Result<()> {
+        match self.failed.get() {
+            Some(failed) => Err(Error::Backend(failed.clone())),
+            None => Ok(()),
         }
     }
 
-    /// Purges keys and bookings that have expired by `now`.
-    ///
-    /// An expiry entry `(slot, key)` promises only that `key` expires no earlier than `slot`: a rewrite that
-    /// expires later keeps the old entry, and a delete may leave one behind. Every entry of a slot that has fully
-    /// passed is looked at once: its key is purged when it has expired, or indexed again at its current expiry.
-    fn sweep(&mut self, now: u64) -> Result<()> {
-        let mut due = Vec::new();
-        for item in self
-            .expiry
-            .range((0u64, "")..(slot(now), ""))
-            .map_err(backend)?
-        {
-            let (entry, _) = item.map_err(backend)?;
-            let (at, key) = entry.value();
-            due.push((at, key.to_string()));
-            if due.len() >= 10_000 {
-                break;
-            }
+    /// Returns once the log file holds the queued records up to `upto`, writing them (and any queued after) when
+    /// nobody else is.
+    async fn flush(&self, upto: u64) -> Result<()> {
+        if self.written.load(Ordering::Acquire) >= upto {
+            return Ok(());
         }
-        for (at, key) in due {
-            self.expiry.remove((at, key.as_str())).map_err(backend)?;
-            let expires = match self.kv.get(key.as_str()).map_err(backend)? {
-                Some(guard) => decode(guard.value())?.0,
-                None => continue,
-            };
-            if expires == 0 {
-                continue;
-            }
-            if live(expires, now) {
-                self.expiry
-                    .insert((slot(expires), key.as_str()), ())
-                    .map_err(backend)?;
-            } else {
-                self.kv.remove(key.as_str()).map_err(backend)?;
-            }
+        let mut log = self.log.lock().await;
+        if self.written.load(Ordering::Acquire) >= upto {
+            return Ok(());
         }
-        let mut stale = Vec::new();
-        for item in self.bookings.iter().map_err(backend)? {
-            let (key, value) = item.map_err(backend)?;
-            let (expires, holder) = decode(value.value())?;
-            if !live(expires, now) {
-                stale.push((
-                    key.value().to_string(),
-                    String::from_utf8_lossy(holder).into_owned(),
-                ));
-            }
+        self.check_log()?;
+        self.write_pending(&mut log)
+    }
+
+    /// Appends every queued record to `log` (whose lock the caller holds) with one `write(2)`.
+    fn write_pending(&self, log: &mut wal::Log) -> Result<()> {
+        let (mut batch, queued) = {
+            let mut writer = lock(&self.writer);
+            (std::mem::take(&mut writer.pending), writer.queued)
+        };
+        if batch.is_empty() {
+            return Ok(());
         }
-        for (key, holder) in stale {
-            self.bookings.remove(key.as_str()).map_err(backend)?;
-            if let Some((pool, resource)) = key.split_once('\u{1f}') {
-                let index = booking_key(pool, &holder);
-                let points_here = self
-                    .holders
-                    .get(index.as_str())
-                    .map_err(backend)?
-                    .is_some_and(|guard| guard.value() == resource);
-                if points_here {
-                    self.holders.remove(index.as_str()).map_err(backend)?;
+        if let Err(error) = log.append(&batch) {
+            let _ = self
+                .failed
+                .set(format!("the store log cannot be written: {error}"));
+            tracing::error!(%error, "store log write failed; the store refuses writes until restarted");
+            return Err(error);
+        }
+        self.written.store(queued, Ordering::Release);
+        batch.clear();
+        let mut writer = lock(&self.writer);
+        if writer.pending.is_empty() {
+            // Keep the buffer's capacity for the next batch.
+            writer.pending = batch;
+        }
+        drop(writer);
+        if self.options.sync == SyncPolicy::Commit {
+            self.sync_wanted.notify_one();
+        }
+        Ok(())
+    }
+
+    fn mem_is_large(&self) -> bool {
+        self.mem
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .active
+            .bytes()
+            > MEMTABLE_LIMIT
+    }
+
+    /// Waits until the log is on the disk up to `logged` bytes.
+    async fn wait_synced(&self, logged: u64) -> Result<()> {
+        let mut synced = self.synced.subscribe();
+        let state = synced
+            .wait_for(|state| state.failed.is_some() || state.upto >= logged)
+            .await
+            .map_err(|_| Error::Closed)?;
+        match &state.failed {
+            Some(failed) => Err(Error::Backend(failed.to_string())),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes the memtable into the file and purges expired data, in one durable commit, then drops the log files
+    /// that commit covers.
+    fn checkpoint(&self) -> Result<()> {
+        self.checkpoint_asked.store(false, Ordering::Relaxed);
+        let (frozen, current_log) = {
+            let mut log = self.log.blocking_lock();
+            // Every record of the memtable about to be frozen goes into the file being left.
+            self.check_log()?;
+            self.write_pending(&mut log)?;
+            let mut writer = lock(&self.writer);
+            let mut mem = self.mem.write().unwrap_or_else(PoisonError::into_inner);
+            // A frozen memtable still there is one a failed checkpoint left: it is written first, alone.
+            if mem.frozen.is_none() && !mem.active.is_empty() {
+                if self.options.sync == SyncPolicy::Commit {
+                    // The sync thread only follows the current file: sync the old one before leaving it.
+                    log.sync()?;
+                    let upto = self.written.load(Ordering::Acquire);
+                    self.synced
+                        .send_modify(|state| state.upto = state.upto.max(upto));
                 }
+                let next = wal::Log::create(&self.dir, log.seq + 1)?;
+                writer.log_file = Arc::new(next.handle()?);
+                *log = next;
+                mem.frozen = Some(Arc::new(std::mem::take(&mut mem.active)));
+            }
+            (mem.frozen.clone(), log.seq)
+        };
+        let now = self.clock.now_ms();
+        file::write(&self.db, |tables| {
+            if let Some(frozen) = &frozen {
+                for (space, key, value) in frozen.iter() {
+                    tables.apply(space, key, value.as_deref())?;
+                }
+            }
+            tables.sweep(now)
+        })?;
+        self.mem
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .frozen = None;
+        for (seq, path) in wal::list(&self.dir)? {
+            if seq < current_log {
+                std::fs::remove_file(&path).map_err(|e| {
+                    Error::Backend(format!("cannot remove {}: {e}", path.display()))
+                })?;
             }
         }
         Ok(())
     }
 }
 
-fn with_tables<T>(db: &Database, work: impl FnOnce(&mut Tables<'_>) -> Result<T>) -> Result<T> {
-    let txn = db.begin_write().map_err(backend)?;
-    let result = {
-        let mut tables = Tables {
-            kv: txn.open_table(KV).map_err(backend)?,
-            expiry: txn.open_table(EXPIRY).map_err(backend)?,
-            bookings: txn.open_table(BOOKINGS).map_err(backend)?,
-            holders: txn.open_table(HOLDERS).map_err(backend)?,
-            counters: txn.open_table(COUNTERS).map_err(backend)?,
+fn run_checkpoints(core: &Core, signals: &std_mpsc::Receiver<Signal>) {
+    loop {
+        let reply = match signals.recv_timeout(core.options.checkpoint_every) {
+            Ok(Signal::Now(reply)) => Some(reply),
+            Ok(Signal::Soon) | Err(std_mpsc::RecvTimeoutError::Timeout) => None,
+            Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
         };
-        work(&mut tables)
-    };
-    match result {
-        Ok(value) => {
-            txn.commit().map_err(backend)?;
-            Ok(value)
+        let result = core.checkpoint();
+        if let Err(error) = &result {
+            tracing::error!(%error, "store checkpoint failed; the log keeps the writes");
         }
-        Err(error) => {
-            txn.abort().map_err(backend)?;
-            Err(error)
+        if let Some(reply) = reply {
+            let _ = reply.send(result);
         }
     }
 }
 
-fn run_writer(db: &Database, clock: &dyn Clock, receiver: &std_mpsc::Receiver<Job>) {
-    let mut last_sweep = Instant::now();
+/// Syncs the log whenever it has grown, and tells the waiting writers how far it is on the disk.
+fn run_sync(core: &Core) {
+    let mut writer = lock(&core.writer);
     loop {
-        let first = match receiver.recv_timeout(SWEEP_EVERY) {
-            Ok(job) => Some(job),
-            Err(std_mpsc::RecvTimeoutError::Timeout) => None,
-            Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
-        };
-        if let Some(first) = first {
-            let mut jobs = vec![first];
-            while jobs.len() < MAX_BATCH {
-                match receiver.try_recv() {
-                    Ok(job) => jobs.push(job),
-                    Err(_) => break,
-                }
-            }
-            let now = clock.now_ms();
-            let (ops, senders): (Vec<Op>, Vec<_>) =
-                jobs.into_iter().map(|job| (job.op, job.reply)).unzip();
-            let outcome = with_tables(db, |tables| {
-                ops.into_iter()
-                    .map(|op| tables.apply(op, now))
-                    .collect::<Result<Vec<_>>>()
-            });
-            match outcome {
-                Ok(replies) => {
-                    for (sender, reply) in senders.into_iter().zip(replies) {
-                        let _ = sender.send(Ok(reply));
-                    }
-                }
-                Err(error) => {
-                    tracing::error!(%error, "store commit failed");
-                    for sender in senders {
-                        let _ = sender.send(Err(error.clone()));
-                    }
-                }
-            }
+        let upto = core.synced.borrow().upto;
+        if writer.closed {
+            return;
         }
-        if last_sweep.elapsed() >= SWEEP_EVERY {
-            last_sweep = Instant::now();
-            let now = clock.now_ms();
-            if let Err(error) = with_tables(db, |tables| tables.sweep(now)) {
-                tracing::error!(%error, "store sweep failed");
-            }
+        let written = core.written.load(Ordering::Acquire);
+        if written <= upto {
+            writer = core
+                .sync_wanted
+                .wait(writer)
+                .unwrap_or_else(PoisonError::into_inner);
+            continue;
         }
+        let target = written;
+        let file = writer.log_file.clone();
+        drop(writer);
+        let outcome = file.sync_data();
+        core.synced.send_modify(|state| match outcome {
+            Ok(()) => state.upto = state.upto.max(target),
+            Err(error) => {
+                // After a failed fsync the kernel may have dropped the pages: no later sync can vouch for them.
+                tracing::error!(%error, "store log sync failed");
+                state.failed = Some(format!("cannot sync the store log: {error}").into());
+            }
+        });
+        writer = lock(&core.writer);
     }
 }
 
@@ -561,8 +784,14 @@ fn run_writer(db: &Database, clock: &dyn Clock, receiver: &std_mpsc::Receiver<Jo
 impl Store for Embedded {
     async fn get(&self, key: &str) -> Result<Option<Bytes>> {
         let now = self.now();
-        let txn = self.inner.db.begin_read().map_err(backend)?;
-        let table = txn.open_table(KV).map_err(backend)?;
+        if let Some(state) = self.memtables().get(Space::Kv, key) {
+            return match state {
+                Some(record) => live_payload(&record, now),
+                None => Ok(None),
+            };
+        }
+        let txn = self.begin_read()?;
+        let table = txn.open_table(file::KV).map_err(backend)?;
         let Some(guard) = table.get(key).map_err(backend)? else {
             return Ok(None);
         };
@@ -589,7 +818,7 @@ impl Store for Embedded {
             .await?
         {
             Reply::Flag(set) => Ok(set),
-            _ => Err(Error::Backend("unexpected writer reply".into())),
+            _ => Err(unexpected()),
         }
     }
 
@@ -601,7 +830,7 @@ impl Store for Embedded {
             .await?
         {
             Reply::Flag(removed) => Ok(removed),
-            _ => Err(Error::Backend("unexpected writer reply".into())),
+            _ => Err(unexpected()),
         }
     }
 
@@ -614,21 +843,33 @@ impl Store for Embedded {
 
     async fn scan_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<(String, Bytes)>> {
         let now = self.now();
-        let txn = self.inner.db.begin_read().map_err(backend)?;
-        let table = txn.open_table(KV).map_err(backend)?;
+        // The memtables first, then the file: a write that moves from one to the other in between is still seen.
+        let memory = self.memtables().prefixed(Space::Kv, prefix);
+        let txn = self.begin_read()?;
+        let table = txn.open_table(file::KV).map_err(backend)?;
+        let in_file = table
+            .range(prefix..)
+            .map_err(backend)?
+            .map(|item| {
+                item.map_err(backend).map(|(key, value)| {
+                    (
+                        key.value().to_string(),
+                        Bytes::copy_from_slice(value.value()),
+                    )
+                })
+            })
+            .take_while(|item| {
+                item.as_ref()
+                    .map_or(true, |(key, _)| key.starts_with(prefix))
+            });
         let mut found = Vec::new();
-        for item in table.range(prefix..).map_err(backend)? {
+        for item in memtable::merge(memory, in_file) {
             if found.len() >= limit {
                 break;
             }
-            let (key, value) = item.map_err(backend)?;
-            let key = key.value();
-            if !key.starts_with(prefix) {
-                break;
-            }
-            let (expires, payload) = decode(value.value())?;
-            if live(expires, now) {
-                found.push((key.to_string(), Bytes::copy_from_slice(payload)));
+            let (key, record) = item?;
+            if let Some(payload) = live_payload(&record, now)? {
+                found.push((key, payload));
             }
         }
         Ok(found)
@@ -650,7 +891,7 @@ impl Store for Embedded {
         };
         match self.submit(op).await? {
             Reply::Booked(resource) => Ok(resource),
-            _ => Err(Error::Backend("unexpected writer reply".into())),
+            _ => Err(unexpected()),
         }
     }
 
@@ -671,7 +912,7 @@ impl Store for Embedded {
         };
         match self.submit(op).await? {
             Reply::Booked(resource) => Ok(resource),
-            _ => Err(Error::Backend("unexpected writer reply".into())),
+            _ => Err(unexpected()),
         }
     }
 
@@ -683,22 +924,35 @@ impl Store for Embedded {
         };
         match self.submit(op).await? {
             Reply::Flag(released) => Ok(released),
-            _ => Err(Error::Backend("unexpected writer reply".into())),
+            _ => Err(unexpected()),
         }
     }
 
     async fn count_booked(&self, pool: &str) -> Result<usize> {
         let now = self.now();
         let prefix = booking_key(pool, "");
-        let txn = self.inner.db.begin_read().map_err(backend)?;
-        let table = txn.open_table(BOOKINGS).map_err(backend)?;
+        let memory = self.memtables().prefixed(Space::Bookings, &prefix);
+        let txn = self.begin_read()?;
+        let table = txn.open_table(file::BOOKINGS).map_err(backend)?;
+        let in_file = table
+            .range(prefix.as_str()..)
+            .map_err(backend)?
+            .map(|item| {
+                item.map_err(backend).map(|(key, value)| {
+                    (
+                        key.value().to_string(),
+                        Bytes::copy_from_slice(value.value()),
+                    )
+                })
+            })
+            .take_while(|item| {
+                item.as_ref()
+                    .map_or(true, |(key, _)| key.starts_with(&prefix))
+            });
         let mut count = 0;
-        for item in table.range(prefix.as_str()..).map_err(backend)? {
-            let (key, value) = item.map_err(backend)?;
-            if !key.value().starts_with(&prefix) {
-                break;
-            }
-            if live(decode(value.value())?.0, now) {
+        for item in memtable::merge(memory, in_file) {
+            let (_, record) = item?;
+            if live(decode(&record)?.0, now) {
                 count += 1;
             }
         }
@@ -714,7 +968,7 @@ impl Store for Embedded {
             .await?
         {
             Reply::Counter(value) => Ok(value),
-            _ => Err(Error::Backend("unexpected writer reply".into())),
+            _ => Err(unexpected()),
         }
     }
 
@@ -747,9 +1001,26 @@ impl Store for Embedded {
     }
 }
 
-/// How many live keys the file holds (for diagnostics and tests).
+/// How many keys the store holds, expired ones not yet purged included (for diagnostics and tests).
 pub fn key_count(store: &Embedded) -> Result<u64> {
-    let txn = store.inner.db.begin_read().map_err(backend)?;
-    let table = txn.open_table(KV).map_err(backend)?;
-    table.len().map_err(backend)
+    let memory = store.memtables().prefixed(Space::Kv, "");
+    let txn = store.begin_read()?;
+    let table = txn.open_table(file::KV).map_err(backend)?;
+    if memory.is_empty() {
+        return table.len().map_err(backend);
+    }
+    let in_file = table.iter().map_err(backend)?.map(|item| {
+        item.map_err(backend).map(|(key, value)| {
+            (
+                key.value().to_string(),
+                Bytes::copy_from_slice(value.value()),
+            )
+        })
+    });
+    let mut count = 0;
+    for item in memtable::merge(memory, in_file) {
+        item?;
+        count += 1;
+    }
+    Ok(count)
 }

@@ -8,7 +8,8 @@
 //! - Keys are UTF-8 strings; modules namespace them with a prefix and `:` (`storage:`, `service:`, `notify:`...).
 //!   `docs/store.md` lists the prefixes in use.
 //! - An expired key is gone: reads never return it, and listings skip it, even before it is purged.
-//! - A write is acknowledged only once it is durable (embedded backend: after the commit's fsync).
+//! - A write is acknowledged only once it is durable (embedded backend: once its write-ahead log record is written,
+//!   which survives `kill -9`; with `SyncPolicy::Commit` once it is also flushed to the disk).
 //! - Listing by index: keep an index key per entry (`notify:filter:{tag}:{id}` → id) with the same TTL as the
 //!   entry, write both in one [`Store::write_batch`], and list the index with [`Store::scan_prefix`].
 
