@@ -39,6 +39,8 @@ pub struct AppOptions {
     pub data_dir: PathBuf,
     /// The clock of the store and services.
     pub clock: Arc<dyn Clock>,
+    /// How the embedded store syncs and checkpoints.
+    pub store: crate::store::embedded::Options,
 }
 
 /// Why the application could not start.
@@ -85,7 +87,11 @@ impl App {
             .and_then(std::path::Path::parent)
             .map(std::path::Path::to_path_buf);
         let config = Arc::new(ConfigHandle::new(options.config, options.config_path));
-        let timed = Timed::new(Embedded::open(&options.data_dir, options.clock.clone())?);
+        let timed = Timed::new(Embedded::open_with(
+            &options.data_dir,
+            options.clock.clone(),
+            options.store,
+        )?);
         let metrics = Arc::new(Metrics::new(timed.latency()));
         let store: Arc<dyn Store> = Arc::new(timed);
         let storage = Arc::new(Storage::new(store.clone()));

@@ -259,6 +259,7 @@ pub fn run(args: RunArgs, script: Option<Script>) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let code = runtime.block_on(async {
         let app = App::build(AppOptions {
+            store: Default::default(),
             config,
             config_path,
             data_dir: scratch.0.clone(),

@@ -16,6 +16,24 @@ use crate::store::SystemClock;
 /// Where `gms serve` (and `gms run` for ORS flows) looks for its option file by default.
 const DEFAULT_OPTIONS_PATH: &str = "samples/gms.ini";
 
+/// `--store-sync`: the embedded store's [`crate::store::embedded::SyncPolicy`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StoreSync {
+    /// The log is written before the ack and synced at each checkpoint (every second).
+    Periodic,
+    /// The log is also synced before the ack.
+    Commit,
+}
+
+impl From<StoreSync> for crate::store::embedded::SyncPolicy {
+    fn from(sync: StoreSync) -> Self {
+        match sync {
+            StoreSync::Periodic => crate::store::embedded::SyncPolicy::Periodic,
+            StoreSync::Commit => crate::store::embedded::SyncPolicy::Commit,
+        }
+    }
+}
+
 /// Arguments of `gms serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -34,6 +52,10 @@ pub struct ServeArgs {
     /// Port of the internal listener (overrides server/http_settings_port; 0 picks a free port).
     #[arg(long)]
     pub internal_port: Option<u16>,
+    /// When the embedded store syncs to the disk: `periodic` (an acknowledged write survives `kill -9`; power
+    /// loss may lose the last second) or `commit` (every acknowledged write survives power loss).
+    #[arg(long, value_enum, default_value_t = StoreSync::Periodic)]
+    pub store_sync: StoreSync,
     /// Write logs as JSON lines.
     #[arg(long)]
     pub log_json: bool,
@@ -59,6 +81,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let app = App::build(AppOptions {
+            store: crate::store::embedded::Options {
+                sync: args.store_sync.into(),
+                ..Default::default()
+            },
             config,
             config_path: path.clone(),
             data_dir: args.data_dir.clone(),

@@ -45,6 +45,7 @@ impl TestServer {
         let config = GmsConfig::load(&config_path).unwrap();
         let clock = ManualClock::new(1_800_000_000_000);
         let app = App::build(AppOptions {
+            store: Default::default(),
             config,
             config_path: Some(config_path.clone()),
             data_dir: dir.path().join("data"),
