@@ -1,8 +1,9 @@
 //! Builds the running application (store, registries, services, listeners) from a configuration.
 //!
 //! [`App::build`] opens the store and wires the domain services into an [`AppState`]; [`App::listeners`] is where
-//! every area's routes are mounted (one line each); [`App::serve`] runs both listeners, the configuration watcher
-//! and the alarm checks until the shutdown future resolves, then drains in-flight requests.
+//! every area's routes are mounted (one line each); [`App::serve`] runs both listeners (and [`App::serve_all`]
+//! ORS's own port too), the configuration watcher and the alarm checks until the shutdown future resolves, then
+//! drains in-flight requests.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -52,6 +53,17 @@ pub enum Error {
     /// A listener failed.
     #[error("listener failed: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// The listeners [`App::serve_all`] serves, bound by the caller (so the caller chooses addresses and ports).
+#[derive(Debug)]
+pub struct Bound {
+    /// The public listener (the Allow list).
+    pub public: TcpListener,
+    /// The internal listener (everything).
+    pub internal: TcpListener,
+    /// ORS's own port (`ors/port`), serving the `/scxml/...` routes only.
+    pub ors: Option<TcpListener>,
 }
 
 /// The running application's state.
@@ -164,12 +176,17 @@ impl App {
                 self.notify.clone(),
             ))
             .describe(crate::http::notification::describe())
-            .internal(http::ors::scxml_routes(self.ors.node.ors.clone()))
+            .describe(crate::http::cometd::describe())
+            .ors_port(http::ors::scxml_routes(self.ors.node.ors.clone()))
             .public(http::ors::service_routes(self.service_request_state()))
-            .public(http::geo::routes(self.geocoder()))
+            .describe(http::ors::describe())
+            // Not on the deployment guide's Allow list: flows reach it through the geocoding DFM.
+            .internal(http::geo::routes(self.geocoder()))
+            .describe(http::geo::describe())
             .internal(http::contact_center::routes(
                 self.ors.node.simulator.clone(),
             ))
+            .describe(http::contact_center::describe())
             .build();
         let server = &self.state.config.get().server;
         self.ors.in_process.set(
@@ -199,6 +216,28 @@ impl App {
         internal: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
+        self.serve_all(
+            Bound {
+                public,
+                internal,
+                ors: None,
+            },
+            shutdown,
+        )
+        .await
+    }
+
+    /// Serves every bound listener (ORS's own port too, when bound) until `shutdown` resolves.
+    pub async fn serve_all(
+        self,
+        bound: Bound,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
+        let Bound {
+            public,
+            internal,
+            ors,
+        } = bound;
         let listeners = self.listeners();
         if let Ok(address) = internal.local_addr() {
             // Flows receive BasicHTTP events on the internal listener's `/scxml/basichttp/{id}`.
@@ -249,12 +288,10 @@ impl App {
                 }
             }
         });
-        if let Some(port) = self.ors.node.section.port {
+        if let Some(listener) = ors {
             // ORS's own port (7210 on a real ORS) serves the `/scxml` routes only.
-            let listener = TcpListener::bind(("0.0.0.0", port)).await?;
-            let router = http::ors::scxml_routes(self.ors.node.ors.clone());
             tokio::spawn(
-                axum::serve(listener, router)
+                axum::serve(listener, listeners.ors)
                     .with_graceful_shutdown(until_stopped(stopped.clone()))
                     .into_future(),
             );

@@ -78,7 +78,7 @@ fn storage_dfm(port: u16) -> gms::dfm::Dfm {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("dfm/cfg_GSG_storage.txt"),
     )
     .unwrap()
-    .replace("port='8080'", &format!("port='{port}'"))
+    .replace("port='8081'", &format!("port='{port}'"))
     .replace("host='localhost'", "host='127.0.0.1'");
     load_str(&text, "cfg_GSG_storage.txt").unwrap()
 }

@@ -79,7 +79,7 @@ fn storage_actions() {
         ),
         Seen {
             method: "POST",
-            url: "http://localhost:8080/genesys/1/storage/60".into(),
+            url: "http://localhost:8081/genesys/1/storage/60".into(),
             content_type: FORM,
             form: pairs(&[("first name", "Ann"), ("phone", "+1 555")]),
             json: Value::Null,
@@ -88,7 +88,7 @@ fn storage_actions() {
     // The default TTL applies, and a JSON string is accepted for an Object attribute.
     assert_eq!(
         seen(dfm, "create", json!({"data": "{\"a\": 1}"})).url,
-        "http://localhost:8080/genesys/1/storage/30"
+        "http://localhost:8081/genesys/1/storage/30"
     );
     assert_eq!(
         seen(
@@ -98,17 +98,17 @@ fn storage_actions() {
         ),
         Seen {
             method: "POST",
-            url: "http://localhost:8080/genesys/1/storage/d%2F1/90".into(),
+            url: "http://localhost:8081/genesys/1/storage/d%2F1/90".into(),
             content_type: FORM,
             form: pairs(&[("a", "b")]),
             json: Value::Null,
         }
     );
     for (action, url) in [
-        ("read", "http://localhost:8080/genesys/1/storage/abc"),
+        ("read", "http://localhost:8081/genesys/1/storage/abc"),
         (
             "readkey",
-            "http://localhost:8080/genesys/1/storage/abc/first%20name",
+            "http://localhost:8081/genesys/1/storage/abc/first%20name",
         ),
     ] {
         let request = seen(dfm, action, json!({"id": "abc", "key": "first name"}));
@@ -120,7 +120,7 @@ fn storage_actions() {
     let request = seen(dfm, "delete", json!({"id": "abc"}));
     assert_eq!(
         (request.method, request.url.as_str()),
-        ("DELETE", "http://localhost:8080/genesys/1/storage/abc")
+        ("DELETE", "http://localhost:8081/genesys/1/storage/abc")
     );
 }
 
@@ -137,7 +137,7 @@ fn notification_actions() {
         ),
         Seen {
             method: "POST",
-            url: "http://localhost:8080/genesys/1/notification/subscription".into(),
+            url: "http://localhost:8081/genesys/1/notification/subscription".into(),
             content_type: JSON,
             form: Vec::new(),
             json: json!({"subscriberId": "s1", "providerName": "GMS",
@@ -151,7 +151,7 @@ fn notification_actions() {
         (request.method, request.url.as_str()),
         (
             "DELETE",
-            "http://localhost:8080/genesys/1/notification/subscription/sub%201"
+            "http://localhost:8081/genesys/1/notification/subscription/sub%201"
         )
     );
     // A message is a string; an object given for it is sent as its JSON text.
@@ -179,7 +179,7 @@ fn service_actions() {
         ),
         Seen {
             method: "POST",
-            url: "http://localhost:8080/genesys/1/service/request-access".into(),
+            url: "http://localhost:8081/genesys/1/service/request-access".into(),
             content_type: FORM,
             form: pairs(&[
                 ("_id", "sess-1"),
@@ -208,7 +208,7 @@ fn service_actions() {
     );
     assert_eq!(
         request.url,
-        "http://localhost:8080/genesys/1/service/request-interaction"
+        "http://localhost:8081/genesys/1/service/request-interaction"
     );
     assert_eq!(request.form, pairs(&[("_phone_number", "1")]));
 }
@@ -222,13 +222,13 @@ fn geocoding_actions() {
         (request.method, request.url.as_str()),
         (
             "GET",
-            "http://localhost:8080/genesys/1/geo/reverse?lat=45.76&lon=4.84"
+            "http://localhost:8081/genesys/1/geo/reverse?lat=45.76&lon=4.84"
         )
     );
     let request = seen(dfm, "find_location", json!({"location": "Lyon, France"}));
     assert_eq!(
         request.url,
-        "http://localhost:8080/genesys/1/geo/search?q=Lyon%2C%20France&limit=5"
+        "http://localhost:8081/genesys/1/geo/search?q=Lyon%2C%20France&limit=5"
     );
 }
 

@@ -103,7 +103,7 @@ impl Setup {
         ] {
             let text = std::fs::read_to_string(format!("dfm/{name}.txt"))
                 .unwrap()
-                .replace("port='8080'", &format!("port='{}'", front.internal.port()));
+                .replace("port='8081'", &format!("port='{}'", front.internal.port()));
             let path = dir.path().join(format!("{name}.txt"));
             std::fs::write(&path, text).unwrap();
             dfm.push_str(&format!("{name} = {}\n", path.display()));

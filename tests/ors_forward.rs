@@ -99,7 +99,7 @@ async fn services_forwarded_to_an_ors_answer_the_same_and_speak_its_wire_format(
     let dir = tempfile::tempdir().unwrap();
     let base = std::fs::read_to_string("dfm/cfg_GSG_base_services.txt")
         .unwrap()
-        .replace("port='8080'", &format!("port='{}'", a.internal.port()));
+        .replace("port='8081'", &format!("port='{}'", a.internal.port()));
     let base_path = dir.path().join("cfg_GSG_base_services.txt");
     std::fs::write(&base_path, base).unwrap();
     let cwd = std::env::current_dir().unwrap();

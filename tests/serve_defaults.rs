@@ -30,3 +30,65 @@ async fn serve_with_no_file_runs_the_sample_flows_from_any_directory() {
     let log = server.log();
     assert!(!log.contains("not found"), "{log}");
 }
+
+#[tokio::test]
+async fn the_ors_port_serves_the_ors_http_interface_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("wait.scxml");
+    std::fs::write(
+        &chart,
+        r#"<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="waiting">
+             <datamodel><data id="customer" expr="''"/></datamodel>
+             <state id="waiting"><transition event="stop" target="done"/></state>
+             <final id="done"/>
+           </scxml>"#,
+    )
+    .unwrap();
+    let server = Binary::start_in(None, &dir.path().join("data"), dir.path());
+    let ors = server.ors.expect("the sample options open ORS's port");
+    assert!(ors.ip().is_loopback(), "{ors}");
+    assert_ne!(ors, server.internal);
+    let client = reqwest::Client::new();
+    let started: serde_json::Value = client
+        .post(format!("http://{ors}/scxml/session/start"))
+        .form(&[("src", chart.to_str().unwrap()), ("customer", "ann")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = started["sessionid"].as_str().expect("a session id");
+    // The same session through the internal listener: one runtime behind both.
+    let query: serde_json::Value = client
+        .get(format!(
+            "http://{}/scxml/session/{id}/query",
+            server.internal
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(query["data"]["customer"], "ann", "{query}");
+    assert_eq!(query["states"], serde_json::json!(["waiting"]), "{query}");
+    let event = client
+        .post(format!("http://{ors}/scxml/session/{id}/event/stop"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(event.status(), 200);
+    // Only the ORS interface is there: the GMS API answers 404 with a JSON body.
+    let other = client
+        .post(format!(
+            "http://{ors}/genesys/1/service/request-interaction"
+        ))
+        .form(&[("_phone_number", "5551234")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+    let body: serde_json::Value = other.json().await.unwrap();
+    assert_eq!(body["exception"], "NotFound", "{body}");
+}

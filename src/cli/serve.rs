@@ -1,6 +1,6 @@
 //! `gms serve`: starts the server: the embedded store, the option file (default `samples/gms.ini`), the public
-//! listener (`server/web_port`) and the internal one (`server/http_settings_port`), on loopback unless told
-//! otherwise.
+//! listener (`server/web_port`), the internal one (`server/http_settings_port`) and, when `ors/port` or
+//! `--ors-port` names one, ORS's own port for the `/scxml/...` routes; all on loopback unless told otherwise.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::app::{App, AppOptions};
+use crate::app::{App, AppOptions, Bound};
 use crate::config::{GmsConfig, RawConfig};
 use crate::store::SystemClock;
 
@@ -52,6 +52,10 @@ pub struct ServeArgs {
     /// Port of the internal listener (overrides server/http_settings_port; 0 picks a free port).
     #[arg(long)]
     pub internal_port: Option<u16>,
+    /// Port serving the ORS HTTP interface (`/scxml/...`) as ORS does on 7210 (overrides ors/port; 0 picks a
+    /// free port). The internal listener serves those routes too.
+    #[arg(long)]
+    pub ors_port: Option<u16>,
     /// When the embedded store syncs to the disk: `periodic` (an acknowledged write survives `kill -9`; power
     /// loss may lose the last second) or `commit` (every acknowledged write survives power loss).
     #[arg(long, value_enum, default_value_t = StoreSync::Periodic)]
@@ -97,14 +101,32 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let internal = tokio::net::TcpListener::bind(internal_addr)
             .await
             .with_context(|| format!("cannot listen on {internal_addr} (internal listener)"))?;
+        let ors = match args.ors_port.or(app.ors.node.section.port) {
+            Some(port) => {
+                let ors_addr = SocketAddr::new(args.bind, port);
+                Some(
+                    tokio::net::TcpListener::bind(ors_addr)
+                        .await
+                        .with_context(|| format!("cannot listen on {ors_addr} (ORS port)"))?,
+                )
+            }
+            None => None,
+        };
+        let ors_addr = match &ors {
+            Some(listener) => listener.local_addr()?.to_string(),
+            None => "none".to_string(),
+        };
         tracing::info!(
             public = %public.local_addr()?,
             internal = %internal.local_addr()?,
+            ors = %ors_addr,
             config = %path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in sample".into()),
             data_dir = %args.data_dir.display(),
             "gms listening"
         );
-        app.serve(public, internal, shutdown_signal()).await.context("server failed")?;
+        app.serve_all(Bound { public, internal, ors }, shutdown_signal())
+            .await
+            .context("server failed")?;
         Ok(ExitCode::SUCCESS)
     })
 }

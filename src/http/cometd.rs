@@ -29,6 +29,20 @@ pub fn router(server: Arc<Server>) -> Router {
         .with_state(server)
 }
 
+/// The description of the CometD endpoint, for `Routers::describe`.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(long_poll, websocket),
+    tags((name = "cometd", description = "CometD (Bayeux 1.0) for notifications: long-polling and WebSocket \
+        transports; `/genesys/cometd/...` (the message type clients append) is served the same way"))
+)]
+pub struct CometdDoc;
+
+/// The description of `/genesys/cometd`.
+pub fn describe() -> utoipa::openapi::OpenApi {
+    <CometdDoc as utoipa::OpenApi>::openapi()
+}
+
 fn user_of(headers: &HeaderMap) -> Option<String> {
     headers
         .get(GMS_USER_HEADER)
@@ -57,6 +71,13 @@ fn json_reply(replies: &[Message]) -> Response {
     }
 }
 
+/// Long-polling transport: a JSON array of Bayeux messages in, the replies out (a `/meta/connect` is held
+/// until a message arrives or the timeout of its advice).
+#[utoipa::path(post, path = "/genesys/cometd", tag = "cometd",
+    params(("gms_user" = Option<String>, Header, description = "The end user; `/_genesys` notifications reach only this user's clients")),
+    request_body(content = Object, content_type = "application/json", description = "A Bayeux message or an array of them (handshake, connect, subscribe, unsubscribe, publish, disconnect)"),
+    responses((status = 200, description = "The array of Bayeux replies", body = Object),
+        (status = 400, description = "Not a Bayeux message batch", body = super::error::ErrorBody)))]
 async fn long_poll(State(server): State<Arc<Server>>, headers: HeaderMap, body: Bytes) -> Response {
     let batch = match message::parse_batch(&body) {
         Ok(batch) => batch,
@@ -68,6 +89,10 @@ async fn long_poll(State(server): State<Arc<Server>>, headers: HeaderMap, body: 
     json_reply(&replies)
 }
 
+/// WebSocket transport (subprotocol `cometd`): each text frame is a batch, answered on the same socket.
+#[utoipa::path(get, path = "/genesys/cometd/", tag = "cometd",
+    params(("gms_user" = Option<String>, Header, description = "The end user")),
+    responses((status = 101, description = "Switching to the WebSocket transport")))]
 async fn websocket(
     State(server): State<Arc<Server>>,
     headers: HeaderMap,

@@ -17,7 +17,7 @@ use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use serde_json::{Value as JsonValue, json};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use crate::contact_center::{CallOutcome, CcError, SimSnapshot, Simulator};
 
 /// The control routes over `simulator`.
@@ -38,6 +38,20 @@ pub fn routes(simulator: Arc<Simulator>) -> Router {
         .with_state(simulator)
 }
 
+/// The description of the simulator's control routes, for `Routers::describe`.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(snapshot, agent, call, chat, outcome, ewt),
+    components(schemas(ErrorBody)),
+    tags((name = "contact-center", description = "Control of the simulated contact center (internal listener)"))
+)]
+pub struct ContactCenterDoc;
+
+/// The description of the control routes.
+pub fn describe() -> utoipa::openapi::OpenApi {
+    <ContactCenterDoc as utoipa::OpenApi>::openapi()
+}
+
 fn cc_error(error: CcError) -> ApiError {
     match error {
         CcError::UnknownAgent(_) | CcError::UnknownInteraction(_) | CcError::UnknownRequest(_) => {
@@ -47,10 +61,17 @@ fn cc_error(error: CcError) -> ApiError {
     }
 }
 
+/// Agents, their states, and the pending work.
+#[utoipa::path(get, path = "/genesys/1/contact-center", tag = "contact-center",
+    responses((status = 200, body = Object)))]
 async fn snapshot(State(simulator): State<Arc<Simulator>>) -> Json<SimSnapshot> {
     Json(simulator.snapshot())
 }
 
+/// An agent becomes ready, not ready, or is released from its interaction.
+#[utoipa::path(post, path = "/genesys/1/contact-center/agents/{agent}/{state}", tag = "contact-center",
+    params(("agent" = String, Path, description = "Agent id"), ("state" = String, Path, description = "`ready`, `not-ready` or `release`")),
+    responses((status = 200, description = "`{\"agent\", \"state\"}`", body = Object), (status = 404, body = ErrorBody)))]
 async fn agent(
     State(simulator): State<Arc<Simulator>>,
     Path((agent, state)): Path<(String, String)>,
@@ -69,6 +90,11 @@ async fn agent(
     Ok(Json(json!({ "agent": agent, "state": state })))
 }
 
+/// A customer dials an access number; the call goes to the service that booked it.
+#[utoipa::path(post, path = "/genesys/1/contact-center/calls", tag = "contact-center",
+    params(("dnis" = String, Query, description = "The number dialled"), ("ani" = Option<String>, Query, description = "The caller's number"),
+        ("access_code" = Option<String>, Query, description = "The access code keyed in")),
+    responses((status = 200, description = "`{\"interactionid\"}`", body = Object), (status = 400, body = ErrorBody)))]
 async fn call(
     State(simulator): State<Arc<Simulator>>,
     Query(params): Query<BTreeMap<String, String>>,
@@ -86,6 +112,10 @@ async fn call(
     Ok(Json(json!({ "interactionid": interaction.0 })))
 }
 
+/// The outcome of the next outbound call.
+#[utoipa::path(post, path = "/genesys/1/contact-center/outcomes/{outcome}", tag = "contact-center",
+    params(("outcome" = String, Path, description = "`answered`, `busy`, `no-answer` or `failed`")),
+    responses((status = 200, description = "`{\"outcome\"}`", body = Object), (status = 400, body = ErrorBody)))]
 async fn outcome(
     State(simulator): State<Arc<Simulator>>,
     Path(outcome): Path<String>,
@@ -99,6 +129,10 @@ async fn outcome(
     Ok(Json(json!({ "outcome": parsed.as_str() })))
 }
 
+/// The estimated wait time flows read.
+#[utoipa::path(post, path = "/genesys/1/contact-center/ewt", tag = "contact-center",
+    params(("seconds" = f64, Query, description = "0..=86400"), ("target" = Option<String>, Query, description = "The target it applies to (all when absent)")),
+    responses((status = 200, description = "`{\"ewt\", \"target\"}`", body = Object), (status = 400, body = ErrorBody)))]
 async fn ewt(
     State(simulator): State<Arc<Simulator>>,
     Query(params): Query<BTreeMap<String, String>>,
@@ -118,6 +152,10 @@ async fn ewt(
     Ok(Json(json!({ "ewt": seconds, "target": target })))
 }
 
+/// A customer starts a chat, forwarded to a GMS service for routing.
+#[utoipa::path(post, path = "/genesys/1/contact-center/chats", tag = "contact-center",
+    params(("service" = String, Query, description = "The service id the chat is forwarded to")),
+    responses((status = 200, description = "`{\"interactionid\"}`", body = Object), (status = 400, body = ErrorBody)))]
 async fn chat(
     State(simulator): State<Arc<Simulator>>,
     Query(mut params): Query<BTreeMap<String, String>>,

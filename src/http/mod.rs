@@ -6,6 +6,9 @@
 //! - **internal** (ORS flows, agents, load-balancer health checks): everything, plus `/genesys/1/node`,
 //!   `/metrics` and `/genesys/openapi.json`.
 //!
+//! A third router, for ORS's own port (`ors/port`, 7210 on a real ORS), serves the `/scxml/...` routes only
+//! ([`Routers::ors_port`]), with the same request log, metrics and JSON errors.
+//!
 //! Other areas add their routes with one line each in `app.rs`, as ready routers (`Router` with their state
 //! applied): [`Routers::public`] mounts on both listeners, [`Routers::internal`] on the internal one only, and
 //! [`Routers::describe`] adds their OpenAPI paths. Every merged route gets the request log line, metrics, the
@@ -43,6 +46,7 @@ use metrics::Metrics;
 pub struct Routers {
     public: Router,
     internal: Router,
+    ors: Router,
     metrics: Arc<Metrics>,
     openapi: utoipa::openapi::OpenApi,
 }
@@ -54,6 +58,8 @@ pub struct Listeners {
     pub public: Router,
     /// Router of the internal listener.
     pub internal: Router,
+    /// Router of ORS's own port (the `/scxml/...` routes only).
+    pub ors: Router,
 }
 
 impl std::fmt::Debug for Routers {
@@ -77,6 +83,7 @@ impl Routers {
         Routers {
             public: shared,
             internal,
+            ors: Router::new(),
             metrics: state.metrics.clone(),
             openapi: openapi::document(),
         }
@@ -92,6 +99,13 @@ impl Routers {
     /// Mounts `router` on the internal listener only.
     pub fn internal(mut self, router: Router) -> Routers {
         self.internal = self.internal.merge(router);
+        self
+    }
+
+    /// Mounts `router` on the internal listener and on ORS's own port (the ORS HTTP interface).
+    pub fn ors_port(mut self, router: Router) -> Routers {
+        self.internal = self.internal.merge(router.clone());
+        self.ors = self.ors.merge(router);
         self
     }
 
@@ -113,7 +127,8 @@ impl Routers {
         );
         Listeners {
             public: finish(self.public, true, self.metrics.clone()),
-            internal: finish(internal, false, self.metrics),
+            internal: finish(internal, false, self.metrics.clone()),
+            ors: finish(self.ors, false, self.metrics),
         }
     }
 }

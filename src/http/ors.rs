@@ -22,7 +22,7 @@ use axum::routing::{any, post};
 use serde_json::{Value as JsonValue, json};
 use tower::ServiceExt;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use crate::config::ConfigHandle;
 use crate::dfm::{BoxFuture, DfmRequest, DfmResponse, InProcess};
 use crate::ors::{Answer, Ors, OrsError};
@@ -65,10 +65,27 @@ pub fn service_routes(state: ServiceRequestState) -> Router {
     Router::new()
         .route(
             "/genesys/1/service/{id}/request/{name}",
-            post(service_request),
+            post(service_request_named),
         )
         .route("/genesys/1/service/{id}/{name}", post(service_request))
         .with_state(state)
+}
+
+/// The description of the ORS HTTP interface and of the service-request routes, for `Routers::describe`.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(start, event, request, terminate, query, basichttp, service_request_named, service_request),
+    components(schemas(ErrorBody)),
+    tags((name = "ors", description = "ORS HTTP interface (internal listener and ORS's own port, `ors/port`): \
+        parameters from the query string and an `application/x-www-form-urlencoded` or `application/json` body; \
+        event, request, terminate and query take any method"),
+        (name = "service", description = "Service API"))
+)]
+pub struct OrsDoc;
+
+/// The description of the `/scxml/...` and service-request routes.
+pub fn describe() -> utoipa::openapi::OpenApi {
+    <OrsDoc as utoipa::OpenApi>::openapi()
 }
 
 fn ors_error(error: OrsError) -> ApiError {
@@ -152,6 +169,13 @@ fn answer_response(answer: Answer) -> Response {
     (StatusCode::BAD_REQUEST, Json(body)).into_response()
 }
 
+/// Starts a session of the document `src`.
+#[utoipa::path(post, path = "/scxml/session/start", tag = "ors",
+    request_body(content_type = "application/x-www-form-urlencoded",
+        description = "`src` (mandatory: URL, `file:` URL or path of the SCXML document), `idealtime` (ms since the epoch: start then), other parameters into the matching `<data>` items"),
+    responses((status = 200, description = "`{\"sessionid\": \"...\"}`", body = Object),
+        (status = 400, description = "Missing `src`, bad `idealtime`, or a document that cannot be read or parsed (its `file:line:column` errors)", body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 503, description = "Too many live sessions", body = ErrorBody)))]
 async fn start(
     State(state): State<ScxmlState>,
     Query(query): Query<Vec<(String, String)>>,
@@ -186,6 +210,11 @@ async fn start(
     Ok(Json(json!({ "sessionid": id })))
 }
 
+/// Queues the external event `name` (parameters as `_event.data`) to session `id`.
+#[utoipa::path(post, path = "/scxml/session/{id}/event/{name}", tag = "ors",
+    params(("id" = String, Path, description = "Session id"), ("name" = String, Path, description = "Event name")),
+    responses((status = 200, description = "`{\"sessionid\", \"event\"}`", body = Object),
+        (status = 404, description = "Unknown or ended session", body = ErrorBody), (status = 415, body = ErrorBody)))]
 async fn event(
     State(state): State<ScxmlState>,
     Path((id, name)): Path<(String, String)>,
@@ -201,6 +230,13 @@ async fn event(
     Ok(Json(json!({ "sessionid": id, "event": name })))
 }
 
+/// Sends the request `name` to session `id` and waits for the flow's `<ws:response>`.
+#[utoipa::path(post, path = "/scxml/session/{id}/request/{name}", tag = "ors",
+    params(("id" = String, Path, description = "Session id"), ("name" = String, Path, description = "Request name")),
+    responses((status = 200, description = "A positive `<ws:response>`: its `<param>`s as a JSON object", body = Object),
+        (status = 400, description = "A negative `<ws:response>`: `{\"message\", \"exception\": \"NegativeResponse\", \"resultcode\", \"params\"}`", body = ErrorBody),
+        (status = 404, description = "Unknown or ended session", body = ErrorBody),
+        (status = 504, description = "The flow did not answer in time (`ors/request_timeout`)", body = ErrorBody)))]
 async fn request(
     State(state): State<ScxmlState>,
     Path((id, name)): Path<(String, String)>,
@@ -217,6 +253,10 @@ async fn request(
     Ok(answer_response(answer))
 }
 
+/// Ends session `id`.
+#[utoipa::path(post, path = "/scxml/session/{id}/terminate", tag = "ors",
+    params(("id" = String, Path, description = "Session id")),
+    responses((status = 200, description = "`{\"sessionid\"}`", body = Object), (status = 404, body = ErrorBody)))]
 async fn terminate(
     State(state): State<ScxmlState>,
     Path(id): Path<String>,
@@ -225,6 +265,10 @@ async fn terminate(
     Ok(Json(json!({ "sessionid": id })))
 }
 
+/// The session's data: active states and datamodel.
+#[utoipa::path(get, path = "/scxml/session/{id}/query", tag = "ors",
+    params(("id" = String, Path, description = "Session id")),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
 async fn query(
     State(state): State<ScxmlState>,
     Path(id): Path<String>,
@@ -234,6 +278,12 @@ async fn query(
 
 /// The BasicHTTP Event I/O Processor's receiving end: the request becomes an external event of session `id`
 /// (fields from the query and a form or JSON body, other text as `content`, the whole request as `_event.raw`).
+#[utoipa::path(post, path = "/scxml/basichttp/{id}", tag = "ors",
+    params(("id" = String, Path, description = "Session id")),
+    request_body(content_type = "application/x-www-form-urlencoded",
+        description = "`_scxmleventname` names the event (else `HTTP.POST`); other fields become `_event.data`"),
+    responses((status = 200, description = "`{\"sessionid\", \"event\"}`", body = Object),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn basichttp(
     State(state): State<ScxmlState>,
     Path(id): Path<String>,
@@ -260,6 +310,32 @@ async fn basichttp(
     Ok(Json(json!({ "sessionid": id, "event": name })))
 }
 
+/// Sends the request `name` to the flow of `type=ors` service instance `id` (`update` is kept in GMS).
+#[utoipa::path(post, path = "/genesys/1/service/{id}/request/{name}", tag = "service",
+    params(("id" = String, Path, description = "Service id (`_id`)"), ("name" = String, Path, description = "Request name (`status`, `connect`, `cancel`...; `update` changes the stored user data)")),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "Request parameters"),
+    responses((status = 200, description = "The flow's answer (`_action`, `_tel_url`, `_text`...), or `{\"_id\", \"_data_id\"}` for `update`", body = Object),
+        (status = 400, description = "A negative answer, or a service of a type that takes no requests", body = ErrorBody),
+        (status = 404, description = "Unknown or ended service", body = ErrorBody),
+        (status = 502, description = "The ORS the service runs on is unreachable", body = ErrorBody),
+        (status = 504, description = "The flow did not answer in time", body = ErrorBody)))]
+async fn service_request_named(
+    state: State<ServiceRequestState>,
+    path: Path<BTreeMap<String, String>>,
+    query: Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    service_request(state, path, query, headers, body).await
+}
+
+/// The same request in the form clients post (`/service/{id}/{name}`, e.g. the `_action` of a push).
+#[utoipa::path(post, path = "/genesys/1/service/{id}/{name}", tag = "service",
+    params(("id" = String, Path, description = "Service id (`_id`)"), ("name" = String, Path, description = "Request name")),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "Request parameters"),
+    responses((status = 200, description = "The flow's answer", body = Object),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 502, body = ErrorBody), (status = 504, body = ErrorBody)))]
 async fn service_request(
     State(state): State<ServiceRequestState>,
     Path(path): Path<BTreeMap<String, String>>,

@@ -150,6 +150,8 @@ pub struct Binary {
     pub public: SocketAddr,
     /// Internal listener.
     pub internal: SocketAddr,
+    /// ORS's own port (`/scxml/...` only).
+    pub ors: Option<SocketAddr>,
     /// Every log line so far.
     pub lines: Arc<Mutex<Vec<String>>>,
 }
@@ -170,6 +172,8 @@ impl Binary {
             "--public-port",
             "0",
             "--internal-port",
+            "0",
+            "--ors-port",
             "0",
         ]);
         if let Some(config) = config {
@@ -202,19 +206,23 @@ impl Binary {
                             .unwrap()
                             .parse()
                             .unwrap();
-                        let _ = ready.send((public, internal));
+                        let ors = json["fields"]["ors"]
+                            .as_str()
+                            .and_then(|ors| ors.parse().ok());
+                        let _ = ready.send((public, internal, ors));
                     }
                     lines.lock().unwrap().push(line);
                 }
             });
         }
-        let (public, internal) = addresses
+        let (public, internal, ors) = addresses
             .recv_timeout(Duration::from_secs(60))
             .expect("the server reports its listeners");
         Binary {
             child,
             public,
             internal,
+            ors,
             lines,
         }
     }
