@@ -130,6 +130,11 @@ impl App {
             .shared()
             .modules
             .set_interaction_router(crate::services::ors::interaction_router(registry.clone()));
+        node.ors
+            .set_session_end_listener(crate::services::ors::session_end_listener(
+                &registry,
+                tokio::runtime::Handle::current(),
+            ));
         resources.check_config(&config.get());
         for warning in &config.get().warnings {
             tracing::warn!("{warning}");

@@ -202,7 +202,7 @@ async fn an_unreachable_ors_is_a_clear_502() {
 async fn a_forwarded_flow_that_never_answers_gms_start_is_a_clear_504() {
     const SILENT: &str = r#"<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript"
        xmlns:ws="http://www.genesyslab.com/modules/ws" initial="wait">
-  <state id="wait"/>
+  <state id="wait"><transition event="gms.start"/></state>
 </scxml>"#;
     let b = TestServer::start(&format!("{SAMPLE}\n[ors]\nrequest_timeout = 1\n")).await;
     let dir = b.config_path.parent().unwrap().to_path_buf();

@@ -1,11 +1,21 @@
-//! `type=ors` services over the public Service API: a flow that never answers `gms.start`, a flow that refuses,
-//! requests after the flow has ended, the TTL ending the session, and a broken `service` document.
+//! `type=ors` services over the public Service API: a flow that never answers `gms.start`, one that has no
+//! transition for it, a flow that refuses, a request the flow does not take, requests after the flow has ended,
+//! the TTL ending the session, a broken `service` document, and the access number released however the session
+//! ends.
 
 mod common;
 
 use common::{SAMPLE, TestServer, assert_error};
 
+/// Takes `gms.start` and never answers it.
 const SILENT: &str = r#"<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml"
+       xmlns:ws="http://www.genesyslab.com/modules/ws" initial="s">
+  <state id="s"><transition event="gms.start"/><transition event="quit" target="end"/></state>
+  <final id="end"/>
+</scxml>"#;
+
+/// Has no transition for `gms.start` at all.
+const DEAF: &str = r#"<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml"
        xmlns:ws="http://www.genesyslab.com/modules/ws" initial="s">
   <state id="s"><transition event="quit" target="end"/></state>
   <final id="end"/>
@@ -40,12 +50,19 @@ async fn server() -> TestServer {
     let options = format!(
         "{SAMPLE}\n[ors]\nrequest_timeout = 1\n\n[service.silent]\ntype = ors\nservice = silent.scxml\n\n\
          [service.refusing]\ntype = ors\nservice = refusing.scxml\n\n[service.answering]\ntype = ors\n\
-         service = answering.scxml\nttl = 1\n\n[service.broken]\ntype = ors\nservice = broken.scxml\n"
+         service = answering.scxml\nttl = 1\n\n[service.broken]\ntype = ors\nservice = broken.scxml\n\n\
+         [service.deaf]\ntype = ors\nservice = deaf.scxml\n\n[service.immediate-short]\ntype = ors\n\
+         service = {IMMEDIATE}\nttl = 1\nresource_group = Dnis_Pool\n",
+        IMMEDIATE = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scxml/request-inbound-immediate.scxml"
+        ),
     );
     let server = TestServer::start(&options).await;
     let dir = server.config_path.parent().unwrap().to_path_buf();
     std::fs::write(dir.join("silent.scxml"), SILENT).unwrap();
     std::fs::write(dir.join("refusing.scxml"), REFUSING).unwrap();
+    std::fs::write(dir.join("deaf.scxml"), DEAF).unwrap();
     std::fs::write(dir.join("answering.scxml"), ANSWERING).unwrap();
     std::fs::write(
         dir.join("broken.scxml"),
@@ -124,4 +141,106 @@ async fn requests_after_the_flow_ended_are_404_and_the_ttl_ends_the_session() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert!(gone, "the session outlived its TTL");
+}
+
+#[tokio::test]
+async fn a_flow_without_a_gms_start_transition_is_refused_at_once() {
+    let server = server().await;
+    let answer = server.post_form("/genesys/1/service/deaf", &[]).await;
+    assert_error(&answer, 502, "BackendUnavailable");
+    let message = answer.1["message"].as_str().unwrap();
+    assert!(
+        message.contains("no transition for request `gms.start`"),
+        "{answer:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_the_flow_does_not_take_is_refused_at_once() {
+    // A request timeout far longer than the test: only the refusal can end the wait.
+    let options = format!(
+        "{SAMPLE}\n[ors]\nrequest_timeout = 600\n\n[service.answering]\ntype = ors\nservice = answering.scxml\n"
+    );
+    let server = TestServer::start(&options).await;
+    let dir = server.config_path.parent().unwrap().to_path_buf();
+    std::fs::write(dir.join("answering.scxml"), ANSWERING).unwrap();
+    let (status, reply) = server.post_form("/genesys/1/service/answering", &[]).await;
+    assert_eq!(status, 200, "{reply}");
+    let id = reply["_id"].as_str().unwrap().to_string();
+    let answer = server
+        .post_form(&format!("/genesys/1/service/{id}/status"), &[])
+        .await;
+    assert_error(&answer, 409, "RequestNotHandled");
+    assert!(
+        answer.1["message"].as_str().unwrap().contains("`status`"),
+        "{answer:?}"
+    );
+    // The same over the ORS HTTP interface, and the session goes on.
+    let answer = server
+        .post_internal(&format!("/scxml/session/{id}/request/status"), &[])
+        .await;
+    assert_error(&answer, 409, "RequestNotHandled");
+    let (status, _) = server
+        .post_form(&format!("/genesys/1/service/{id}/bye"), &[])
+        .await;
+    assert_eq!(status, 200);
+}
+
+async fn in_use(server: &TestServer) -> String {
+    let metrics = server
+        .http
+        .get(server.internal_url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    metrics
+        .lines()
+        .find(|line| line.starts_with("gms_resources_in_use{group=\"Dnis_Pool\"}"))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Waits (bounded) until the instance is forgotten and no number of the pool is booked.
+async fn released(server: &TestServer, id: &str) -> bool {
+    for _ in 0..500 {
+        let (status, _) = server.get(&format!("/genesys/1/service/{id}")).await;
+        if status == 404 && in_use(server).await.ends_with(" 0") {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn the_access_number_is_released_when_the_session_ends_by_cancel_or_ttl() {
+    let server = server().await;
+    for (service, ends_by) in [
+        ("request-inbound-immediate", "cancel"),
+        ("immediate-short", "ttl"),
+    ] {
+        let (status, reply) = server
+            .post_form(
+                &format!("/genesys/1/service/{service}"),
+                &[("_phone_number", "5551234")],
+            )
+            .await;
+        assert_eq!(status, 200, "{reply}");
+        let id = reply["_id"].as_str().unwrap().to_string();
+        assert!(in_use(&server).await.ends_with(" 1"), "{service}");
+        if ends_by == "cancel" {
+            let (status, answer) = server
+                .post_form(&format!("/genesys/1/service/{id}/cancel"), &[])
+                .await;
+            assert_eq!(status, 200, "{answer}");
+        }
+        assert!(
+            released(&server, &id).await,
+            "{service}: the number stayed booked after the session ended by {ends_by}: {}",
+            in_use(&server).await
+        );
+    }
 }

@@ -6,7 +6,8 @@
 //! Parameters come from the query string and from an `application/x-www-form-urlencoded` or `application/json`
 //! body. Answers: start → `{"sessionid"}`; request → the flow's `<param>`s as a JSON object (200), or for a
 //! negative `<ws:response>` 400 `{"message", "exception": "NegativeResponse", "resultcode", "params"}`; unknown
-//! session → 404; a flow that does not answer in time → 504; a document that cannot be read or parsed → 400 with
+//! session → 404; a request no transition of the flow takes in its current state → 409 `RequestNotHandled` at
+//! once (nothing could answer it later); a flow that does not answer in time → 504; a document that cannot be read or parsed → 400 with
 //! its `file:line:column` errors; too many sessions → 503.
 
 use std::collections::BTreeMap;
@@ -97,6 +98,9 @@ fn ors_error(error: OrsError) -> ApiError {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "TooManySessions", message)
         }
         OrsError::Timeout { .. } => ApiError::new(StatusCode::GATEWAY_TIMEOUT, "Timeout", message),
+        OrsError::Unhandled { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "RequestNotHandled", message)
+        }
         OrsError::Remote { .. } => {
             ApiError::new(StatusCode::BAD_GATEWAY, "BackendUnavailable", message)
         }
@@ -236,6 +240,7 @@ async fn event(
     responses((status = 200, description = "A positive `<ws:response>`: its `<param>`s as a JSON object", body = Object),
         (status = 400, description = "A negative `<ws:response>`: `{\"message\", \"exception\": \"NegativeResponse\", \"resultcode\", \"params\"}`", body = ErrorBody),
         (status = 404, description = "Unknown or ended session", body = ErrorBody),
+        (status = 409, description = "No transition of the flow takes this request in its current state (`RequestNotHandled`)", body = ErrorBody),
         (status = 504, description = "The flow did not answer in time (`ors/request_timeout`)", body = ErrorBody)))]
 async fn request(
     State(state): State<ScxmlState>,
@@ -317,6 +322,7 @@ async fn basichttp(
     responses((status = 200, description = "The flow's answer (`_action`, `_tel_url`, `_text`...), or `{\"_id\", \"_data_id\"}` for `update`", body = Object),
         (status = 400, description = "A negative answer, or a service of a type that takes no requests", body = ErrorBody),
         (status = 404, description = "Unknown or ended service", body = ErrorBody),
+        (status = 409, description = "The flow takes no such request in its current state (`RequestNotHandled`)", body = ErrorBody),
         (status = 502, description = "The ORS the service runs on is unreachable", body = ErrorBody),
         (status = 504, description = "The flow did not answer in time", body = ErrorBody)))]
 async fn service_request_named(
@@ -334,7 +340,7 @@ async fn service_request_named(
     params(("id" = String, Path, description = "Service id (`_id`)"), ("name" = String, Path, description = "Request name")),
     request_body(content_type = "application/x-www-form-urlencoded", description = "Request parameters"),
     responses((status = 200, description = "The flow's answer", body = Object),
-        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 502, body = ErrorBody), (status = 504, body = ErrorBody)))]
 async fn service_request(
     State(state): State<ServiceRequestState>,

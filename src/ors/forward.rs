@@ -167,6 +167,12 @@ impl OrsClient for Remote {
                 })
             }
             404 => Err(OrsError::NotFound(id.to_string())),
+            409 if json.get("exception").and_then(|e| e.as_str()) == Some("RequestNotHandled") => {
+                Err(OrsError::Unhandled {
+                    session: id.to_string(),
+                    name: name.to_string(),
+                })
+            }
             504 => Err(OrsError::Timeout {
                 session: id.to_string(),
                 name: name.to_string(),

@@ -32,4 +32,4 @@ pub mod worker;
 pub use documents::{DocumentError, Documents};
 pub use forward::{OrsClient, Remote};
 pub use modules::Modules;
-pub use runtime::{Answer, Ors, OrsError, OrsOptions};
+pub use runtime::{Answer, Ors, OrsError, OrsOptions, SessionEndListener};

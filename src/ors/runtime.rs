@@ -67,6 +67,14 @@ pub enum OrsError {
     /// The session ended before it answered.
     #[error("session `{0}` ended before it answered")]
     Ended(String),
+    /// No transition of the flow takes the request in its current state, so nothing will answer it.
+    #[error("session `{session}` has no transition for request `{name}` in its current state")]
+    Unhandled {
+        /// The session.
+        session: String,
+        /// The request name.
+        name: String,
+    },
     /// A remote ORS failed or could not be reached.
     #[error("ORS at {url} failed: {reason}")]
     Remote {
@@ -152,7 +160,13 @@ pub struct Shared {
     /// The base URL (`http://host:port`) of the listener serving `/scxml/basichttp/{id}`, once it is bound: each
     /// session's `_ioprocessors` gives its BasicHTTP location under it.
     pub(crate) basichttp_base: std::sync::OnceLock<String>,
+    /// Told the id of every session that ends, however it ends (the Service API releases what its instance held).
+    end_listener: std::sync::OnceLock<SessionEndListener>,
 }
+
+/// Called with the id of each session that has ended ([`Ors::set_session_end_listener`]). It runs on the thread
+/// that saw the end (a worker), so it must only hand the work on (spawn a task), never block.
+pub type SessionEndListener = Arc<dyn Fn(&str) + Send + Sync>;
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -201,10 +215,28 @@ impl Shared {
         }
     }
 
+    /// Fails the pending request `requestid` of `session` at once: the flow took no transition for it.
+    pub(crate) fn unhandled(&self, requestid: &str, session: &str, name: &str) {
+        let mut pending = lock(&self.pending);
+        if pending
+            .get(requestid)
+            .is_some_and(|entry| entry.session == session)
+            && let Some(entry) = pending.remove(requestid)
+        {
+            let _ = entry.reply.send(Err(OrsError::Unhandled {
+                session: session.to_string(),
+                name: name.to_string(),
+            }));
+        }
+    }
+
     /// Called by a worker when session `id` has ended: forgets it and fails its pending requests.
     pub(crate) fn ended(&self, id: &str) {
         if lock(&self.sessions).remove(id).is_some() {
             self.live.fetch_sub(1, Ordering::SeqCst);
+            if let Some(listener) = self.end_listener.get() {
+                listener(id);
+            }
         }
         // However it ended (final state, TTL, terminate, failure), nothing it asked the contact center for stays.
         self.modules.session_ended(id);
@@ -347,6 +379,7 @@ impl Ors {
             started: AtomicU64::new(0),
             scheduled: Mutex::new(std::collections::HashSet::new()),
             basichttp_base: std::sync::OnceLock::new(),
+            end_listener: std::sync::OnceLock::new(),
         });
         for (index, receiver) in receivers.into_iter().enumerate() {
             let weak = Arc::downgrade(&shared);
@@ -384,6 +417,11 @@ impl Ors {
     /// that serves `/scxml/basichttp/{id}`. Set once, when that listener is bound.
     pub fn set_basichttp_base(&self, base: String) {
         let _ = self.shared.basichttp_base.set(base);
+    }
+
+    /// Sets the listener told of every session that ends (once; later calls are ignored).
+    pub fn set_session_end_listener(&self, listener: SessionEndListener) {
+        let _ = self.shared.end_listener.set(listener);
     }
 
     /// `POST /scxml/session/start` with `idealtime`: as [`Ors::start`], but the session starts at `idealtime`

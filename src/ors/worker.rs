@@ -259,6 +259,14 @@ impl Host for WorkerHost<'_> {
         crate::ors::ioproc::send(self.shared, session, send)
     }
 
+    fn unconsumed(&mut self, session: &SessionInfo, event: &Event) {
+        // A request no transition takes would only time out: its caller learns at once.
+        if let Some(requestid) = &event.sendid {
+            self.shared
+                .unhandled(requestid, &session.sessionid, &event.name);
+        }
+    }
+
     fn ioprocessors(&mut self, session: &SessionInfo) -> Vec<(Arc<str>, Value)> {
         use crate::ors::ioproc::basichttp;
         match self.shared.basichttp_base.get() {

@@ -175,6 +175,13 @@ pub trait Host {
         Vec::new()
     }
 
+    /// An external event enabled no transition (W3C: it is discarded). A host that waits for an
+    /// answer to the event (an ORS request) can fail the wait at once: no executable content ran
+    /// for the event, so nothing in the chart can answer it later.
+    fn unconsumed(&mut self, session: &SessionInfo, event: &Event) {
+        let _ = (session, event);
+    }
+
     /// A trace record; ignored unless the host traces.
     fn trace(&mut self, session: &SessionInfo, record: TraceRecord) {
         let _ = (session, record);

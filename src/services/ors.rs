@@ -5,7 +5,10 @@
 //! `url`) names an ORS — on that ORS over HTTP, sends the request `gms.start`, and returns the flow's answer with
 //! `_id` = the session id. Later requests on the instance become ORS requests ([`OrsService::request`]); `update`
 //! stays in GMS. `DELETE` terminates the session, and so does the TTL (the session is started with the
-//! service's TTL).
+//! service's TTL). When an in-process session ends, however it ends (its final state, cancel, TTL, terminate),
+//! [`session_end_listener`] releases the access number it booked and forgets the instance, so the number is free
+//! for the next customer at once; a session on a remote ORS is released by `DELETE`, its TTL, or its booking's
+//! expiry.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -121,6 +124,10 @@ impl ServiceKind for OrsService {
             Ok(answer) => answer,
             Err(error) => {
                 let _ = backend.terminate(&id).await;
+                // The flow may have booked a number before it failed to answer.
+                if let Ok(record) = core.load(&id).await {
+                    let _ = core.release_access(&record).await;
+                }
                 let _ = core.forget(&id).await;
                 return Err(service_error(error));
             }
@@ -150,6 +157,41 @@ impl ServiceKind for OrsService {
             Err(error) => Err(service_error(error)),
         }
     }
+}
+
+/// Releases the access number of the `type=ors` instance whose session has ended and forgets the instance. The
+/// work runs on `handle` (the listener is called on a worker thread); it holds the registry weakly, so the
+/// runtime that calls it does not keep the registry alive.
+pub fn session_end_listener(
+    registry: &Arc<ServiceRegistry>,
+    handle: tokio::runtime::Handle,
+) -> crate::ors::SessionEndListener {
+    let registry = Arc::downgrade(registry);
+    Arc::new(move |id: &str| {
+        let Some(registry) = registry.upgrade() else {
+            return;
+        };
+        let id = id.to_string();
+        handle.spawn(async move {
+            let core = registry.core();
+            let record = match core.load(&id).await {
+                Ok(record) if record.kind == "ors" => record,
+                // Not a service instance (a session started over /scxml), or already gone.
+                Ok(_) | Err(Error::NotFound(_)) => return,
+                Err(error) => {
+                    tracing::warn!(session = %id, %error, "ended service instance not read");
+                    return;
+                }
+            };
+            if let Err(error) = core.release_access(&record).await {
+                tracing::warn!(session = %id, %error, "access number of an ended service not released");
+                return;
+            }
+            if let Err(error) = core.forget(&id).await {
+                tracing::warn!(session = %id, %error, "ended service instance not forgotten");
+            }
+        });
+    })
 }
 
 /// Finds the `type=ors` service a call to a booked access number belongs to, with the configured

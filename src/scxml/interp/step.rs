@@ -108,7 +108,9 @@ impl Session {
         }
         self.finalize_and_autoforward(&event, host);
         let enabled = self.select_transitions(&event, host);
-        if !enabled.is_empty() {
+        if enabled.is_empty() {
+            host.unconsumed(&self.info, &event);
+        } else {
             self.microstep(&enabled, host);
         }
         if !self.running {
