@@ -76,7 +76,7 @@ fn json_reply(replies: &[Message]) -> Response {
 #[utoipa::path(post, path = "/genesys/cometd", tag = "cometd",
     params(("gms_user" = Option<String>, Header, description = "The end user; `/_genesys` notifications reach only this user's clients")),
     request_body(content = Object, content_type = "application/json", description = "A Bayeux message or an array of them (handshake, connect, subscribe, unsubscribe, publish, disconnect)"),
-    responses((status = 200, description = "The array of Bayeux replies", body = Object),
+    responses((status = 200, description = "The array of Bayeux replies", body = [Object]),
         (status = 400, description = "Not a Bayeux message batch", body = super::error::ErrorBody)))]
 async fn long_poll(State(server): State<Arc<Server>>, headers: HeaderMap, body: Bytes) -> Response {
     let batch = match message::parse_batch(&body) {
@@ -92,7 +92,8 @@ async fn long_poll(State(server): State<Arc<Server>>, headers: HeaderMap, body: 
 /// WebSocket transport (subprotocol `cometd`): each text frame is a batch, answered on the same socket.
 #[utoipa::path(get, path = "/genesys/cometd/", tag = "cometd",
     params(("gms_user" = Option<String>, Header, description = "The end user")),
-    responses((status = 101, description = "Switching to the WebSocket transport")))]
+    responses((status = 101, description = "Switching to the WebSocket transport"),
+        (status = 400, description = "Not a WebSocket upgrade request", body = super::error::ErrorBody)))]
 async fn websocket(
     State(server): State<Arc<Server>>,
     headers: HeaderMap,

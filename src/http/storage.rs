@@ -65,6 +65,7 @@ pub async fn create(
     params(("id" = String, Path, description = "Data id"), ("ttl" = String, Path, description = "New TTL in seconds")),
     request_body(content_type = "application/x-www-form-urlencoded", description = "Fields to add or replace (multipart/form-data is accepted too)"),
     responses((status = 200, description = "Updated", body = Object),
+        (status = 400, description = "No fields to store, or a bad field", body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
