@@ -209,9 +209,19 @@ impl App {
         }
     }
 
+    /// The geocoder of the `[geo]` section (the embedded gazetteer unless it names a Nominatim service).
     fn geocoder(&self) -> Arc<dyn crate::geo::Geocoder> {
-        crate::geo::build(&crate::geo::GeocoderConfig::default())
-            .unwrap_or_else(|_| Arc::new(crate::geo::gazetteer::Gazetteer::embedded()))
+        let (config, warnings) = crate::geo::config::from_config(&self.state.config.get());
+        for warning in warnings {
+            tracing::warn!("{warning}");
+        }
+        match crate::geo::build(&config) {
+            Ok(geocoder) => geocoder,
+            Err(error) => {
+                tracing::warn!("geocoder not built ({error}); the embedded gazetteer is used");
+                Arc::new(crate::geo::gazetteer::Gazetteer::embedded())
+            }
+        }
     }
 
     /// Serves both listeners until `shutdown` resolves, reloading the configuration when its file changes.

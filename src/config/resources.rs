@@ -67,7 +67,16 @@ pub struct ResourcesSection {
 pub fn is_application_section(name: &str) -> bool {
     matches!(
         name,
-        "gms" | "push" | "resources" | "server" | "chat" | "log" | "ors" | "dfm" | "contact_center"
+        "gms"
+            | "push"
+            | "resources"
+            | "server"
+            | "chat"
+            | "log"
+            | "ors"
+            | "dfm"
+            | "contact_center"
+            | "geo"
     ) || name.starts_with("service.")
         || name.starts_with("push.")
 }

@@ -16,6 +16,7 @@
 //! `dfm/README.md`); [`api`] holds their parameters and answers.
 
 pub mod api;
+pub mod config;
 pub mod gazetteer;
 pub mod kdtree;
 pub mod nominatim;
