@@ -66,6 +66,30 @@ def poll(service_id, done, every=1.0):
         time.sleep(every)
 
 
+def wait_end(service_id, every=0.05):
+    """Waits (at most PATIENCE seconds) until the service's flow has ended: GMS then forgets the instance (404)."""
+    deadline = time.monotonic() + PATIENCE
+    while True:
+        status, body = get(PUBLIC, f"/genesys/1/service/{service_id}")
+        if status == 404:
+            print(f"service {service_id} ended")
+            return
+        if status != 200:
+            sys.exit(f"service {service_id}: {status} {body}")
+        if time.monotonic() > deadline:
+            sys.exit(f"service {service_id} never ended: {body}")
+        time.sleep(every)
+
+
+def expect_busy(agent):
+    """Checks that the simulated contact center gave `agent` the work: busy, and nothing waiting in queue."""
+    status, body = get(INTERNAL, "/genesys/1/contact-center")
+    state = next((entry["state"] for entry in body.get("agents", []) if entry["id"] == agent), None)
+    if status != 200 or state != "busy" or body.get("waiting") != 0:
+        sys.exit(f"{agent} was not given the work: {status} {body}")
+    print(f"agent {agent} busy")
+
+
 def user_data(data_id):
     """The service's user data in GMS storage."""
     status, body = get(PUBLIC, f"/genesys/1/storage/{data_id}")

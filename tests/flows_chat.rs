@@ -1,15 +1,16 @@
 //! request-chat-poll end to end through the public Service API, as the mobile app plays it: create → `StartChat`,
 //! status while the chat is starting, the chat forwarded to the service by the Chat Server workflow (simulated
 //! contact center) and queued (`waiting` with the estimated wait), routed to the agent who becomes ready
-//! (`routed`, the agent written into the user data); cancellation withdraws the queued chat; the TTL ends it.
+//! (`routed`, the agent written into the user data); cancellation withdraws the queued chat; the TTL ends it;
+//! `_chat_parameters` comes back as a JSON object, and one that is not is refused.
 
 mod common;
 mod common_flows;
 
-use common::{SAMPLE, TestServer};
+use common::{SAMPLE, TestServer, assert_error};
 use common_flows::{
-    agent_ready, agent_state, ask, contact_center, create_ok, ended, status_until, stored_with,
-    with_ttl,
+    POOL, agent_ready, agent_state, ask, assert_refused, assert_released, contact_center, create,
+    create_ok, ended, status_until, stored_with, with_ttl,
 };
 use serde_json::json;
 
@@ -46,8 +47,10 @@ async fn request_chat_poll_starts_a_chat_and_routes_it_to_the_ready_agent() {
         "{reply}"
     );
     assert_eq!(reply["_comet_url"], "/genesys/cometd", "{reply}");
+    // The chat parameters come back as the JSON object the app gave, not as text.
     assert_eq!(
-        reply["_chat_parameters"], r#"{"subject":"billing"}"#,
+        reply["_chat_parameters"],
+        json!({"subject": "billing"}),
         "{reply}"
     );
     let data_id = reply["_data_id"].as_str().unwrap().to_string();
@@ -72,8 +75,29 @@ async fn request_chat_poll_starts_a_chat_and_routes_it_to_the_ready_agent() {
 
     // The session stays for the app until it is done with it.
     let (status, answer) = ask(&server, &id, "cancel").await;
-    assert_eq!((status, &answer["_id"]), (200, &json!(id)));
+    assert_eq!((status, &answer), (200, &json!({"_id": id})));
     assert!(ended(&server, &id).await);
+    assert_released(&server, &id, POOL).await;
+}
+
+#[tokio::test]
+async fn request_chat_poll_gives_empty_chat_parameters_and_refuses_bad_ones() {
+    let server = TestServer::start(SAMPLE).await;
+    let (id, reply) = create_ok(&server, SERVICE, &[]).await;
+    assert_eq!(reply["_chat_parameters"], json!({}), "{reply}");
+    // Nothing is offered to connect to.
+    assert_refused(&ask(&server, &id, "connect").await, "not_offered");
+    for bad in ["{not json", "[1, 2]", "\"text\""] {
+        let answer = create(&server, SERVICE, &[("_chat_parameters", bad)]).await;
+        assert_error(&answer, 502, "BackendUnavailable");
+        assert!(
+            answer.1["message"]
+                .as_str()
+                .unwrap()
+                .contains("invalid_chat_parameters"),
+            "{bad}: {answer:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -83,7 +107,7 @@ async fn request_chat_poll_cancelled_while_queued_withdraws_the_chat() {
     forward_chat(&server, &id).await;
     status_until(&server, &id, "_status", "waiting").await;
     let (status, answer) = ask(&server, &id, "cancel").await;
-    assert_eq!((status, &answer["_id"]), (200, &json!(id)));
+    assert_eq!((status, &answer), (200, &json!({"_id": id})));
     assert!(ended(&server, &id).await);
     // Nothing waits any more, so an agent who becomes ready stays ready.
     assert_eq!(contact_center(&server).await["waiting"], 0);
@@ -97,5 +121,6 @@ async fn request_chat_poll_ends_with_its_ttl() {
     let (id, reply) = create_ok(&server, SERVICE, &[]).await;
     assert_eq!(reply["_action"], "StartChat");
     assert!(ended(&server, &id).await, "the flow outlived its TTL");
-    assert_eq!(ask(&server, &id, "status").await.0, 404);
+    assert_error(&ask(&server, &id, "status").await, 404, "NotFound");
+    assert_released(&server, &id, POOL).await;
 }

@@ -1,5 +1,7 @@
 //! The client scripts of `samples/` (one per sample flow, Python standard library only) play the mobile app
-//! against the real `gms serve` with `samples/gms.ini`, and each runs its flow through to the end it expects.
+//! against the real `gms serve` with `samples/gms.ini` (outbound calls answered at once rather than after the
+//! simulator's ring time, to keep the run short), and each runs its flow through to its real end: the flow's
+//! session ends, GMS forgets the service, and the agent has the work (bounded waits inside the scripts).
 
 mod common;
 
@@ -12,7 +14,13 @@ use common::Binary;
 async fn play(flow: &str) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let data = tempfile::tempdir().unwrap();
-    let server = Binary::start(&root.join("samples/gms.ini"), data.path());
+    let options = std::fs::read_to_string(root.join("samples/gms.ini"))
+        .unwrap()
+        .replace("ewt = 60\n", "ewt = 60\nring_time = 0\n");
+    assert!(options.contains("ring_time = 0"));
+    let config = data.path().join("gms.ini");
+    std::fs::write(&config, options).unwrap();
+    let server = Binary::start(&config, data.path());
     let mut command = tokio::process::Command::new("python3");
     command
         .current_dir(root.join("samples"))
@@ -32,6 +40,10 @@ async fn play(flow: &str) -> String {
         String::from_utf8_lossy(&output.stderr),
         server.log()
     );
+    assert!(
+        stdout.contains(" ended\n"),
+        "{flow}.py stopped before the flow ended:\n{stdout}"
+    );
     stdout
 }
 
@@ -39,6 +51,7 @@ async fn play(flow: &str) -> String {
 async fn request_inbound_immediate_script() {
     let out = play("request-inbound-immediate").await;
     assert!(out.contains("\"_action\": \"DialNumber\""), "{out}");
+    assert!(out.contains("agent agent1 busy"), "{out}");
 }
 
 #[tokio::test]
@@ -46,6 +59,7 @@ async fn request_inbound_delay_script() {
     let out = play("request-inbound-delay").await;
     assert!(out.contains("push on ors.contact."), "{out}");
     assert!(out.contains("\"_action\": \"DialNumber\""), "{out}");
+    assert!(out.contains("agent agent2 busy"), "{out}");
 }
 
 #[tokio::test]
@@ -71,8 +85,10 @@ async fn request_outbound_immediate_script() {
 #[tokio::test]
 async fn request_outbound_delay_script() {
     let out = play("request-outbound-delay").await;
+    assert!(out.contains("\"_action\":\"status\""), "{out}");
     assert!(out.contains("dialog: An agent is available."), "{out}");
     assert!(out.contains("You will be called shortly."), "{out}");
+    assert!(out.contains("agent agent1 busy"), "{out}");
 }
 
 #[tokio::test]

@@ -22,6 +22,8 @@ fn gms_run(args: &[&str]) -> (i32, Vec<serde_json::Value>, String) {
 
 #[test]
 fn request_inbound_delay_passes_its_script_offline() {
+    // A poll interval far longer than the run: the flow learns of the ready agent from `status` alone, so no step
+    // depends on when its timer fires.
     let (code, lines, stderr) = gms_run(&[
         "scxml/request-inbound-delay.scxml",
         "--script",
@@ -29,24 +31,55 @@ fn request_inbound_delay_passes_its_script_offline() {
         "--param",
         "_phone_number=5551234",
         "--param",
-        "_poll_interval=1",
+        "_poll_interval=60",
         "--param",
         "_device_id=app1",
     ]);
     assert_eq!(code, 0, "{lines:?}\n{stderr}");
-    assert_eq!(lines.len(), 5, "{lines:?}");
-    assert!(lines.iter().all(|line| line["ok"] == true), "{lines:?}");
-    // The connect request booked a number in-process and answered with it.
-    let connect = &lines[3];
-    assert_eq!(connect["step"], "connect");
-    assert_eq!(connect["answer"]["params"]["_action"], "DialNumber");
-    assert!(
-        connect["answer"]["params"]["_tel_url"]
-            .as_str()
-            .unwrap()
-            .starts_with("tel:"),
-        "{connect}"
+    let steps: Vec<&str> = lines
+        .iter()
+        .map(|line| line["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "load",
+            "gms.start",
+            "status",
+            "connect",
+            "/genesys/1/contact-center/agents/agent1/ready",
+            "status",
+            "connect",
+            "status",
+            "cancel"
+        ],
+        "{lines:?}"
     );
+    assert!(lines.iter().all(|line| line["ok"] == true), "{lines:?}");
+    let params = |at: usize| &lines[at]["answer"]["params"];
+    // No agent yet: wait, with the estimated wait; connect is not offered.
+    assert_eq!(params(2)["_action"], "Message", "{lines:?}");
+    assert_eq!(params(2)["_ewt"], 60, "{lines:?}");
+    assert_eq!(lines[3]["answer"]["type"], "negative", "{lines:?}");
+    assert_eq!(lines[3]["answer"]["resultcode"], "not_offered", "{lines:?}");
+    // The agent is ready: status offers the call, and connect books a number in-process and answers with it.
+    assert_eq!(params(5)["_action"], "ConfirmationDialog", "{lines:?}");
+    let connect = params(6);
+    assert_eq!(connect["_action"], "DialNumber", "{lines:?}");
+    assert_eq!(connect["_label"], "Call now", "{lines:?}");
+    assert!(
+        connect["_tel_url"].as_str().unwrap().starts_with("tel:"),
+        "{lines:?}"
+    );
+    assert!(
+        !connect["_access_code"].as_str().unwrap().is_empty(),
+        "{lines:?}"
+    );
+    // Asked again, status repeats the number.
+    assert_eq!(params(7), connect, "{lines:?}");
+    // Cancelled: the session has ended, no state is active.
+    assert_eq!(lines[8]["actual"], serde_json::json!([]), "{lines:?}");
+    assert_eq!(lines[8]["answer"]["type"], "positive", "{lines:?}");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! What the end-to-end tests of the sample flows share: the app's calls on the Service API, the controls of the
 //! simulated contact center, a push receiver standing in for the device (`httpcb`), a CometD client standing in
-//! for an app that uses `comet`, and bounded waits for a flow's end.
+//! for an app that uses `comet`, the booked access numbers (the pool's metric), and bounded waits (short steps,
+//! an overall bound) for what the server does on its own: a push, a flow's end, the instance forgotten.
 
 #![allow(dead_code)]
 
@@ -15,6 +16,12 @@ use crate::common::TestServer;
 
 /// The longest a test waits for something the server does on its own (a push, a session's end).
 pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// How long a bounded wait sleeps between two looks.
+pub const STEP: Duration = Duration::from_millis(20);
+
+/// The resource group of access numbers in the sample options.
+pub const POOL: &str = "Dnis_Pool";
 
 /// Creates an instance of `service` with `form`, as the app does; returns status and body.
 pub async fn create(server: &TestServer, service: &str, form: &[(&str, &str)]) -> (u16, Value) {
@@ -47,15 +54,49 @@ pub async fn record(server: &TestServer, id: &str) -> (u16, Value) {
     server.get(&format!("/genesys/1/service/{id}")).await
 }
 
+/// Asserts a negative answer of the flow (`<ws:response type="negative">`): 400 `NegativeResponse` with `resultcode`.
+pub fn assert_refused(answer: &(u16, Value), resultcode: &str) {
+    crate::common::assert_error(answer, 400, "NegativeResponse");
+    assert_eq!(answer.1["resultcode"], resultcode, "{answer:?}");
+}
+
 /// Tells the simulated contact center that `agent` is ready now.
 pub async fn agent_ready(server: &TestServer, agent: &str) {
+    agent_to(server, agent, "ready").await;
+}
+
+/// Puts `agent` in `state` (`ready`, `not-ready`, `release`) in the simulated contact center.
+pub async fn agent_to(server: &TestServer, agent: &str, state: &str) {
     let (status, body) = server
         .post_internal(
-            &format!("/genesys/1/contact-center/agents/{agent}/ready"),
+            &format!("/genesys/1/contact-center/agents/{agent}/{state}"),
             &[],
         )
         .await;
     assert_eq!(status, 200, "{body}");
+}
+
+/// The number of a `DialNumber` answer (its `_tel_url` without `tel:`).
+pub fn number_of(dial_number: &Value) -> String {
+    assert_eq!(dial_number["_action"], "DialNumber", "{dial_number}");
+    assert_eq!(dial_number["_label"], "Call now", "{dial_number}");
+    dial_number["_tel_url"]
+        .as_str()
+        .and_then(|tel| tel.strip_prefix("tel:"))
+        .unwrap_or_else(|| panic!("no tel: URL in {dial_number}"))
+        .to_string()
+}
+
+/// The access code of a `DialNumber` answer of a service that books one (`provide_code = true`, the default).
+pub fn code_of(dial_number: &Value) -> String {
+    let code = dial_number["_access_code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no _access_code in {dial_number}"));
+    assert!(
+        !code.is_empty() && code.chars().all(|c| c.is_ascii_digit()),
+        "{dial_number}"
+    );
+    code.to_string()
 }
 
 /// The customer dials `tel` (a `tel:` URL or a number) from `ani`, keying in `code` when not empty.
@@ -99,13 +140,65 @@ pub async fn ended(server: &TestServer, id: &str) -> bool {
         if !is_running(server, id).await {
             return true;
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(STEP).await;
     }
     false
 }
 
+/// How many access numbers of resource group `group` are booked (`gms_resources_in_use` on `/metrics`).
+pub async fn in_use(server: &TestServer, group: &str) -> u64 {
+    let metrics = server
+        .http
+        .get(server.internal_url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let prefix = format!("gms_resources_in_use{{group=\"{group}\"}} ");
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .map(|value| value.trim().parse::<f64>().unwrap() as u64)
+        .unwrap_or_else(|| panic!("no {prefix} in the metrics:\n{metrics}"))
+}
+
+/// Waits (at most [`PATIENCE`]) until GMS has forgotten the instance `id` (its record answers 404 `NotFound`)
+/// and no number of `group` is booked any more: what GMS does just after a flow's session ends.
+pub async fn assert_released(server: &TestServer, id: &str, group: &str) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let record = record(server, id).await;
+        let booked = in_use(server, group).await;
+        if record.0 == 404 && booked == 0 {
+            crate::common::assert_error(&record, 404, "NotFound");
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{id}: not released ({booked} booked in {group}): {record:?}"
+        );
+        tokio::time::sleep(STEP).await;
+    }
+}
+
+/// Asserts that `agent` has been given the work: busy, and nothing waits in the queue any more.
+pub async fn assert_routed_to(server: &TestServer, agent: &str) {
+    let snapshot = contact_center(server).await;
+    let state = snapshot["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["id"] == agent)
+        .unwrap_or_else(|| panic!("no agent {agent}: {snapshot}"))["state"]
+        .clone();
+    assert_eq!(state, "busy", "{snapshot}");
+    assert_eq!(snapshot["waiting"], 0, "{snapshot}");
+}
+
 /// Asks `status` until the answer's `field` is `wanted` (the flow learns of each step by an event it waits for);
-/// returns that answer.
+/// returns that answer. Asks every [`STEP`], for at most [`PATIENCE`].
 pub async fn status_until(server: &TestServer, id: &str, field: &str, wanted: &str) -> Value {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
@@ -118,7 +211,7 @@ pub async fn status_until(server: &TestServer, id: &str, field: &str, wanted: &s
             tokio::time::Instant::now() < deadline,
             "never {field} = {wanted}: {answer}"
         );
-        tokio::task::yield_now().await;
+        tokio::time::sleep(STEP).await;
     }
 }
 
@@ -218,25 +311,29 @@ impl CometApp {
         response.json().await.unwrap()
     }
 
-    /// Long-polls until a message arrives on `/_genesys`; returns its `data` (a bounded number of polls).
+    /// Long-polls until a message arrives on `/_genesys`; returns its `data`. Waits at most [`PATIENCE`] in all.
     pub async fn next(&self) -> Value {
-        for _ in 0..10 {
-            let reply = self
-                .batch(
-                    json!([{"channel": "/meta/connect", "clientId": self.client_id,
-                    "connectionType": "long-polling"}]),
-                )
-                .await;
-            if let Some(message) = reply
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|message| message["channel"] == "/_genesys")
-            {
-                return message["data"].clone();
+        let polls = async {
+            loop {
+                let reply = self
+                    .batch(
+                        json!([{"channel": "/meta/connect", "clientId": self.client_id,
+                        "connectionType": "long-polling"}]),
+                    )
+                    .await;
+                if let Some(message) = reply
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|message| message["channel"] == "/_genesys")
+                {
+                    return message["data"].clone();
+                }
             }
-        }
-        panic!("no message on /_genesys");
+        };
+        tokio::time::timeout(PATIENCE, polls)
+            .await
+            .expect("no message on /_genesys in time")
     }
 }
 
@@ -274,7 +371,7 @@ pub async fn stored_with(server: &TestServer, data_id: &str, key: &str) -> Value
             tokio::time::Instant::now() < deadline,
             "`{key}` never stored: {data}"
         );
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(STEP).await;
     }
 }
 
