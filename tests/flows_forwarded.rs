@@ -2,15 +2,21 @@
 //! against a `gms` (A) that forwards its `type=ors` services to another `gms` standing in for ORS (B), whose DFM
 //! files point back at A as a real ORS's would. The answers must be the same (ids and booked numbers aside), and
 //! what A sends to B, captured on the wire, must be ORS's HTTP interface and nothing else.
+//!
+//! And the inbound flows forwarded end to end: the number booked on A, the push of request-inbound-delay
+//! delivered by A's Notification API, the customer's call placed on B's contact center, matched on A by
+//! match-interaction (as the strategy on the access number does), handed to the flow on B and routed to B's
+//! agent, the flow's end seen through A; a request no flow takes is refused (409) through A.
 
 mod common;
+mod common_flows;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, Uri};
-use common::{SAMPLE, TestServer};
+use common::{SAMPLE, TestServer, assert_error};
+use common_flows::{POOL, PushReceiver, assert_routed_to, code_of, ended, in_use, number_of};
 use serde_json::{Value, json};
 
 /// One request A sent to B: method, path, content type.
@@ -134,6 +140,23 @@ impl Setup {
             .await
     }
 
+    /// Asks `status` (every [`common_flows::STEP`], for at most [`common_flows::PATIENCE`]) until its `_text`
+    /// is `text`; returns that answer.
+    async fn status_until(&self, id: &str, text: &str) -> (u16, Value) {
+        let deadline = tokio::time::Instant::now() + common_flows::PATIENCE;
+        loop {
+            let answer = self.request(id, "status").await;
+            if answer.0 == 200 && answer.1["_text"] == text {
+                return answer;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never {text}: {answer:?}"
+            );
+            tokio::time::sleep(common_flows::STEP).await;
+        }
+    }
+
     async fn agent_ready(&self, agent: &str) {
         let (status, body) = self
             .flows()
@@ -143,25 +166,6 @@ impl Setup {
             )
             .await;
         assert_eq!(status, 200, "{body}");
-    }
-
-    /// Waits (bounded) until session `id` is in `state`, on the node that runs it.
-    async fn wait_state(&self, id: &str, state: &str) {
-        for _ in 0..1000 {
-            let (status, body) = self
-                .flows()
-                .post_internal(&format!("/scxml/session/{id}/query"), &[])
-                .await;
-            if status == 200
-                && body["states"]
-                    .as_array()
-                    .is_some_and(|states| states.iter().any(|s| s == state))
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("session {id} never reached {state}");
     }
 }
 
@@ -212,6 +216,7 @@ async fn play(flow: &str, setup: &Setup) -> Vec<Value> {
             let created = setup.create(flow, &[phone]).await;
             let id = id_of(&created);
             answers.push(normalize(&created));
+            answers.push(normalize(&setup.request(&id, "status").await));
             answers.push(normalize(&setup.request(&id, "cancel").await));
         }
         "request-inbound-poll" => {
@@ -221,45 +226,49 @@ async fn play(flow: &str, setup: &Setup) -> Vec<Value> {
             answers.push(normalize(&setup.request(&id, "status").await));
             setup.agent_ready("agent2").await;
             answers.push(normalize(&setup.request(&id, "status").await));
+            answers.push(normalize(&setup.request(&id, "status").await));
             answers.push(normalize(&setup.request(&id, "cancel").await));
         }
+        // The delay flows are told of the agent by status (the poll interval is longer than the test, and no
+        // device is given), so no step depends on a timer.
         "request-inbound-delay" | "request-inbound-delay-location" => {
-            let mut params = vec![phone, ("_poll_interval", "1"), ("first_name", "Ann")];
+            let mut params = vec![phone, ("_poll_interval", "600"), ("first_name", "Ann")];
             if flow.ends_with("location") {
                 params.extend([("_lat", "48.8566"), ("_long", "2.3522")]);
             }
             let created = setup.create(flow, &params).await;
             let id = id_of(&created);
             answers.push(normalize(&created));
-            setup.wait_state(&id, "waiting_for_agent").await;
+            // The location flow first geocodes the position ("Please wait."), then watches the agents.
+            let waiting = setup
+                .status_until(&id, "All agents are busy, please wait.")
+                .await;
+            answers.push(normalize(&waiting));
             setup.agent_ready("agent2").await;
-            setup.wait_state(&id, "notifying").await;
+            answers.push(normalize(&setup.request(&id, "status").await));
             answers.push(normalize(&setup.request(&id, "connect").await));
+            answers.push(normalize(&setup.request(&id, "status").await));
             answers.push(normalize(&setup.request(&id, "cancel").await));
         }
         "request-outbound-immediate" => {
             let created = setup.create(flow, &[phone]).await;
             let id = id_of(&created);
             answers.push(normalize(&created));
+            answers.push(normalize(&setup.request(&id, "status").await));
             answers.push(normalize(&setup.request(&id, "cancel").await));
         }
-        "request-outbound-delay" => {
-            let created = setup.create(flow, &[phone, ("_poll_interval", "1")]).await;
-            let id = id_of(&created);
-            answers.push(normalize(&created));
-            setup.agent_ready("agent2").await;
-            setup.wait_state(&id, "confirming").await;
-            answers.push(normalize(&setup.request(&id, "connect").await));
-            answers.push(normalize(&setup.request(&id, "cancel").await));
-        }
-        "request-outbound-poll" => {
-            let created = setup.create(flow, &[phone]).await;
+        "request-outbound-delay" | "request-outbound-poll" => {
+            let created = setup
+                .create(flow, &[phone, ("_poll_interval", "600")])
+                .await;
             let id = id_of(&created);
             answers.push(normalize(&created));
             answers.push(normalize(&setup.request(&id, "status").await));
             setup.agent_ready("agent2").await;
             answers.push(normalize(&setup.request(&id, "status").await));
             answers.push(normalize(&setup.request(&id, "connect").await));
+            // The call rings (5 s in the sample options): the customer is about to be called.
+            answers.push(normalize(&setup.request(&id, "status").await));
             answers.push(normalize(&setup.request(&id, "cancel").await));
         }
         "request-chat-poll" => {
@@ -342,4 +351,149 @@ async fn request_outbound_poll_forwarded() {
 #[tokio::test]
 async fn request_chat_poll_forwarded() {
     same_answers_in_process_and_forwarded("request-chat-poll").await;
+}
+
+/// The customer dials `number` from `ani` (keying in `code`) on the contact center of `node`; returns the call's
+/// interaction id.
+async fn place_call(node: &TestServer, number: &str, ani: &str, code: &str) -> String {
+    let url = reqwest::Url::parse_with_params(
+        &node.internal_url("/genesys/1/contact-center/calls"),
+        &[("ani", ani), ("dnis", number), ("access_code", code)],
+    )
+    .unwrap();
+    let (status, body) = node.send(node.http.post(url)).await;
+    assert_eq!(status, 200, "{body}");
+    body["interactionid"].as_str().unwrap().to_string()
+}
+
+/// What the strategy on the access number does with a call: asks A's match-interaction which service booked the
+/// number (which releases it), then hands the call to that service's session on B (`interaction.added`).
+/// Returns the matched service id.
+async fn match_and_hand_over(
+    setup: &Setup,
+    call: &str,
+    number: &str,
+    ani: &str,
+    code: &str,
+) -> String {
+    let (status, matched) = setup
+        .front
+        .post_internal(
+            "/genesys/1/service/match-interaction",
+            &[
+                ("_access_number", number),
+                ("_phone_number", ani),
+                ("_access_code", code),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{matched}");
+    let id = matched["_id"].as_str().unwrap().to_string();
+    let (status, body) = setup
+        .flows()
+        .post_internal(
+            &format!("/scxml/session/{id}/event/interaction.added"),
+            &[("interactionid", call), ("ani", ani), ("dnis", number)],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    id
+}
+
+/// The call to `number` from `ani` reaches the flow `id` on B and is routed to B's ready `agent`; the flow ends,
+/// which A's answer to a request shows.
+async fn call_routed_and_flow_ended(
+    setup: &Setup,
+    id: &str,
+    number: &str,
+    code: &str,
+    agent: &str,
+) {
+    let flows = setup.flows();
+    setup.agent_ready(agent).await;
+    let call = place_call(flows, number, "5551234", code).await;
+    let matched = match_and_hand_over(setup, &call, number, "5551234", code).await;
+    assert_eq!(matched, id);
+    // Matching released the number A booked.
+    assert_eq!(in_use(&setup.front, POOL).await, 0);
+    let (_, record) = setup.front.get(&format!("/genesys/1/service/{id}")).await;
+    assert!(record["_access_number"].is_null(), "{record}");
+    assert!(ended(flows, id).await, "the flow on B did not end");
+    assert_routed_to(flows, agent).await;
+    assert_error(&setup.request(id, "status").await, 404, "NotFound");
+}
+
+#[tokio::test]
+async fn request_inbound_immediate_forwarded_end_to_end() {
+    let setup = Setup::forwarded().await;
+    let (status, reply) = setup
+        .create("request-inbound-immediate", &[("_phone_number", "5551234")])
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let id = id_of(&(status, reply.clone()));
+    // The flow on B booked the number on A, under its own session id.
+    let number = number_of(&reply);
+    let code = code_of(&reply);
+    assert_eq!(in_use(&setup.front, POOL).await, 1);
+    let (_, record) = setup.front.get(&format!("/genesys/1/service/{id}")).await;
+    assert_eq!(record["_access_number"], number.as_str(), "{record}");
+    call_routed_and_flow_ended(&setup, &id, &number, &code, "agent1").await;
+}
+
+#[tokio::test]
+async fn request_inbound_delay_forwarded_end_to_end() {
+    let setup = Setup::forwarded().await;
+    let mut device = PushReceiver::start().await;
+    let (status, reply) = setup
+        .create(
+            "request-inbound-delay",
+            &[
+                ("_phone_number", "5551234"),
+                ("_device_os", "httpcb"),
+                ("_device_id", &device.url),
+                ("_poll_interval", "0.02"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let id = id_of(&(status, reply));
+    let (status, wait) = setup.request(&id, "status").await;
+    assert_eq!(
+        (status, &wait["_action"]),
+        (200, &json!("Message")),
+        "{wait}"
+    );
+    // B's agent becomes ready; the flow on B publishes through A's Notification API, which pushes to the device.
+    setup.agent_ready("agent2").await;
+    let (path, body) = device.next().await;
+    assert_eq!(path, "/push");
+    let push: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(push, json!({"_id": id, "_action": "connect"}));
+    let (status, answer) = setup.request(&id, "connect").await;
+    assert_eq!(status, 200, "{answer}");
+    let number = number_of(&answer);
+    let code = code_of(&answer);
+    assert_eq!(in_use(&setup.front, POOL).await, 1);
+    call_routed_and_flow_ended(&setup, &id, &number, &code, "agent2").await;
+    assert!(device.drain().is_empty());
+}
+
+#[tokio::test]
+async fn a_request_no_flow_takes_is_refused_through_the_forwarding_node() {
+    let setup = Setup::forwarded().await;
+    let (status, reply) = setup
+        .create("request-inbound-immediate", &[("_phone_number", "5551234")])
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let id = id_of(&(status, reply));
+    // B refuses at once a request the flow has no transition for; A passes the refusal on.
+    assert_error(
+        &setup.request(&id, "check-queue-position").await,
+        409,
+        "RequestNotHandled",
+    );
+    // The flow is still there and answers what it knows.
+    let (status, answer) = setup.request(&id, "cancel").await;
+    assert_eq!((status, &answer), (200, &json!({"_id": id})));
+    assert!(ended(setup.flows(), &id).await);
 }

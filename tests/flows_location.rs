@@ -2,30 +2,31 @@
 //! (`_lat`/`_long`); the flow reverse-geocodes it with the geocoding DFM (the embedded gazetteer), writes the place
 //! into the service's user data, books the access number from the resource group of the customer's country, and
 //! otherwise behaves as request-inbound-delay (push when an agent is ready, `connect` → `DialNumber`, the matched
-//! call routed). A position near no place falls back to the service's resource group; without a position and
-//! without a ready agent nothing is pushed and the service ends with its TTL.
+//! call routed), over `httpcb` or to a CometD app. A position near no place falls back to the service's resource
+//! group; without a position and without a ready agent nothing is pushed and the service ends with its TTL.
 
 mod common;
 mod common_flows;
 
-use common::{SAMPLE, TestServer};
+use common::{SAMPLE, TestServer, assert_error};
 use common_flows::{
-    PushReceiver, agent_ready, ask, contact_center, create_ok, dial, ended, record, stored_with,
-    with_ttl,
+    CometApp, POOL, PushReceiver, agent_ready, ask, assert_released, assert_routed_to, code_of,
+    create_ok, dial, ended, in_use, number_of, record, stored_with, with_ttl,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const SERVICE: &str = "request-inbound-delay-location";
 
-/// The sample options plus a resource group of Paris numbers. A `resource_group` option in
-/// `[service.request-access]` would override the group the flow asks for (section options win over request
-/// parameters), so request-access takes the group from the flow here.
+/// The sample options plus a resource group of Paris numbers, booked as the service's own are. A
+/// `resource_group` option in `[service.request-access]` would override the group the flow asks for (section
+/// options win over request parameters), so request-access takes the group from the flow here.
 async fn server() -> TestServer {
     let request_access = "service = request-access\nresource_group = Dnis_Pool\n";
     assert!(SAMPLE.contains(request_access));
     let options = SAMPLE.replace(request_access, "service = request-access\n");
     TestServer::start(&format!(
-        "{options}\n[Paris_Pool]\n_allocation_strategy = RANDOM\nparis1 = +33-1-5555-0101\n"
+        "{options}\n[Paris_Pool]\n_allocation_strategy = LOCAL\n_booking_expiration_timeout = 20\n\
+         paris1 = +33-1-5555-0101\n"
     ))
     .await
 }
@@ -69,30 +70,54 @@ async fn request_inbound_delay_location_books_a_number_of_the_customers_country(
     let (status, answer) = ask(&server, &id, "connect").await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["_action"], "DialNumber", "{answer}");
-    assert_eq!(answer["_tel_url"], "tel:+33-1-5555-0101", "{answer}");
+    assert_eq!(number_of(&answer), "+33-1-5555-0101", "{answer}");
     let (_, booked) = record(&server, &id).await;
     assert_eq!(booked["_access_number"], "+33-1-5555-0101", "{booked}");
+    assert_eq!(in_use(&server, "Paris_Pool").await, 1);
+    assert_eq!(in_use(&server, POOL).await, 0);
 
-    let code = answer["_access_code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    // The service books a code too (`provide_code`, true by default).
+    let code = code_of(&answer);
     dial(&server, "tel:+33-1-5555-0101", "5551234", &code).await;
     assert!(
         ended(&server, &id).await,
         "the flow did not end after routing"
     );
-    let (_, released) = record(&server, &id).await;
-    assert!(released["_access_number"].is_null(), "{released}");
-    let snapshot = contact_center(&server).await;
-    assert!(
-        snapshot["agents"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|agent| agent["id"] == "agent2" && agent["state"] == "busy"),
-        "{snapshot}"
-    );
+    assert_routed_to(&server, "agent2").await;
+    assert_released(&server, &id, "Paris_Pool").await;
+}
+
+#[tokio::test]
+async fn request_inbound_delay_location_pushes_connect_to_a_comet_app() {
+    let server = server().await;
+    let app = CometApp::connect(&server, "eve@example.com").await;
+    let (id, _) = create_ok(
+        &server,
+        SERVICE,
+        &[
+            ("_phone_number", "5551237"),
+            ("_lat", "48.8566"),
+            ("_long", "2.3522"),
+            ("_resource_groups", r#"{"FR": "Paris_Pool"}"#),
+            ("_device_os", "comet"),
+            ("_device_id", "eve@example.com"),
+            ("_poll_interval", "0.01"),
+        ],
+    )
+    .await;
+    agent_ready(&server, "agent1").await;
+    // The publish on ors.contact.<id> reaches the app's CometD connection as its gms_user.
+    let data = app.next().await;
+    assert_eq!(data["tag"], format!("ors.contact.{id}"), "{data}");
+    let push: Value = serde_json::from_str(data["message"].as_str().unwrap()).unwrap();
+    assert_eq!(push, json!({"_id": id, "_action": "connect"}));
+    let (status, answer) = ask(&server, &id, "connect").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(number_of(&answer), "+33-1-5555-0101", "{answer}");
+    let (status, cancelled) = ask(&server, &id, "cancel").await;
+    assert_eq!((status, &cancelled), (200, &json!({"_id": id})));
+    assert!(ended(&server, &id).await);
+    assert_released(&server, &id, "Paris_Pool").await;
 }
 
 #[tokio::test]
@@ -121,17 +146,12 @@ async fn request_inbound_delay_location_far_from_any_place_uses_the_service_grou
     let (_, data) = server.get(&format!("/genesys/1/storage/{data_id}")).await;
     assert!(data.get("location").is_none(), "{data}");
     let (_, answer) = ask(&server, &id, "connect").await;
-    assert_eq!(answer["_action"], "DialNumber", "{answer}");
-    assert!(
-        answer["_tel_url"]
-            .as_str()
-            .unwrap()
-            .starts_with("tel:1-888-call-me"),
-        "{answer}"
-    );
+    assert!(number_of(&answer).starts_with("1-888-call-me"), "{answer}");
+    assert_eq!(in_use(&server, POOL).await, 1);
     let (status, answer) = ask(&server, &id, "cancel").await;
-    assert_eq!((status, &answer["_id"]), (200, &serde_json::json!(id)));
+    assert_eq!((status, &answer), (200, &json!({"_id": id})));
     assert!(ended(&server, &id).await);
+    assert_released(&server, &id, POOL).await;
 }
 
 #[tokio::test]
@@ -157,6 +177,6 @@ async fn request_inbound_delay_location_without_a_position_waits_and_ends_with_i
     let data_id = reply["_data_id"].as_str().unwrap();
     let (_, data) = server.get(&format!("/genesys/1/storage/{data_id}")).await;
     assert!(data.get("location").is_none(), "{data}");
-    server.clock.advance(std::time::Duration::from_secs(2));
-    assert_eq!(record(&server, &id).await.0, 404);
+    assert_released(&server, &id, POOL).await;
+    assert_error(&ask(&server, &id, "connect").await, 404, "NotFound");
 }

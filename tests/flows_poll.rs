@@ -1,17 +1,16 @@
 //! The polling sample flows end to end through the public Service API, as the mobile app plays them:
 //! request-inbound-poll (status → `Message` with the wait, then `DialNumber`; the call to the booked number is
 //! matched back to the flow, which releases the number, and routed) and request-outbound-poll (status →
-//! `Message`, then `ConfirmationDialog`; connect → the customer is called and routed), with cancellation and the
-//! service TTL.
+//! `Message`, then `ConfirmationDialog`; connect → the customer is called and routed), with cancellation, the
+//! service TTL, and a missing phone number refused.
 
 mod common;
 mod common_flows;
 
-use std::time::Duration;
-
-use common::{SAMPLE, TestServer};
+use common::{SAMPLE, TestServer, assert_error};
 use common_flows::{
-    agent_ready, agent_state, ask, create_ok, dial, ended, is_running, poll_until, record, with_ttl,
+    POOL, agent_ready, agent_state, ask, assert_refused, assert_released, assert_routed_to,
+    code_of, create, create_ok, dial, ended, is_running, number_of, poll_until, record, with_ttl,
 };
 
 /// The sample options with outbound calls answered at once.
@@ -48,29 +47,26 @@ async fn request_inbound_poll_waits_then_gives_a_number_and_routes_the_matched_c
     // An agent becomes ready: the next status books an access number and answers with it.
     agent_ready(&server, "agent2").await;
     let dial_number = poll_until(&server, &id, "DialNumber").await;
-    let tel = dial_number["_tel_url"].as_str().unwrap().to_string();
-    let number = tel.strip_prefix("tel:").unwrap();
+    let number = number_of(&dial_number);
     assert!(number.starts_with("1-888-call-me"), "{dial_number}");
-    let code = dial_number["_access_code"].as_str().unwrap().to_string();
-    assert!(!code.is_empty(), "{dial_number}");
+    let code = code_of(&dial_number);
     let (_, booked) = record(&server, &id).await;
-    assert_eq!(booked["_access_number"], number, "{booked}");
+    assert_eq!(booked["_access_number"], number.as_str(), "{booked}");
     assert_eq!(booked["_access_code"], code.as_str(), "{booked}");
-    // Asking again repeats the same number.
+    // Asking again repeats the same number, label included; connect is no request of this flow.
     let (_, again) = ask(&server, &id, "status").await;
-    assert_eq!(again["_action"], "DialNumber");
-    assert_eq!(again["_tel_url"], tel.as_str());
+    assert_eq!(again, dial_number);
+    assert_refused(&ask(&server, &id, "connect").await, "not_offered");
 
     // The customer dials it: match-interaction hands the call to this flow and releases the number; the flow
     // routes the call to the ready agent and ends.
-    dial(&server, &tel, "5551234", &code).await;
+    dial(&server, &number, "5551234", &code).await;
     assert!(
         ended(&server, &id).await,
         "the flow did not end after routing"
     );
-    let (_, released) = record(&server, &id).await;
-    assert!(released["_access_number"].is_null(), "{released}");
-    assert_eq!(agent_state(&server, "agent2").await, "busy");
+    assert_routed_to(&server, "agent2").await;
+    assert_released(&server, &id, POOL).await;
 }
 
 #[tokio::test]
@@ -85,10 +81,10 @@ async fn request_inbound_poll_is_cancelled_by_the_app() {
     let (_, wait) = ask(&server, &id, "status").await;
     assert_eq!(wait["_action"], "Message", "{wait}");
     let (status, answer) = ask(&server, &id, "cancel").await;
-    assert_eq!((status, &answer["_id"]), (200, &serde_json::json!(id)));
+    assert_eq!((status, &answer), (200, &serde_json::json!({"_id": id})));
     assert!(ended(&server, &id).await);
-    let (status, _) = ask(&server, &id, "status").await;
-    assert_eq!(status, 404);
+    assert_error(&ask(&server, &id, "status").await, 404, "NotFound");
+    assert_released(&server, &id, POOL).await;
 }
 
 #[tokio::test]
@@ -104,14 +100,11 @@ async fn request_inbound_poll_ends_with_its_ttl() {
     .await;
     let (_, dial_number) = ask(&server, &id, "status").await;
     assert_eq!(dial_number["_action"], "DialNumber", "{dial_number}");
-    // The flow ends by itself when its TTL passes; nobody dialled.
+    // The flow ends by itself when its TTL passes; nobody dialled. GMS releases the number and forgets the
+    // service as the session ends.
     assert!(ended(&server, &id).await, "the flow outlived its TTL");
-    let (status, _) = ask(&server, &id, "status").await;
-    assert_eq!(status, 404);
-    // GMS forgets the service once the TTL has passed on its own clock.
-    server.clock.advance(Duration::from_secs(2));
-    let (status, _) = record(&server, &id).await;
-    assert_eq!(status, 404);
+    assert_error(&ask(&server, &id, "status").await, 404, "NotFound");
+    assert_released(&server, &id, POOL).await;
 }
 
 #[tokio::test]
@@ -128,12 +121,7 @@ async fn request_outbound_poll_confirms_then_calls_the_customer_and_routes_the_c
     assert_eq!(wait["_action"], "Message", "{wait}");
     assert_eq!(wait["_ewt"], 60.0, "{wait}");
     // Nothing is offered yet: connect is refused, and the flow goes on waiting.
-    let (status, refused) = ask(&server, &id, "connect").await;
-    assert!((400..500).contains(&status), "{status} {refused}");
-    assert!(
-        refused["message"].as_str().unwrap().contains("not_offered"),
-        "{refused}"
-    );
+    assert_refused(&ask(&server, &id, "connect").await, "not_offered");
     agent_ready(&server, "agent1").await;
     let dialog = poll_until(&server, &id, "ConfirmationDialog").await;
     assert_eq!(
@@ -151,7 +139,8 @@ async fn request_outbound_poll_confirms_then_calls_the_customer_and_routes_the_c
         ended(&server, &id).await,
         "the flow did not end after routing the call"
     );
-    assert_eq!(agent_state(&server, "agent1").await, "busy");
+    assert_routed_to(&server, "agent1").await;
+    assert_released(&server, &id, POOL).await;
 }
 
 #[tokio::test]
@@ -167,10 +156,11 @@ async fn request_outbound_poll_cancelled_at_the_confirmation_calls_nobody() {
     let (_, dialog) = ask(&server, &id, "status").await;
     assert_eq!(dialog["_action"], "ConfirmationDialog", "{dialog}");
     let (status, answer) = ask(&server, &id, "cancel").await;
-    assert_eq!((status, &answer["_id"]), (200, &serde_json::json!(id)));
+    assert_eq!((status, &answer), (200, &serde_json::json!({"_id": id})));
     assert!(ended(&server, &id).await);
     assert!(!is_running(&server, &id).await);
     assert_eq!(agent_state(&server, "agent2").await, "ready");
+    assert_released(&server, &id, POOL).await;
 }
 
 #[tokio::test]
@@ -183,7 +173,19 @@ async fn request_outbound_poll_ends_with_its_ttl() {
     )
     .await;
     assert!(ended(&server, &id).await, "the flow outlived its TTL");
-    server.clock.advance(Duration::from_secs(2));
-    let (status, _) = record(&server, &id).await;
-    assert_eq!(status, 404);
+    assert_released(&server, &id, POOL).await;
+}
+
+#[tokio::test]
+async fn request_outbound_poll_without_a_number_is_refused() {
+    let server = server().await;
+    let answer = create(&server, "request-outbound-poll", &[("_phone_number", "")]).await;
+    assert_error(&answer, 502, "BackendUnavailable");
+    assert!(
+        answer.1["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing_phone_number"),
+        "{answer:?}"
+    );
 }
