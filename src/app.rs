@@ -126,10 +126,8 @@ impl App {
         ));
         registry.register("ors", kind.clone());
         let registry = Arc::new(registry);
-        node.ors
-            .shared()
-            .modules
-            .set_interaction_router(crate::services::ors::interaction_router(registry.clone()));
+        // Calls to booked access numbers find their service through the gsgBasedServices DFM's match-interaction,
+        // as an ORS strategy does: in-process here, or on the GMS that booked the number when that is another node.
         node.ors
             .set_session_end_listener(crate::services::ors::session_end_listener(
                 &registry,

@@ -5,8 +5,9 @@
 //!
 //! And the inbound flows forwarded end to end: the number booked on A, the push of request-inbound-delay
 //! delivered by A's Notification API, the customer's call placed on B's contact center, matched on A by
-//! match-interaction (as the strategy on the access number does), handed to the flow on B and routed to B's
-//! agent, the flow's end seen through A; a request no flow takes is refused (409) through A.
+//! match-interaction through B's gsgBasedServices DFM (as the strategy on an ORS access number does), handed to
+//! the flow on B and routed to B's agent, the flow's end seen through A; a request no flow takes is refused (409)
+//! through A.
 
 mod common;
 mod common_flows;
@@ -366,42 +367,8 @@ async fn place_call(node: &TestServer, number: &str, ani: &str, code: &str) -> S
     body["interactionid"].as_str().unwrap().to_string()
 }
 
-/// What the strategy on the access number does with a call: asks A's match-interaction which service booked the
-/// number (which releases it), then hands the call to that service's session on B (`interaction.added`).
-/// Returns the matched service id.
-async fn match_and_hand_over(
-    setup: &Setup,
-    call: &str,
-    number: &str,
-    ani: &str,
-    code: &str,
-) -> String {
-    let (status, matched) = setup
-        .front
-        .post_internal(
-            "/genesys/1/service/match-interaction",
-            &[
-                ("_access_number", number),
-                ("_phone_number", ani),
-                ("_access_code", code),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{matched}");
-    let id = matched["_id"].as_str().unwrap().to_string();
-    let (status, body) = setup
-        .flows()
-        .post_internal(
-            &format!("/scxml/session/{id}/event/interaction.added"),
-            &[("interactionid", call), ("ani", ani), ("dnis", number)],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    id
-}
-
-/// The call to `number` from `ani` reaches the flow `id` on B and is routed to B's ready `agent`; the flow ends,
-/// which A's answer to a request shows.
+/// The call to `number` placed on B is matched on A, reaches the flow `id` on B and is routed to B's ready
+/// `agent`; the flow ends, which A's answer to a request shows.
 async fn call_routed_and_flow_ended(
     setup: &Setup,
     id: &str,
@@ -411,16 +378,16 @@ async fn call_routed_and_flow_ended(
 ) {
     let flows = setup.flows();
     setup.agent_ready(agent).await;
-    let call = place_call(flows, number, "5551234", code).await;
-    let matched = match_and_hand_over(setup, &call, number, "5551234", code).await;
-    assert_eq!(matched, id);
-    // Matching released the number A booked.
-    assert_eq!(in_use(&setup.front, POOL).await, 0);
-    let (_, record) = setup.front.get(&format!("/genesys/1/service/{id}")).await;
-    assert!(record["_access_number"].is_null(), "{record}");
+    // B's contact center asks A, through the gsgBasedServices DFM, which service booked the number (as the
+    // strategy on an ORS access number does); A's match-interaction answers and releases the number.
+    place_call(flows, number, "5551234", code).await;
     assert!(ended(flows, id).await, "the flow on B did not end");
+    assert_eq!(in_use(&setup.front, POOL).await, 0);
     assert_routed_to(flows, agent).await;
     assert_error(&setup.request(id, "status").await, 404, "NotFound");
+    // B's answer told A the session is gone: A forgets the instance.
+    let forgotten = setup.front.get(&format!("/genesys/1/service/{id}")).await;
+    assert_error(&forgotten, 404, "NotFound");
 }
 
 #[tokio::test]
@@ -496,4 +463,23 @@ async fn a_request_no_flow_takes_is_refused_through_the_forwarding_node() {
     let (status, answer) = setup.request(&id, "cancel").await;
     assert_eq!((status, &answer), (200, &json!({"_id": id})));
     assert!(ended(setup.flows(), &id).await);
+}
+
+#[tokio::test]
+async fn a_forwarded_service_cancelled_on_its_ors_lets_go_of_its_number_on_the_next_request() {
+    let setup = Setup::forwarded().await;
+    let (status, reply) = setup
+        .create("request-inbound-immediate", &[("_phone_number", "5551234")])
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let id = id_of(&(status, reply));
+    assert_eq!(in_use(&setup.front, POOL).await, 1);
+    let (status, answer) = setup.request(&id, "cancel").await;
+    assert_eq!((status, &answer), (200, &json!({"_id": id})));
+    assert!(ended(setup.flows(), &id).await);
+    // The ORS (B) tells A nothing when the session ends; A learns it from B's answer to the next request.
+    assert_error(&setup.request(&id, "status").await, 404, "NotFound");
+    assert_eq!(in_use(&setup.front, POOL).await, 0);
+    let forgotten = setup.front.get(&format!("/genesys/1/service/{id}")).await;
+    assert_error(&forgotten, 404, "NotFound");
 }

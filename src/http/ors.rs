@@ -366,11 +366,20 @@ async fn service_request(
     if name == "update" {
         return update(&state, &record, params).await;
     }
-    let answer = state
-        .kind
-        .request(&record, name, &params)
-        .await
-        .map_err(ors_error)?;
+    let answer = match state.kind.request(&record, name, &params).await {
+        Ok(answer) => answer,
+        Err(error @ (OrsError::NotFound(_) | OrsError::Ended(_))) => {
+            // The session is gone. A remote ORS tells GMS nothing when a session ends, so this is where the
+            // instance of a forwarded service lets go of its number (in-process ones have done so already).
+            let core = state.services.core();
+            if let Err(failure) = core.release_access(&record).await {
+                tracing::warn!(service = %record.id, error = %failure, "access number of an ended service not released");
+            }
+            let _ = core.forget(&record.id).await;
+            return Err(ors_error(error));
+        }
+        Err(error) => return Err(ors_error(error)),
+    };
     Ok(answer_response(answer))
 }
 

@@ -97,9 +97,39 @@ impl Modules {
         self.executor.client()
     }
 
-    /// Sets how calls to booked access numbers find their session.
+    /// Sets how calls to booked access numbers find their session, instead of the DFM's match-interaction.
     pub fn set_interaction_router(&self, router: InteractionRouter) {
         let _ = self.router.set(router);
+    }
+
+    /// Finds the service a call to a booked access number belongs to as the strategy on an ORS access number
+    /// does: the `match-interaction` action of the `gsgBasedServices` DFM (the GMS that booked the number
+    /// answers, and releases it; served in-process when that GMS is this node). `None` when no DFM declares the
+    /// action or no service holds the number.
+    async fn match_interaction(
+        &self,
+        dnis: &str,
+        ani: &str,
+        code: Option<String>,
+    ) -> Option<String> {
+        let dfm = self.dfm.by_name("gsgBasedServices")?;
+        let mut values = crate::dfm::AttrValues::new();
+        values.insert("_access_number".into(), serde_json::Value::from(dnis));
+        if !ani.is_empty() {
+            values.insert("_phone_number".into(), serde_json::Value::from(ani));
+        }
+        if let Some(code) = code.filter(|code| !code.is_empty()) {
+            values.insert("_access_code".into(), serde_json::Value::from(code));
+        }
+        let completion = self
+            .executor
+            .execute(dfm, "match-interaction", &values)
+            .await;
+        if !(200..300).contains(&completion.status) {
+            tracing::debug!(status = completion.status, data = %completion.data, "match-interaction found no service");
+            return None;
+        }
+        completion.data.get("_id")?.as_str().map(str::to_string)
     }
 
     /// Notified after every contact-center call, for the driver that ticks its clock.
@@ -417,11 +447,12 @@ impl Modules {
                 dnis,
                 udata,
             } => {
-                let Some(router) = self.router.get() else {
-                    return;
-                };
                 let code = udata.get("access_code").cloned();
-                let Some(session) = router(dnis.clone(), ani.clone(), code).await else {
+                let session = match self.router.get() {
+                    Some(router) => router(dnis.clone(), ani.clone(), code).await,
+                    None => self.match_interaction(&dnis, &ani, code).await,
+                };
+                let Some(session) = session else {
                     tracing::info!(%dnis, %ani, "no service holds the dialled access number");
                     return;
                 };

@@ -10,19 +10,16 @@
 //! for the next customer at once; a session on a remote ORS is released by `DELETE`, its TTL, or its booking's
 //! expiry.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use crate::config::{ConfigHandle, GmsConfig};
-use crate::ors::modules::InteractionRouter;
 use crate::ors::{Answer, Ors, OrsClient, OrsError, Remote};
 use crate::outbound::HttpClient;
 use crate::services::{
     Error, Reply, Result, ServiceCall, ServiceCore, ServiceKind, ServiceRecord, ServiceRegistry,
 };
-use crate::storage::DataSet;
 
 /// The `ors` service kind.
 #[derive(Debug, Clone)]
@@ -191,28 +188,5 @@ pub fn session_end_listener(
                 tracing::warn!(session = %id, %error, "ended service instance not forgotten");
             }
         });
-    })
-}
-
-/// Finds the `type=ors` service a call to a booked access number belongs to, with the configured
-/// `match-interaction` service (which also releases the number when the service says so).
-pub fn interaction_router(registry: Arc<ServiceRegistry>) -> InteractionRouter {
-    Arc::new(move |dnis: String, ani: String, code: Option<String>| {
-        let registry = registry.clone();
-        Box::pin(async move {
-            let mut params = BTreeMap::new();
-            params.insert("_access_number".to_string(), dnis);
-            if !ani.is_empty() {
-                params.insert("_phone_number".to_string(), ani);
-            }
-            if let Some(code) = code {
-                params.insert("_access_code".to_string(), code);
-            }
-            let reply = registry
-                .create("match-interaction", params, DataSet::default())
-                .await
-                .ok()?;
-            reply.get("_id")?.as_str().map(str::to_string)
-        })
     })
 }
