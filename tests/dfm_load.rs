@@ -241,6 +241,40 @@ fn bad_files_name_the_place_and_the_problem() {
     }
 }
 
+/// Found by `fuzz/fuzz_targets/dfm_load.rs`: attribute places were found by searching the start tag for the name,
+/// which stopped at a `>` inside a value, matched a name written inside another value, and accepted names such as
+/// `/` that the reader takes from `t=''/='n'`. Places now come from the reader itself, and names must be XML names
+/// separated by white space.
+#[test]
+fn attribute_places_and_names_are_exact() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "<dfm name='d' namespace='n'>\n<connections><connection name='c' note='a > b' selectionmode='rr'/></connections></dfm>",
+            "bad.txt:2:48: selection mode 'rr' is neither 'simple' nor 'round-robin'",
+        ),
+        (
+            "<dfm name='d' namespace='n'>\n<connections><connection name='c' note=' selectionmode=' selectionmode='rr'/></connections></dfm>",
+            "bad.txt:2:58: selection mode 'rr' is neither 'simple' nor 'round-robin'",
+        ),
+        (
+            "<dfm name='d' namespace='n' t=''/='n'/>",
+            "bad.txt:1:33: attribute name '/' in <dfm> is not an XML name",
+        ),
+        (
+            "<dfm name='d'namespace='n'/>",
+            "bad.txt:1:14: attribute 'namespace' in <dfm> must be separated from what precedes it by white space",
+        ),
+        (
+            "\u{feff}<dfm name='d'/>",
+            "bad.txt:1:2: <dfm> needs a 'namespace' attribute",
+        ),
+    ];
+    for (text, expected) in cases {
+        let message = error_of(text);
+        assert_eq!(&message, expected, "for {text:?}");
+    }
+}
+
 /// A well-formed file with one action, whose action body is `action`.
 fn with_action(action: &str) -> String {
     format!(

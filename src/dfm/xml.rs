@@ -2,7 +2,8 @@
 //!
 //! Only elements and their attributes matter in a DFM file, so text, comments and processing instructions are
 //! dropped here. Every element and attribute keeps the line and column where it starts, so the later stage can
-//! point at the exact place of a mistake.
+//! point at the exact place of a mistake. Element and attribute names must be XML names, and attributes must be
+//! separated by white space: quick-xml alone would read `<a x='1'/='2'>` as an attribute named `/`.
 
 use std::fmt;
 
@@ -188,25 +189,56 @@ fn element(
     start: usize,
     index: &LineIndex<'_>,
 ) -> Result<XmlElement, XmlError> {
-    let pos = index.pos(start);
-    let name = tag.name().as_ref().to_string();
+    let name_ref = tag.name();
+    let name: &str = name_ref.as_ref();
+    // The reader borrows from `text`, so the name's address gives its exact place; its `<` is just before.
+    let pos = index.pos(
+        offset_in(text, name)
+            .and_then(|off| off.checked_sub(1))
+            .unwrap_or(start),
+    );
+    if !is_xml_name(name) {
+        return Err(XmlError {
+            pos,
+            message: format!("element name '{name}' is not an XML name"),
+        });
+    }
+    let name = name.to_string();
     let mut attrs: Vec<XmlAttr> = Vec::new();
     for attr in tag.attributes() {
         let attr = attr.map_err(|err| XmlError {
             pos,
             message: format!("malformed attribute in <{name}>: {err}"),
         })?;
-        let attr_name = attr.key.as_ref().to_string();
+        let attr_name: &str = attr.key.as_ref();
+        let attr_offset = offset_in(text, attr_name);
+        let attr_pos = attr_offset.map_or(pos, |off| index.pos(off));
+        if !is_xml_name(attr_name) {
+            return Err(XmlError {
+                pos: attr_pos,
+                message: format!("attribute name '{attr_name}' in <{name}> is not an XML name"),
+            });
+        }
+        // The reader takes `a='1'b='2'` as two attributes; XML requires white space between them.
+        if attr_offset
+            .and_then(|off| text[..off].chars().next_back())
+            .is_some_and(|before| !is_xml_space(before))
+        {
+            return Err(XmlError {
+                pos: attr_pos,
+                message: format!(
+                    "attribute '{attr_name}' in <{name}> must be separated from what precedes it by white space"
+                ),
+            });
+        }
+        let attr_name = attr_name.to_string();
         let value = attr
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map_err(|err| XmlError {
-                pos,
+                pos: attr_pos,
                 message: format!("bad value of attribute '{attr_name}' in <{name}>: {err}"),
             })?
             .into_owned();
-        let attr_pos = attr_position(text, start, &attr_name)
-            .map(|off| index.pos(off))
-            .unwrap_or(pos);
         if attrs.iter().any(|seen| seen.name == attr_name) {
             return Err(XmlError {
                 pos: attr_pos,
@@ -227,25 +259,35 @@ fn element(
     })
 }
 
-/// Finds where attribute `name` starts inside the start tag beginning at `start`.
-fn attr_position(text: &str, start: usize, name: &str) -> Option<usize> {
-    let tag_text = text.get(start..)?;
-    let tag_end = tag_text.find('>').unwrap_or(tag_text.len());
-    let tag_text = &tag_text[..tag_end];
-    let mut from = 0;
-    while let Some(found) = tag_text[from..].find(name) {
-        let at = from + found;
-        let before_ok = tag_text[..at]
-            .chars()
-            .next_back()
-            .is_some_and(char::is_whitespace);
-        let after = tag_text[at + name.len()..].trim_start();
-        if before_ok && after.starts_with('=') {
-            return Some(start + at);
-        }
-        from = at + name.len();
-    }
-    None
+/// The byte offset of `piece` in `text` when `piece` is a slice of `text`.
+fn offset_in(text: &str, piece: &str) -> Option<usize> {
+    let off = piece.as_ptr().addr().checked_sub(text.as_ptr().addr())?;
+    (off.checked_add(piece.len())? <= text.len() && text.is_char_boundary(off)).then_some(off)
+}
+
+/// XML white space: space, tab, carriage return, line feed.
+fn is_xml_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+/// Whether `name` is an XML `Name` (XML 1.0, section 2.3), which covers qualified names such as `xs:any`.
+fn is_xml_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(is_name_start_char) && chars.all(is_name_char)
+}
+
+fn is_name_start_char(c: char) -> bool {
+    matches!(c,
+        ':' | 'A'..='Z' | '_' | 'a'..='z'
+        | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}' | '\u{370}'..='\u{37D}'
+        | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}'
+        | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}'
+        | '\u{FDF0}'..='\u{FFFD}' | '\u{10000}'..='\u{EFFFF}')
+}
+
+fn is_name_char(c: char) -> bool {
+    is_name_start_char(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
 
 #[cfg(test)]
@@ -270,6 +312,31 @@ mod tests {
         assert_eq!(child.pos, Pos { line: 2, column: 3 });
         assert_eq!(child.attr("y").unwrap().pos, Pos { line: 2, column: 7 });
         assert_eq!(child.attr("y").unwrap().value, "2");
+    }
+
+    #[test]
+    fn attribute_positions_do_not_depend_on_values() {
+        // A `>` in a value, and a value that looks like the next attribute, used to hide the real place.
+        let root = parse("<a v='>' w=' x=' x='1'/>").unwrap();
+        let at = |name: &str| root.attr(name).map(|attr| attr.pos.to_string());
+        assert_eq!(at("w").as_deref(), Some("1:10"));
+        assert_eq!(at("x").as_deref(), Some("1:18"));
+        let root = parse("\u{feff}<a\n x='1'/>").unwrap();
+        assert_eq!(root.pos, Pos { line: 1, column: 2 });
+        assert_eq!(root.attr("x").unwrap().pos, Pos { line: 2, column: 2 });
+    }
+
+    #[test]
+    fn names_that_are_not_xml_names_are_errors() {
+        let err = parse("<an t=''/='n'/>").unwrap_err();
+        assert_eq!(err.pos, Pos { line: 1, column: 9 });
+        assert_eq!(err.message, "attribute name '/' in <an> is not an XML name");
+        let err = parse("<a x='1'y='2'/>").unwrap_err();
+        assert_eq!(err.pos, Pos { line: 1, column: 9 });
+        assert!(err.message.contains("white space"), "{}", err.message);
+        let err = parse("< t=''/>").unwrap_err();
+        assert!(err.message.contains("not an XML name"), "{}", err.message);
+        assert!(parse("<d:dfm xmlns:d='urn:x' a.b-c='1' _é='2'/>").is_ok());
     }
 
     #[test]
