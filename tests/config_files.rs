@@ -93,3 +93,17 @@ fn serve_refuses_a_bad_file_with_its_line() {
             .contains("cannot read option file /nonexistent/gms.ini")
     );
 }
+
+#[test]
+fn a_byte_order_mark_opens_the_file_and_nothing_else() {
+    let path = std::path::Path::new("bom.ini");
+    for text in [
+        "\u{feff}[server]\nnode_id = 07\n",
+        "\u{feff} [server]\nnode_id = 07\n",
+        "\u{feff}\n[server]\nnode_id = 07\n",
+    ] {
+        let raw = gms::config::RawConfig::parse(path, text).unwrap();
+        let config = gms::config::GmsConfig::from_raw(raw).unwrap();
+        assert_eq!(config.server.node_id, 7, "{text:?}");
+    }
+}

@@ -115,12 +115,14 @@ impl RawConfig {
         let file: Arc<Path> = Arc::from(file);
         let mut sections: Vec<RawSection> = Vec::new();
         let mut current: Option<usize> = None;
+        // A byte-order mark (as Windows editors write one) opens the file; it is no part of the first line.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (idx, line) in text.lines().enumerate() {
             let location = Location {
                 file: file.clone(),
                 line: idx + 1,
             };
-            let trimmed = line.trim().trim_start_matches('\u{feff}');
+            let trimmed = line.trim();
             if trimmed.is_empty() || trimmed.starts_with(';') {
                 continue;
             }
