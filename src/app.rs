@@ -17,6 +17,7 @@ use crate::config::{ConfigHandle, GmsConfig};
 use crate::http;
 use crate::http::metrics::Metrics;
 use crate::http::ors::RouterInProcess;
+use crate::http::state::Handles;
 use crate::http::{AppState, Listeners, Routers};
 use crate::notify;
 use crate::ors::node::OrsNode;
@@ -150,7 +151,7 @@ impl App {
         Ok(App {
             notify,
             cometd,
-            state: AppState {
+            state: AppState::new(Handles {
                 config,
                 store,
                 storage,
@@ -158,7 +159,7 @@ impl App {
                 resources,
                 clock: options.clock,
                 metrics,
-            },
+            }),
             ors: OrsParts {
                 node,
                 kind,

@@ -1,9 +1,8 @@
 //! The access rules of the public listener: the deployment guide's "Block" list (match-interaction,
-//! notification/publish, node) answers 404 there, whatever else is mounted. Path segments are compared after
+//! notification/publish, node) answers 404 there, whatever else is mounted (applied by `trace::Edge`). Path segments are compared after
 //! percent-decoding, so `match%2Dinteraction` is blocked too.
 
 use axum::extract::Request;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use percent_encoding::percent_decode_str;
 
@@ -26,17 +25,14 @@ pub fn is_blocked(path: &str) -> bool {
     )
 }
 
-/// Public-listener layer answering 404 for blocked paths.
-pub async fn block(request: Request, next: Next) -> Response {
-    if is_blocked(request.uri().path()) {
-        return ApiError::not_found(format!(
-            "no route for {} {}",
-            request.method(),
-            request.uri().path()
-        ))
-        .into_response();
-    }
-    next.run(request).await
+/// The public listener's answer to a blocked path: 404, as for a route that does not exist.
+pub fn blocked(request: &Request) -> Response {
+    ApiError::not_found(format!(
+        "no route for {} {}",
+        request.method(),
+        request.uri().path()
+    ))
+    .into_response()
 }
 
 #[cfg(test)]

@@ -34,7 +34,6 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
-use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
 
 pub use error::ApiError;
@@ -138,24 +137,10 @@ async fn no_route(method: Method, uri: Uri) -> ApiError {
 }
 
 fn finish(router: Router, public: bool, metrics: Arc<Metrics>) -> Router {
-    let router = router
-        .route_layer(from_fn(trace::tag_route))
-        .fallback(no_route);
-    let router = if public {
-        router.layer(from_fn(access::block))
-    } else {
-        router
-    };
     router
-        // A bug must not drop the connection: a panicking handler answers 500 with the JSON body.
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            |_: Box<dyn std::any::Any + Send>| {
-                axum::response::IntoResponse::into_response(ApiError::internal(
-                    "a request handler panicked",
-                ))
-            },
-        ))
-        .layer(from_fn_with_state(metrics, trace::observe))
+        .route_layer(trace::TagRouteLayer)
+        .fallback(no_route)
+        .layer(trace::EdgeLayer::new(metrics, public))
 }
 
 #[cfg(test)]
