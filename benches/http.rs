@@ -3,8 +3,9 @@
 //! drives each with `wrk`, and prints one JSON line per case plus the ratios to the bare handler.
 //! `scripts/bench-http` runs it and writes the figures into BENCHMARKS.md.
 //!
-//! Arguments: `--duration SECS` (default 10), `--connections N` (default 64), `--threads N` (default 2),
-//! `--only N` (run only case N, 0-based, for profiling).
+//! Arguments: `--duration SECS` per run (default 10), `--connections N` (default 64), `--threads N` (default 2),
+//! `--rounds N` (default 3: the three cases run in turn N times; each figure is the median round), `--only LIST`
+//! (run only these cases, 0-based and comma-separated, once each in that order, for profiling).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -180,50 +181,79 @@ fn main() {
     .expect("lua script");
 
     if let Some(only) = std::env::args().position(|a| a == "--only") {
-        let case = std::env::args().nth(only + 1).unwrap_or_default();
-        let figures = match case.as_str() {
-            "0" => wrk("bare axum hello", &format!("http://{hello}/hello"), None),
-            "1" => wrk(
+        let list = std::env::args().nth(only + 1).unwrap_or_default();
+        for case in list.split(',') {
+            let figures = match case {
+                "0" => wrk("bare axum hello", &format!("http://{hello}/hello"), None),
+                "1" => wrk(
+                    "GET /genesys/1/storage/{id}/{key}",
+                    &format!("{base}/genesys/1/storage/{data_id}/greeting"),
+                    None,
+                ),
+                _ => wrk(
+                    "POST /genesys/1/service/request-access",
+                    &format!("{base}/genesys/1/service/request-access"),
+                    Some(&script),
+                ),
+            };
+            println!(
+                "{}: {:.0} requests/s, p99 {} ms",
+                figures.name, figures.requests_per_sec, figures.p99_ms
+            );
+        }
+        return;
+    }
+    // Rounds of the three cases in turn, so a drift of the machine's speed during the run falls on every case
+    // alike; each case's figure is its median round, and the ratio's spread over the rounds is printed too.
+    let rounds = arg("--rounds", 3).max(1) as usize;
+    let mut runs: Vec<[Figures; 3]> = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        runs.push([
+            wrk("bare axum hello", &format!("http://{hello}/hello"), None),
+            wrk(
                 "GET /genesys/1/storage/{id}/{key}",
                 &format!("{base}/genesys/1/storage/{data_id}/greeting"),
                 None,
             ),
-            _ => wrk(
+            wrk(
                 "POST /genesys/1/service/request-access",
                 &format!("{base}/genesys/1/service/request-access"),
                 Some(&script),
             ),
-        };
-        println!(
-            "{}: {:.0} requests/s, p99 {} ms",
-            figures.name, figures.requests_per_sec, figures.p99_ms
-        );
-        return;
+        ]);
     }
-    let cases = [
-        wrk("bare axum hello", &format!("http://{hello}/hello"), None),
-        wrk(
-            "GET /genesys/1/storage/{id}/{key}",
-            &format!("{base}/genesys/1/storage/{data_id}/greeting"),
-            None,
-        ),
-        wrk(
-            "POST /genesys/1/service/request-access",
-            &format!("{base}/genesys/1/service/request-access"),
-            Some(&script),
-        ),
-    ];
-    let bare = cases[0].requests_per_sec;
-    for case in &cases {
+    let median = |mut values: Vec<f64>| -> f64 {
+        values.sort_by(|a, b| a.total_cmp(b));
+        values[values.len() / 2]
+    };
+    let bare = median(runs.iter().map(|run| run[0].requests_per_sec).collect());
+    for case in 0..3 {
+        let rates: Vec<f64> = runs.iter().map(|run| run[case].requests_per_sec).collect();
+        let rate = median(rates.clone());
+        // The round whose rate is the median gives the latencies.
+        let typical = runs
+            .iter()
+            .map(|run| &run[case])
+            .find(|figures| figures.requests_per_sec == rate)
+            .unwrap_or(&runs[0][case]);
+        let ratios: Vec<f64> = runs
+            .iter()
+            .map(|run| run[case].requests_per_sec / run[0].requests_per_sec)
+            .collect();
+        let lowest = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let highest = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         println!(
             "{}",
             serde_json::json!({
-                "case": case.name,
-                "requests_per_sec": (case.requests_per_sec * 10.0).round() / 10.0,
-                "ratio_to_bare": (case.requests_per_sec / bare * 1000.0).round() / 1000.0,
-                "p50_ms": case.p50_ms,
-                "p99_ms": case.p99_ms,
-                "non_2xx": case.non_2xx,
+                "case": typical.name,
+                "rounds": rounds,
+                "requests_per_sec": (rate * 10.0).round() / 10.0,
+                "ratio_to_bare": (rate / bare * 1000.0).round() / 1000.0,
+                "ratio_min": (lowest * 1000.0).round() / 1000.0,
+                "ratio_max": (highest * 1000.0).round() / 1000.0,
+                "p50_ms": typical.p50_ms,
+                "p99_ms": typical.p99_ms,
+                "non_2xx": runs.iter().map(|run| run[case].non_2xx).sum::<u64>(),
             })
         );
     }

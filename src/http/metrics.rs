@@ -12,7 +12,11 @@ use crate::store::timed::{BUCKETS, Latency};
 
 /// Request counts by route, then method, then status: nested so that counting a request looks keys up by
 /// reference and allocates nothing once the route has been seen.
-type RequestCounts = HashMap<String, HashMap<String, HashMap<u16, u64>>>;
+type RequestCounts =
+    HashMap<String, HashMap<String, HashMap<u16, u64, FastHash>, FastHash>, FastHash>;
+
+/// Route templates and methods are the server's own names: a fast non-keyed hash is enough.
+type FastHash = foldhash::fast::RandomState;
 
 /// Counters kept by the HTTP edge.
 #[derive(Debug, Default)]
@@ -26,7 +30,7 @@ impl Metrics {
     /// Metrics reading store latency from `store_latency`.
     pub fn new(store_latency: Arc<Latency>) -> Metrics {
         Metrics {
-            requests: Mutex::new(HashMap::new()),
+            requests: Mutex::new(HashMap::default()),
             store_latency,
         }
     }
@@ -37,13 +41,13 @@ impl Metrics {
             return;
         };
         if !requests.contains_key(route) {
-            requests.insert(route.to_string(), HashMap::new());
+            requests.insert(route.to_string(), HashMap::default());
         }
         let Some(methods) = requests.get_mut(route) else {
             return;
         };
         if !methods.contains_key(method) {
-            methods.insert(method.to_string(), HashMap::new());
+            methods.insert(method.to_string(), HashMap::default());
         }
         if let Some(statuses) = methods.get_mut(method) {
             *statuses.entry(status).or_insert(0) += 1;

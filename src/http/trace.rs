@@ -134,12 +134,20 @@ pub struct Edge<S> {
 
 /// What the answer needs once it is there: when the request came, for the counters and the log line.
 struct Observed {
-    start: Instant,
     method: Method,
     gms_api: bool,
     metrics: Arc<Metrics>,
-    /// Path, masked query parameters and the slot the body extractor fills, when the log line is written.
-    logged: Option<(String, Option<String>, LoggedParams)>,
+    /// When the request came, its path, masked query parameters and the slot the body extractor fills, when the
+    /// log line is written.
+    logged: Option<Logged>,
+}
+
+/// What the log line of one request needs.
+struct Logged {
+    start: Instant,
+    path: String,
+    query: Option<String>,
+    params: LoggedParams,
 }
 
 impl<S> Service<Request> for Edge<S>
@@ -165,12 +173,16 @@ where
                 .uri()
                 .query()
                 .map(|query| crate::log::mask_params(form_urlencoded::parse(query.as_bytes())));
-            let slot = LoggedParams::default();
-            request.extensions_mut().insert(slot.clone());
-            (path, query, slot)
+            let params = LoggedParams::default();
+            request.extensions_mut().insert(params.clone());
+            Logged {
+                start: Instant::now(),
+                path,
+                query,
+                params,
+            }
         });
         let observed = Observed {
-            start: Instant::now(),
             method: request.method().clone(),
             gms_api,
             metrics: self.metrics.clone(),
@@ -283,23 +295,24 @@ fn record(observed: Observed, response: &Response) {
     observed
         .metrics
         .count_request(observed.method.as_str(), route, status);
-    let Some((path, query, logged)) = observed.logged else {
+    let Some(logged) = observed.logged else {
         return;
     };
     let params = logged
+        .params
         .0
         .lock()
         .ok()
         .and_then(|slot| slot.clone())
-        .or(query)
+        .or(logged.query)
         .unwrap_or_default();
     tracing::info!(
         target: "gms::request",
         method = %observed.method,
-        path = %path,
+        path = %logged.path,
         params = %params,
         status,
-        elapsed_us = observed.start.elapsed().as_micros() as u64,
+        elapsed_us = logged.start.elapsed().as_micros() as u64,
         "request"
     );
 }

@@ -1,6 +1,8 @@
 //! A [`Store`] wrapper that measures how long each operation takes, for the `/metrics` endpoint.
 //!
-//! The histogram is a fixed set of atomic buckets, so measuring costs two clock reads and one atomic add.
+//! The histogram is a fixed set of atomic buckets, so measuring costs two clock reads and two atomic adds (the
+//! bucket and the sum; the count is the buckets' total, worked out when the histogram is read: every atomic on this
+//! path is shared by all request threads).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,8 +21,8 @@ pub const BUCKETS: [f64; 10] = [
 /// Latency histogram of store operations.
 #[derive(Debug, Default)]
 pub struct Latency {
-    buckets: [AtomicU64; BUCKETS.len()],
-    count: AtomicU64,
+    /// The last bucket counts what is slower than every bound.
+    buckets: [AtomicU64; BUCKETS.len() + 1],
     sum_nanos: AtomicU64,
 }
 
@@ -38,10 +40,11 @@ pub struct LatencySnapshot {
 impl Latency {
     fn observe(&self, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
-        if let Some(idx) = BUCKETS.iter().position(|bound| seconds <= *bound) {
-            self.buckets[idx].fetch_add(1, Ordering::Relaxed);
-        }
-        self.count.fetch_add(1, Ordering::Relaxed);
+        let idx = BUCKETS
+            .iter()
+            .position(|bound| seconds <= *bound)
+            .unwrap_or(BUCKETS.len());
+        self.buckets[idx].fetch_add(1, Ordering::Relaxed);
         self.sum_nanos
             .fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
     }
@@ -49,7 +52,7 @@ impl Latency {
     /// The histogram now.
     pub fn snapshot(&self) -> LatencySnapshot {
         let mut total = 0;
-        let cumulative = self
+        let mut cumulative: Vec<u64> = self
             .buckets
             .iter()
             .map(|bucket| {
@@ -57,9 +60,10 @@ impl Latency {
                 total
             })
             .collect();
+        cumulative.truncate(BUCKETS.len());
         LatencySnapshot {
             cumulative,
-            count: self.count.load(Ordering::Relaxed),
+            count: total,
             sum_seconds: self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9,
         }
     }

@@ -6,6 +6,10 @@
 //! or `None` for a removal, so the newest of active, frozen and the file is always the truth.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// The memtable's hash: keys are the store's own (ids it generated, resource names), so a fast non-keyed hash is
+/// enough, and every read and write looks a key up several times.
+type FastHash = foldhash::fast::RandomState;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -38,7 +42,7 @@ impl Space {
 /// in the memtable (a service record, a booking) only touches the hash map; the ordered set grows by new keys.
 #[derive(Debug, Default)]
 struct Entries {
-    states: HashMap<String, Option<Bytes>>,
+    states: HashMap<String, Option<Bytes>, FastHash>,
     order: BTreeSet<String>,
 }
 
