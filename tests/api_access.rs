@@ -114,14 +114,7 @@ async fn metrics_and_openapi_on_the_internal_listener() {
     assert!(metrics.contains("gms_store_operation_seconds_count"));
     assert!(metrics.contains("gms_resources_in_use{group=\"Dnis_Pool\"} 0"));
     assert!(metrics.contains("gms_alarms_total{alarm=\"2001\"} 0"));
-    let (status, document) = server
-        .send(
-            server
-                .http
-                .get(server.internal_url("/genesys/openapi.json")),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let document = openapi(&server).await;
     let paths = document["paths"].as_object().unwrap();
     for path in [
         "/genesys/1/storage/{ttl}",
@@ -140,6 +133,19 @@ async fn metrics_and_openapi_on_the_internal_listener() {
         );
     }
     assert!(document["components"]["schemas"]["ErrorBody"].is_object());
+}
+
+/// `/genesys/openapi.json` from the internal listener.
+async fn openapi(server: &TestServer) -> serde_json::Value {
+    let (status, document) = server
+        .send(
+            server
+                .http
+                .get(server.internal_url("/genesys/openapi.json")),
+        )
+        .await;
+    assert_eq!(status, 200, "{document}");
+    document
 }
 
 /// Every path some `src/http` router serves, read from its `.route("...")` calls (wildcard routes and the
@@ -170,14 +176,7 @@ fn served_paths() -> Vec<String> {
 #[tokio::test]
 async fn openapi_describes_every_route_served() {
     let server = TestServer::sample().await;
-    let (status, document) = server
-        .send(
-            server
-                .http
-                .get(server.internal_url("/genesys/openapi.json")),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let document = openapi(&server).await;
     let described = document["paths"].as_object().unwrap();
     let served = served_paths();
     assert!(served.len() > 20, "{served:?}");

@@ -1,17 +1,32 @@
-//! `type=ors` services over the public Service API: a flow that never answers `gms.start`, one that has no
-//! transition for it, a flow that refuses, a request the flow does not take, requests after the flow has ended,
-//! the TTL ending the session, a broken `service` document, and the access number released however the session
-//! ends.
+//! `type=ors` services over the public Service API: a flow that never answers `gms.start` (and the number it
+//! booked meanwhile released), one that has no transition for it, a flow that refuses, a request the flow does
+//! not take, requests after the flow has ended, the TTL ending the session, and a broken `service` document. The
+//! release when a sample flow ends by cancel or TTL is in `tests/flows_release.rs`.
 
 mod common;
+mod common_flows;
 
 use common::{SAMPLE, TestServer, assert_error};
+use common_flows::{PATIENCE, POOL, STEP, in_use};
 
 /// Takes `gms.start` and never answers it.
 const SILENT: &str = r#"<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml"
        xmlns:ws="http://www.genesyslab.com/modules/ws" initial="s">
   <state id="s"><transition event="gms.start"/><transition event="quit" target="end"/></state>
   <final id="end"/>
+</scxml>"#;
+
+/// Books an access number for itself on `gms.start` (as request-inbound-immediate does; for ten minutes, so only a
+/// release frees it within the test) and never answers.
+const BOOKING_SILENT: &str = r#"<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml" datamodel="ecmascript"
+       xmlns:ws="http://www.genesyslab.com/modules/ws"
+       xmlns:service="http://www.genesyslab.com/modules/dfm/gsgBasedServices/v1" initial="s">
+  <state id="s">
+    <transition event="gms.start">
+      <service:request-access _id="_sessionid" _resource_group="'Dnis_Pool'" _booking_expiration_timeout="600"/>
+    </transition>
+    <transition event="gsgBasedServices.request-access.done"/>
+  </state>
 </scxml>"#;
 
 /// Has no transition for `gms.start` at all.
@@ -51,18 +66,15 @@ async fn server() -> TestServer {
         "{SAMPLE}\n[ors]\nrequest_timeout = 1\n\n[service.silent]\ntype = ors\nservice = silent.scxml\n\n\
          [service.refusing]\ntype = ors\nservice = refusing.scxml\n\n[service.answering]\ntype = ors\n\
          service = answering.scxml\nttl = 1\n\n[service.broken]\ntype = ors\nservice = broken.scxml\n\n\
-         [service.deaf]\ntype = ors\nservice = deaf.scxml\n\n[service.immediate-short]\ntype = ors\n\
-         service = {IMMEDIATE}\nttl = 1\nresource_group = Dnis_Pool\n",
-        IMMEDIATE = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/scxml/request-inbound-immediate.scxml"
-        ),
+         [service.deaf]\ntype = ors\nservice = deaf.scxml\n\n[service.booking-silent]\ntype = ors\n\
+         service = booking-silent.scxml\n"
     );
     let server = TestServer::start(&options).await;
     let dir = server.config_path.parent().unwrap().to_path_buf();
     std::fs::write(dir.join("silent.scxml"), SILENT).unwrap();
     std::fs::write(dir.join("refusing.scxml"), REFUSING).unwrap();
     std::fs::write(dir.join("deaf.scxml"), DEAF).unwrap();
+    std::fs::write(dir.join("booking-silent.scxml"), BOOKING_SILENT).unwrap();
     std::fs::write(dir.join("answering.scxml"), ANSWERING).unwrap();
     std::fs::write(
         dir.join("broken.scxml"),
@@ -186,61 +198,32 @@ async fn a_request_the_flow_does_not_take_is_refused_at_once() {
     assert_eq!(status, 200);
 }
 
-async fn in_use(server: &TestServer) -> String {
-    let metrics = server
-        .http
-        .get(server.internal_url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    metrics
-        .lines()
-        .find(|line| line.starts_with("gms_resources_in_use{group=\"Dnis_Pool\"}"))
-        .unwrap_or_default()
-        .to_string()
-}
-
-/// Waits (bounded) until the instance is forgotten and no number of the pool is booked.
-async fn released(server: &TestServer, id: &str) -> bool {
-    for _ in 0..500 {
-        let (status, _) = server.get(&format!("/genesys/1/service/{id}")).await;
-        if status == 404 && in_use(server).await.ends_with(" 0") {
-            return true;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    false
-}
-
 #[tokio::test]
-async fn the_access_number_is_released_when_the_session_ends_by_cancel_or_ttl() {
+async fn a_number_booked_by_a_flow_that_never_answers_gms_start_is_released() {
     let server = server().await;
-    for (service, ends_by) in [
-        ("request-inbound-immediate", "cancel"),
-        ("immediate-short", "ttl"),
-    ] {
-        let (status, reply) = server
-            .post_form(
-                &format!("/genesys/1/service/{service}"),
-                &[("_phone_number", "5551234")],
-            )
-            .await;
-        assert_eq!(status, 200, "{reply}");
-        let id = reply["_id"].as_str().unwrap().to_string();
-        assert!(in_use(&server).await.ends_with(" 1"), "{service}");
-        if ends_by == "cancel" {
-            let (status, answer) = server
-                .post_form(&format!("/genesys/1/service/{id}/cancel"), &[])
-                .await;
-            assert_eq!(status, 200, "{answer}");
+    let create = server.post_form("/genesys/1/service/booking-silent", &[]);
+    tokio::pin!(create);
+    // While GMS waits for the answer, the flow's request-access books a number.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut booked = false;
+    let answer = loop {
+        tokio::select! {
+            answer = &mut create => break answer,
+            _ = tokio::time::sleep(STEP) => {
+                booked |= in_use(&server, POOL).await == 1;
+                assert!(tokio::time::Instant::now() < deadline, "create never answered");
+            }
         }
+    };
+    assert_error(&answer, 504, "Timeout");
+    assert!(booked, "the flow booked no number before the timeout");
+    // The failed create lets go of it.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while in_use(&server, POOL).await != 0 {
         assert!(
-            released(&server, &id).await,
-            "{service}: the number stayed booked after the session ended by {ends_by}: {}",
-            in_use(&server).await
+            tokio::time::Instant::now() < deadline,
+            "the number stayed booked"
         );
+        tokio::time::sleep(STEP).await;
     }
 }

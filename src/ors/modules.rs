@@ -25,14 +25,6 @@ use crate::scxml::datamodel::ecmascript::GlobalsHook;
 use crate::scxml::host::{ActionScope, HostError, SessionInfo};
 use crate::scxml::model::CustomAction;
 
-/// Finds the session a call to a booked access number belongs to (match-interaction), given DNIS and ANI.
-/// The arguments are DNIS, ANI and the access code the caller keyed in (udata `access_code`), if any.
-pub type InteractionRouter = Arc<
-    dyn Fn(String, String, Option<String>) -> crate::dfm::BoxFuture<'static, Option<String>>
-        + Send
-        + Sync,
->;
-
 /// Which module a contact-center request came from, to name its completion event.
 #[derive(Debug, Clone)]
 enum CcCall {
@@ -49,7 +41,6 @@ pub struct Modules {
     contact_center: Option<Arc<dyn ContactCenter>>,
     /// Pending contact-center requests: the session and the module call.
     routes: Mutex<HashMap<RequestId, (String, CcCall)>>,
-    router: OnceLock<InteractionRouter>,
     shared: OnceLock<Weak<Shared>>,
     /// Wakes the contact center's clock driver when new work may have been scheduled.
     wake: Arc<tokio::sync::Notify>,
@@ -86,7 +77,6 @@ impl Modules {
             executor,
             contact_center,
             routes: Mutex::new(HashMap::new()),
-            router: OnceLock::new(),
             shared: OnceLock::new(),
             wake: Arc::new(tokio::sync::Notify::new()),
         }
@@ -95,11 +85,6 @@ impl Modules {
     /// The HTTP client of outgoing calls (`gms/http.*` timeouts).
     pub fn client(&self) -> reqwest::Client {
         self.executor.client()
-    }
-
-    /// Sets how calls to booked access numbers find their session, instead of the DFM's match-interaction.
-    pub fn set_interaction_router(&self, router: InteractionRouter) {
-        let _ = self.router.set(router);
     }
 
     /// Finds the service a call to a booked access number belongs to as the strategy on an ORS access number
@@ -448,11 +433,7 @@ impl Modules {
                 udata,
             } => {
                 let code = udata.get("access_code").cloned();
-                let session = match self.router.get() {
-                    Some(router) => router(dnis.clone(), ani.clone(), code).await,
-                    None => self.match_interaction(&dnis, &ani, code).await,
-                };
-                let Some(session) = session else {
+                let Some(session) = self.match_interaction(&dnis, &ani, code).await else {
                     tracing::info!(%dnis, %ani, "no service holds the dialled access number");
                     return;
                 };
