@@ -13,8 +13,8 @@ use std::process::Command;
 use std::sync::Arc;
 
 use gms::app::{App, AppOptions};
+use gms::clock::SystemClock;
 use gms::config::{GmsConfig, RawConfig};
-use gms::store::SystemClock;
 
 /// The `gms` binary's allocator (see `src/main.rs`), so the servers here allocate as the binary does.
 #[global_allocator]

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gms::app::{App, AppOptions};
+use gms::clock::ManualClock;
 use gms::config::GmsConfig;
 use gms::scxml::Value;
-use gms::store::ManualClock;
 
 fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")

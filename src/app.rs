@@ -12,20 +12,21 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use crate::clock::Clock;
 use crate::cometd;
 use crate::config::{ConfigHandle, GmsConfig};
 use crate::http;
+use crate::http::in_process::RouterInProcess;
 use crate::http::metrics::Metrics;
-use crate::http::ors::RouterInProcess;
 use crate::http::state::Handles;
 use crate::http::{AppState, Listeners, Routers};
 use crate::notify;
 use crate::ors::node::OrsNode;
 use crate::resources::Resources;
-use crate::services::ors::OrsService;
+use crate::services::flow::FlowService;
 use crate::services::{ServiceCore, ServiceRegistry};
 use crate::storage::Storage;
-use crate::store::{self, Clock, Embedded, Store, Timed};
+use crate::store::{self, Embedded, Store, Timed};
 
 /// How often the option file is checked for changes.
 pub const CONFIG_POLL: Duration = Duration::from_millis(500);
@@ -86,7 +87,7 @@ pub struct OrsParts {
     /// The runtime and its modules.
     pub node: OrsNode,
     /// The `type=ors` service kind.
-    pub kind: Arc<OrsService>,
+    pub kind: Arc<FlowService>,
     /// Serves DFM requests to this node through the internal router.
     pub in_process: Arc<RouterInProcess>,
 }
@@ -118,8 +119,13 @@ impl App {
         // Other service kinds register here, one line each: `registry.register("ors", ...)`.
         let mut registry = ServiceRegistry::new(config.clone(), core);
         let in_process = Arc::new(RouterInProcess::new());
-        let node = OrsNode::build(&config, config_dir.as_deref(), in_process.clone());
-        let kind = Arc::new(OrsService::new(
+        let node = OrsNode::build(
+            &config,
+            config_dir.as_deref(),
+            in_process.clone(),
+            options.clock.clone(),
+        );
+        let kind = Arc::new(FlowService::new(
             config.clone(),
             node.ors.clone(),
             node.ors_client.clone(),
@@ -130,7 +136,7 @@ impl App {
         // Calls to booked access numbers find their service through the gsgBasedServices DFM's match-interaction,
         // as an ORS strategy does: in-process here, or on the GMS that booked the number when that is another node.
         node.ors
-            .set_session_end_listener(crate::services::ors::session_end_listener(
+            .set_session_end_listener(crate::services::flow::session_end_listener(
                 &registry,
                 tokio::runtime::Handle::current(),
             ));
@@ -181,9 +187,8 @@ impl App {
             ))
             .describe(crate::http::notification::describe())
             .describe(crate::http::cometd::describe())
-            .ors_port(http::ors::scxml_routes(self.ors.node.ors.clone()))
-            .public(http::ors::service_routes(self.service_request_state()))
-            .describe(http::ors::describe())
+            .ors_port(http::scxml::scxml_routes(self.ors.node.ors.clone()))
+            .describe(http::scxml::describe())
             // Not on the deployment guide's Allow list: flows reach it through the geocoding DFM.
             .internal(http::geo::routes(self.geocoder()))
             .describe(http::geo::describe())
@@ -198,14 +203,6 @@ impl App {
             vec![server.web_port, server.http_settings_port],
         );
         listeners
-    }
-
-    fn service_request_state(&self) -> http::ors::ServiceRequestState {
-        http::ors::ServiceRequestState {
-            services: self.state.services.clone(),
-            kind: self.ors.kind.clone(),
-            config: self.state.config.clone(),
-        }
     }
 
     /// The geocoder of the `[geo]` section (the embedded gazetteer unless it names a Nominatim service).

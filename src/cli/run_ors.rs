@@ -19,13 +19,13 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::app::{App, AppOptions};
+use crate::clock::SystemClock;
 use crate::config::ServiceConfig;
 use crate::contact_center::ContactCenter as _;
 use crate::ors::node::OrsNode;
 use crate::ors::{Answer, OrsError};
 use crate::scxml::Value;
 use crate::services::ServiceRecord;
-use crate::store::SystemClock;
 
 use super::run::{RunArgs, Script, StepReport};
 

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::app::{App, AppOptions, Bound};
+use crate::clock::SystemClock;
 use crate::config::{GmsConfig, RawConfig};
-use crate::store::SystemClock;
 
 /// Where `gms serve` (and `gms run` for ORS flows) looks for its option file by default.
 const DEFAULT_OPTIONS_PATH: &str = "samples/gms.ini";

@@ -67,9 +67,7 @@ impl ClientSession {
 
     /// Locks the state; a poisoned lock only means another request panicked, the data stays usable.
     pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, SessionState> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.state)
     }
 
     /// Queues a message for the next connect, dropping the oldest beyond `max_queue`.

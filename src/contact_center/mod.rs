@@ -9,8 +9,9 @@
 //!
 //! The default implementation, [`Simulator`], is configured from plain typed options ([`SimOptions`]) and steered
 //! at run time (agent ready now, set the EWT, next outbound outcome, an inbound call arrives) through methods that
-//! an internal HTTP route can call. It is synchronous: time comes from an injected [`Clock`], and whoever drives it
-//! calls [`ContactCenter::tick`] at [`ContactCenter::next_deadline`]. Tests use a [`ManualClock`].
+//! an internal HTTP route can call. It is synchronous: time comes from an injected [`crate::clock::Clock`], and whoever
+//! drives it calls [`ContactCenter::tick`] at [`ContactCenter::next_deadline`]. Tests use a
+//! [`crate::clock::ManualClock`].
 //!
 //! # How the ORS modules map onto the trait
 //!
@@ -29,16 +30,13 @@
 //!
 //! # Layout
 //! - [`types`]: targets, requests, outcomes, statistics, events, errors.
-//! - [`clock`]: the [`Clock`] trait, [`SystemClock`] and [`ManualClock`].
 //! - [`sim`]: the [`Simulator`].
 
-pub mod clock;
 pub mod sim;
 pub mod types;
 
 use std::time::Duration;
 
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use sim::{AgentOptions, AgentSnapshot, SimOptions, SimSnapshot, Simulator};
 pub use types::{
     CallOutcome, CallRequest, CcError, CcEvent, InteractionId, RequestId, Statistic, SubmitFailure,
@@ -70,7 +68,8 @@ pub trait ContactCenter: Send + Sync {
     /// The estimated time until an agent of `target` is ready (zero when one is ready now).
     fn estimated_wait(&self, target: &Target) -> Duration;
 
-    /// When [`ContactCenter::tick`] next has work, on the implementation's clock; `None` when nothing is timed.
+    /// When [`ContactCenter::tick`] next has work, as a time since the Unix epoch on the implementation's clock
+    /// ([`crate::clock::Clock::now`]); `None` when nothing is timed.
     fn next_deadline(&self) -> Option<Duration> {
         None
     }

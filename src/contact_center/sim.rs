@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::clock::Clock;
 use super::types::{
     CallOutcome, CallRequest, CcError, CcEvent, InteractionId, RequestId, Statistic, SubmitFailure,
     SubmitRequest, Target, TargetKind,
 };
 use super::{ContactCenter, EventSink};
+use crate::clock::Clock;
 
 /// One agent of the simulated contact center.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -339,10 +339,7 @@ impl Simulator {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // The state stays consistent between statements, so a panic elsewhere does not poison its meaning.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.state)
     }
 
     /// Runs `change` on the state at the current time, then everything that is due, and emits the resulting

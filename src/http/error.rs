@@ -141,6 +141,10 @@ impl From<services::Error> for ApiError {
             E::Timeout(_) => {
                 ApiError::new(StatusCode::GATEWAY_TIMEOUT, "Timeout", error.to_string())
             }
+            E::NotHandled { .. } => ApiError::bad_request(error.to_string()),
+            E::RequestNotHandled(_) => {
+                ApiError::new(StatusCode::CONFLICT, "RequestNotHandled", error.to_string())
+            }
             E::Storage(error) => error.into(),
             E::Store(error) => ApiError::internal(error),
         }

@@ -1,17 +1,20 @@
 //! Request extractors with the project's error bodies: [`Fields`] reads form parameters from the query string and
 //! an `application/x-www-form-urlencoded` or `multipart/form-data` body (any other body type is 415), within the
 //! size limit of option `gms/storage.max_size` (413 above it), and records the masked parameters for the request
-//! log line.
+//! log line. [`parameters`] reads the parameters of the ORS interface and of service requests, where a JSON object
+//! body is accepted too.
 
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::HeaderMap;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use bytes::Bytes;
 
 use super::error::ApiError;
 use super::state::AppState;
+use crate::scxml::Value as ScxmlValue;
 use crate::storage::Value;
 
 /// The masked parameters of one request, filled by [`Fields`] and written by the request log line.
@@ -32,13 +35,7 @@ fn media_type(parts: &axum::http::request::Parts) -> Option<String> {
         .headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
+        .map(crate::media::essence)
 }
 
 impl FromRequest<AppState> for Fields {
@@ -145,4 +142,47 @@ impl Fields {
         }
         all
     }
+}
+
+/// Query and body parameters, in order (a JSON body's values keep their JSON type): the query string, then an
+/// `application/x-www-form-urlencoded` or `application/json` object body (415 for any other type).
+pub fn parameters(
+    query: Vec<(String, String)>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Vec<(String, ScxmlValue)>, ApiError> {
+    let mut params: Vec<(String, ScxmlValue)> = query
+        .into_iter()
+        .map(|(name, value)| (name, ScxmlValue::string(value)))
+        .collect();
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(params);
+    }
+    let media = headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(crate::media::essence)
+        .unwrap_or_default();
+    if media == crate::media::JSON {
+        let json: serde_json::Value = serde_json::from_slice(body).map_err(|error| {
+            ApiError::bad_request(format!("the JSON body is not valid: {error}"))
+        })?;
+        let serde_json::Value::Object(map) = json else {
+            return Err(ApiError::bad_request("the JSON body must be an object"));
+        };
+        params.extend(
+            map.iter()
+                .map(|(name, value)| (name.clone(), ScxmlValue::from_json(value))),
+        );
+    } else if media == crate::media::FORM || media.is_empty() {
+        params.extend(
+            form_urlencoded::parse(body)
+                .map(|(name, value)| (name.into_owned(), ScxmlValue::string(value.into_owned()))),
+        );
+    } else {
+        return Err(ApiError::unsupported_media_type(format!(
+            "the body must be application/x-www-form-urlencoded or application/json, not {media}"
+        )));
+    }
+    Ok(params)
 }

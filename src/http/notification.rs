@@ -75,8 +75,7 @@ fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, Box<Response>> 
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
-    let essence = content_type.split(';').next().unwrap_or_default().trim();
-    if !essence.eq_ignore_ascii_case("application/json") {
+    if crate::media::essence(content_type) != crate::media::JSON {
         return Err(Box::new(error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!("the Notification API takes application/json bodies (found `{content_type}`)"),

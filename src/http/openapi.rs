@@ -20,6 +20,8 @@ use super::error::ErrorBody;
         super::service::create,
         super::service::query,
         super::service::cancel,
+        super::service::request_named,
+        super::service::request,
         super::node::node,
         super::node::status,
         super::node::metrics,

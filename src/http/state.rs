@@ -6,11 +6,12 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use super::metrics::Metrics;
+use crate::clock::Clock;
 use crate::config::ConfigHandle;
 use crate::resources::Resources;
 use crate::services::ServiceRegistry;
 use crate::storage::Storage;
-use crate::store::{Clock, Store};
+use crate::store::Store;
 
 /// Shared handles of the running node (reached through [`AppState`]).
 #[derive(Debug)]

@@ -14,10 +14,35 @@
 //! A bad value is reported with its file and line, and the default is used.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::config::GmsConfig;
 use crate::config::value;
-use crate::ors::OrsOptions;
+
+/// How the session runtime is sized (the `[ors]` options above).
+#[derive(Debug, Clone)]
+pub struct OrsOptions {
+    /// Worker threads (each with one ECMAScript runtime).
+    pub workers: usize,
+    /// The most sessions alive at once; starting one more fails with
+    /// [`crate::ors::exchange::OrsError::Capacity`].
+    pub max_sessions: usize,
+    /// How long a session lives when its starter gives no TTL.
+    pub session_ttl: Duration,
+    /// How long a request waits for the flow's `<ws:response>`.
+    pub request_timeout: Duration,
+}
+
+impl Default for OrsOptions {
+    fn default() -> Self {
+        OrsOptions {
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            max_sessions: 200_000,
+            session_ttl: Duration::from_secs(3600),
+            request_timeout: Duration::from_secs(2),
+        }
+    }
+}
 
 /// The typed `[ors]` and `[dfm]` sections.
 #[derive(Debug, Clone)]

@@ -1,19 +1,21 @@
 //! Builds this node's ORS layer from the configuration: the runtime, its modules (DFM files, the simulated
 //! contact center), the HTTP client every ORS call uses, and the tasks that drive the contact center's clock and
-//! deliver its events. `app.rs` calls [`OrsNode::build`] and mounts the routes of `http::ors`.
+//! deliver its events. `app.rs` calls [`OrsNode::build`] and mounts the routes of `http::scxml`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::config::{ConfigHandle, GmsConfig};
-use crate::contact_center::{
-    AgentOptions, CcEvent, ContactCenter, SimOptions, Simulator, SystemClock,
-};
+use crate::contact_center::{AgentOptions, CcEvent, ContactCenter, SimOptions, Simulator};
 use crate::dfm::{DfmSet, Executor, InProcess};
 use crate::ors::config::OrsSection;
-use crate::ors::{Documents, Modules, Ors};
+use crate::ors::documents::Documents;
+use crate::ors::ioproc::IoProcessors;
+use crate::ors::modules::Modules;
+use crate::ors::runtime::{Ors, Parts};
 
 /// This node's ORS layer.
 #[derive(Clone)]
@@ -127,11 +129,13 @@ impl std::fmt::Debug for OrsNode {
 
 impl OrsNode {
     /// Builds the layer; must run inside a tokio runtime (module work and the contact center's driver are
-    /// tasks on it). `in_process` serves DFM requests addressed to this node.
+    /// tasks on it). `in_process` serves DFM requests addressed to this node; sessions and the simulated contact
+    /// center run on `clock`.
     pub fn build(
         config: &Arc<ConfigHandle>,
         config_dir: Option<&Path>,
         in_process: Arc<dyn InProcess>,
+        clock: Arc<dyn Clock>,
     ) -> OrsNode {
         let current = config.get();
         let mut section = OrsSection::from_config(&current);
@@ -168,7 +172,6 @@ impl OrsNode {
         let (sim_options, sim_warnings) = sim_options(&current);
         section.warnings.extend(sim_warnings);
         let (sink, mut events) = tokio::sync::mpsc::unbounded_channel::<CcEvent>();
-        let clock = Arc::new(SystemClock::new());
         let cc_events = Arc::new(EventCount::default());
         let sink = CountingSink {
             sender: sink,
@@ -184,25 +187,26 @@ impl OrsNode {
             Some(simulator.clone() as Arc<dyn ContactCenter>),
         );
         let wake = modules.wake();
-        let handle = tokio::runtime::Handle::current();
-        let ors = Ors::new(
-            section.options.clone(),
-            Documents::new(client.clone(), base_dirs),
+        let ors = Ors::new(Parts {
+            options: section.options.clone(),
+            documents: Documents::new(client.clone(), base_dirs),
             modules,
-            handle,
-        );
+            io: IoProcessors::new(client.clone()),
+            clock: clock.clone(),
+            handle: tokio::runtime::Handle::current(),
+        });
         for warning in &section.warnings {
             tracing::warn!("{warning}");
         }
         // Delivers the contact center's events to the sessions waiting for them.
-        let weak = Arc::downgrade(ors.shared());
+        let weak = ors.downgrade();
         let count = cc_events.clone();
         tokio::spawn(async move {
             while let Some(event) = events.recv().await {
-                let Some(shared) = weak.upgrade() else {
+                let Some(ors) = weak.upgrade() else {
                     return;
                 };
-                shared.modules.dispatch(event).await;
+                ors.dispatch(event).await;
                 count.pending.fetch_sub(1, Ordering::SeqCst);
             }
         });
@@ -216,9 +220,7 @@ impl OrsNode {
                 simulator.tick();
                 let wait = simulator
                     .next_deadline()
-                    .map(|due| {
-                        due.saturating_sub(crate::contact_center::Clock::now(clock.as_ref()))
-                    })
+                    .map(|due| due.saturating_sub(clock.now()))
                     .unwrap_or(Duration::from_secs(1));
                 drop(simulator);
                 tokio::select! {

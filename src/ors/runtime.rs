@@ -4,188 +4,77 @@
 //! A session lives on one worker thread for its whole life (boa contexts are not `Send`) and is reached only
 //! through that worker's inbox ([`Command`], a closed enum). A request waits for the flow's `<ws:response>`
 //! through a pending entry keyed by the event's `sendid`; the entry is failed at once when its session ends.
+//! The registry implements [`Runtime`] for the modules and I/O processors, and [`Registry`] for the workers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use crate::ors::documents::{DocumentError, Documents};
+use crate::clock::Clock;
+use crate::contact_center::CcEvent;
+use crate::ors::config::OrsOptions;
+use crate::ors::documents::Documents;
+use crate::ors::exchange::{Answer, BoxFuture, OrsError, Runtime, SessionInput};
+use crate::ors::ioproc::IoProcessors;
 use crate::ors::modules::Modules;
-use crate::ors::worker;
+use crate::ors::worker::{self, Command, Registry, WorkerParts};
 use crate::scxml::{Event, Model, Value};
-
-/// How the runtime is sized ([`crate::ors`] documents the `[ors]` options).
-#[derive(Debug, Clone)]
-pub struct OrsOptions {
-    /// Worker threads (each with one ECMAScript runtime).
-    pub workers: usize,
-    /// The most sessions alive at once; starting one more fails with [`OrsError::Capacity`].
-    pub max_sessions: usize,
-    /// How long a session lives when its starter gives no TTL.
-    pub session_ttl: Duration,
-    /// How long a request waits for the flow's `<ws:response>`.
-    pub request_timeout: Duration,
-}
-
-impl Default for OrsOptions {
-    fn default() -> Self {
-        OrsOptions {
-            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            max_sessions: 200_000,
-            session_ttl: Duration::from_secs(3600),
-            request_timeout: Duration::from_secs(2),
-        }
-    }
-}
-
-/// Why an operation on the runtime failed.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum OrsError {
-    /// No live session has this id.
-    #[error("no session `{0}` (it never existed or has ended)")]
-    NotFound(String),
-    /// The document could not be read or parsed.
-    #[error(transparent)]
-    Document(#[from] DocumentError),
-    /// Too many sessions are alive.
-    #[error("too many sessions: the limit of {0} live sessions is reached")]
-    Capacity(usize),
-    /// The flow did not answer the request in time.
-    #[error("session `{session}` did not answer request `{name}` within {timeout_ms} ms")]
-    Timeout {
-        /// The session.
-        session: String,
-        /// The request name.
-        name: String,
-        /// The time waited.
-        timeout_ms: u64,
-    },
-    /// The session ended before it answered.
-    #[error("session `{0}` ended before it answered")]
-    Ended(String),
-    /// No transition of the flow takes the request in its current state, so nothing will answer it.
-    #[error("session `{session}` has no transition for request `{name}` in its current state")]
-    Unhandled {
-        /// The session.
-        session: String,
-        /// The request name.
-        name: String,
-    },
-    /// A remote ORS failed or could not be reached.
-    #[error("ORS at {url} failed: {reason}")]
-    Remote {
-        /// The URL called.
-        url: String,
-        /// What went wrong.
-        reason: String,
-    },
-    /// A parameter is missing or wrong.
-    #[error("{0}")]
-    BadRequest(String),
-}
-
-/// The flow's answer to a request (`<ws:response>`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Answer {
-    /// `type="positive"` (else negative).
-    pub positive: bool,
-    /// `resultcode`, when given.
-    pub resultcode: Option<String>,
-    /// The `<param>`s, in order.
-    pub params: serde_json::Map<String, serde_json::Value>,
-}
-
-/// What a session's inbox carries.
-#[derive(Debug)]
-pub enum SessionInput {
-    /// An external event (`/event/{name}`, sends from other sessions, module completions).
-    External(Event),
-    /// A request: an external event whose `sendid` has a pending entry waiting for `<ws:response>`.
-    Request(Event),
-    /// Terminate the session; the reply says whether it was alive.
-    Terminate(Option<oneshot::Sender<bool>>),
-    /// Read the session's state.
-    Query(oneshot::Sender<serde_json::Value>),
-}
-
-/// What a worker's inbox carries.
-#[derive(Debug)]
-pub enum Command {
-    /// Start a session.
-    Start {
-        /// Its id.
-        id: String,
-        /// The chart.
-        model: Arc<Model>,
-        /// Start parameters, put into the `<data>` items of the same id.
-        params: Vec<(String, Value)>,
-        /// How long it may live.
-        ttl: Duration,
-    },
-    /// Hand `input` to session `id`.
-    Deliver {
-        /// The session.
-        id: String,
-        /// What to do.
-        input: SessionInput,
-    },
-}
+use crate::sync::lock;
 
 struct PendingRequest {
     session: String,
     reply: oneshot::Sender<Result<Answer, OrsError>>,
 }
 
+/// Called with the id of each session that has ended ([`Ors::set_session_end_listener`]). It runs on the thread
+/// that saw the end (a worker), so it must only hand the work on (spawn a task), never block.
+pub type SessionEndListener = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// What the runtime is built from.
+pub struct Parts {
+    /// Sizing.
+    pub options: OrsOptions,
+    /// Where `src` documents come from.
+    pub documents: Documents,
+    /// The modules flows call.
+    pub modules: Modules,
+    /// The event I/O processors of `<send>`s the engine does not deliver itself.
+    pub io: IoProcessors,
+    /// The clock of session timers, TTLs and `idealtime`.
+    pub clock: Arc<dyn Clock>,
+    /// Where module work runs.
+    pub handle: tokio::runtime::Handle,
+}
+
 /// State shared by the handles, the workers and the module tasks.
-pub struct Shared {
-    pub(crate) options: OrsOptions,
+struct Shared {
+    options: OrsOptions,
     workers: Vec<mpsc::Sender<Command>>,
     sessions: Mutex<HashMap<String, usize>>,
     live: AtomicUsize,
     next_id: AtomicU64,
     pending: Mutex<HashMap<String, PendingRequest>>,
-    pub(crate) documents: Documents,
-    pub(crate) modules: Modules,
-    pub(crate) handle: tokio::runtime::Handle,
+    documents: Documents,
+    modules: Arc<Modules>,
+    io: Arc<IoProcessors>,
+    clock: Arc<dyn Clock>,
+    handle: tokio::runtime::Handle,
     /// Module work in flight (DFM calls, fetches, child starts, BasicHTTP sends) and how much was ever started,
     /// so a caller can wait until a session has settled ([`Ors::settle`]).
-    in_flight: AtomicUsize,
+    in_flight: Arc<AtomicUsize>,
     started: AtomicU64,
     /// Sessions started with an `idealtime` still to come: their id is reserved, nothing reaches them yet.
-    scheduled: Mutex<std::collections::HashSet<String>>,
-    /// The base URL (`http://host:port`) of the listener serving `/scxml/basichttp/{id}`, once it is bound: each
-    /// session's `_ioprocessors` gives its BasicHTTP location under it.
-    pub(crate) basichttp_base: std::sync::OnceLock<String>,
+    scheduled: Mutex<HashSet<String>>,
     /// Told the id of every session that ends, however it ends (the Service API releases what its instance held).
-    end_listener: std::sync::OnceLock<SessionEndListener>,
+    end_listener: OnceLock<SessionEndListener>,
 }
 
-/// Called with the id of each session that has ended ([`Ors::set_session_end_listener`]). It runs on the thread
-/// that saw the end (a worker), so it must only hand the work on (spawn a task), never block.
-pub type SessionEndListener = Arc<dyn Fn(&str) + Send + Sync>;
-
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
-            .field("options", &self.options)
-            .field("live", &self.live)
-            .finish_non_exhaustive()
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-impl Shared {
-    /// Queues `input` for session `id`; false when no such session is alive.
-    pub(crate) fn deliver(&self, id: &str, input: SessionInput) -> bool {
+impl Runtime for Shared {
+    fn deliver(&self, id: &str, input: SessionInput) -> bool {
         if lock(&self.scheduled).contains(id) {
             // Not started yet (`idealtime` to come): as if it did not exist.
             return false;
@@ -202,21 +91,44 @@ impl Shared {
         }
     }
 
-    /// True when session `id` is alive.
-    pub(crate) fn is_alive(&self, id: &str) -> bool {
-        lock(&self.sessions).contains_key(id)
-    }
-
-    /// Answers the pending request `requestid`; false when nobody waits for it.
-    pub(crate) fn answer(&self, requestid: &str, answer: Answer) -> bool {
+    fn answer(&self, requestid: &str, answer: Answer) -> bool {
         match lock(&self.pending).remove(requestid) {
             Some(pending) => pending.reply.send(Ok(answer)).is_ok(),
             None => false,
         }
     }
 
-    /// Fails the pending request `requestid` of `session` at once: the flow took no transition for it.
-    pub(crate) fn unhandled(&self, requestid: &str, session: &str, name: &str) {
+    fn spawn(&self, work: BoxFuture<'static, ()>) {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        // Counted down even if the work panics or is cancelled with the runtime.
+        struct Done(Arc<AtomicUsize>);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let done = Done(self.in_flight.clone());
+        self.handle.spawn(async move {
+            let _done = done;
+            work.await;
+        });
+    }
+
+    fn start(
+        &self,
+        src: String,
+        params: Vec<(String, Value)>,
+    ) -> BoxFuture<'_, Result<String, OrsError>> {
+        Box::pin(async move {
+            let model = self.documents.load(&src).await?;
+            self.start_now(model, params, None)
+        })
+    }
+}
+
+impl Registry for Shared {
+    fn refuse(&self, requestid: &str, session: &str, name: &str) {
         let mut pending = lock(&self.pending);
         if pending
             .get(requestid)
@@ -230,8 +142,7 @@ impl Shared {
         }
     }
 
-    /// Called by a worker when session `id` has ended: forgets it and fails its pending requests.
-    pub(crate) fn ended(&self, id: &str) {
+    fn ended(&self, id: &str) {
         if lock(&self.sessions).remove(id).is_some() {
             self.live.fetch_sub(1, Ordering::SeqCst);
             if let Some(listener) = self.end_listener.get() {
@@ -252,26 +163,12 @@ impl Shared {
             }
         }
     }
+}
 
-    /// Runs module work on the runtime, counted as in flight until it has finished (its completion event, if any,
-    /// is then in the session's inbox).
-    pub(crate) fn spawn(self: &Arc<Self>, work: impl Future<Output = ()> + Send + 'static) {
-        self.started.fetch_add(1, Ordering::SeqCst);
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
-        let shared = Arc::downgrade(self);
-        self.handle.spawn(async move {
-            // Counted down even if the work panics or is cancelled with the runtime.
-            struct Done(std::sync::Weak<Shared>);
-            impl Drop for Done {
-                fn drop(&mut self) {
-                    if let Some(shared) = self.0.upgrade() {
-                        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
-                    }
-                }
-            }
-            let _done = Done(shared);
-            work.await;
-        });
+impl Shared {
+    /// True when session `id` is alive.
+    fn is_alive(&self, id: &str) -> bool {
+        lock(&self.sessions).contains_key(id)
     }
 
     fn new_id(&self, prefix: &str) -> String {
@@ -279,25 +176,13 @@ impl Shared {
         format!("{prefix}{:08X}{:08X}", fastrand::u32(..), n as u32)
     }
 
-    /// Starts a session of `model` (already parsed) and returns its id.
-    pub(crate) fn start_model(
-        self: &Arc<Self>,
+    /// Reserves an id and a place under the session cap, on a worker; the command that starts it is the caller's.
+    fn reserve(
+        &self,
         model: Arc<Model>,
         params: Vec<(String, Value)>,
         ttl: Option<Duration>,
-    ) -> Result<String, OrsError> {
-        self.start_model_after(model, params, ttl, None)
-    }
-
-    /// Starts a session of `model` now or, given `after`, once that much time has passed (ORS's `idealtime`);
-    /// the id is reserved and counted against the session cap at once.
-    pub(crate) fn start_model_after(
-        self: &Arc<Self>,
-        model: Arc<Model>,
-        params: Vec<(String, Value)>,
-        ttl: Option<Duration>,
-        after: Option<Duration>,
-    ) -> Result<String, OrsError> {
+    ) -> Result<(String, usize, Command), OrsError> {
         let max = self.options.max_sessions;
         if self
             .live
@@ -317,46 +202,93 @@ impl Shared {
             params,
             ttl: ttl.unwrap_or(self.options.session_ttl),
         };
-        if let Some(after) = after.filter(|after| !after.is_zero()) {
-            lock(&self.scheduled).insert(id.clone());
-            let shared = Arc::downgrade(self);
-            let scheduled = id.clone();
-            self.handle.spawn(async move {
-                tokio::time::sleep(after).await;
-                let Some(shared) = shared.upgrade() else {
-                    return;
-                };
-                // Terminated before its time: nothing to start.
-                if lock(&shared.scheduled).remove(&scheduled)
-                    && shared.workers[worker].send(command).is_err()
-                {
-                    shared.ended(&scheduled);
-                }
-            });
-            return Ok(id);
-        }
+        Ok((id, worker, command))
+    }
+
+    /// Starts a session of `model` (already parsed) now and returns its id.
+    fn start_now(
+        &self,
+        model: Arc<Model>,
+        params: Vec<(String, Value)>,
+        ttl: Option<Duration>,
+    ) -> Result<String, OrsError> {
+        let (id, worker, command) = self.reserve(model, params, ttl)?;
         if self.workers[worker].send(command).is_err() {
             self.ended(&id);
             return Err(OrsError::Ended(id));
         }
         Ok(id)
     }
+
+    /// Starts a session of `model` once `after` has passed (ORS's `idealtime`); the id is reserved and counted
+    /// against the session cap at once.
+    fn start_later(
+        self: &Arc<Self>,
+        model: Arc<Model>,
+        params: Vec<(String, Value)>,
+        ttl: Option<Duration>,
+        after: Duration,
+    ) -> Result<String, OrsError> {
+        if after.is_zero() {
+            return self.start_now(model, params, ttl);
+        }
+        let (id, worker, command) = self.reserve(model, params, ttl)?;
+        lock(&self.scheduled).insert(id.clone());
+        let shared = Arc::downgrade(self);
+        let scheduled = id.clone();
+        self.handle.spawn(async move {
+            tokio::time::sleep(after).await;
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
+            // Terminated before its time: nothing to start.
+            if lock(&shared.scheduled).remove(&scheduled)
+                && shared.workers[worker].send(command).is_err()
+            {
+                shared.ended(&scheduled);
+            }
+        });
+        Ok(id)
+    }
 }
 
 /// The ORS session runtime (a cheap handle).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Ors {
     shared: Arc<Shared>,
 }
 
+/// A handle that does not keep the runtime alive ([`Ors::downgrade`]), for tasks that live as long as it does.
+#[derive(Clone)]
+pub struct WeakOrs(Weak<Shared>);
+
+impl WeakOrs {
+    /// The runtime, while it is alive.
+    pub fn upgrade(&self) -> Option<Ors> {
+        self.0.upgrade().map(|shared| Ors { shared })
+    }
+}
+
+impl std::fmt::Debug for Ors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ors")
+            .field("options", &self.shared.options)
+            .field("live", &self.shared.live)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Ors {
-    /// Starts the worker threads. Module work (DFM calls, fetches) runs on the tokio runtime of `handle`.
-    pub fn new(
-        options: OrsOptions,
-        documents: Documents,
-        modules: Modules,
-        handle: tokio::runtime::Handle,
-    ) -> Ors {
+    /// Starts the worker threads. Module work (DFM calls, fetches) runs on the tokio runtime of `parts.handle`.
+    pub fn new(parts: Parts) -> Ors {
+        let Parts {
+            options,
+            documents,
+            modules,
+            io,
+            clock,
+            handle,
+        } = parts;
         let n_workers = options.workers.max(1);
         let mut senders = Vec::with_capacity(n_workers);
         let mut receivers = Vec::with_capacity(n_workers);
@@ -373,33 +305,62 @@ impl Ors {
             next_id: AtomicU64::new(1),
             pending: Mutex::new(HashMap::new()),
             documents,
-            modules,
+            modules: Arc::new(modules),
+            io: Arc::new(io),
+            clock,
             handle,
-            in_flight: AtomicUsize::new(0),
+            in_flight: Arc::new(AtomicUsize::new(0)),
             started: AtomicU64::new(0),
-            scheduled: Mutex::new(std::collections::HashSet::new()),
-            basichttp_base: std::sync::OnceLock::new(),
-            end_listener: std::sync::OnceLock::new(),
+            scheduled: Mutex::new(HashSet::new()),
+            end_listener: OnceLock::new(),
         });
         for (index, receiver) in receivers.into_iter().enumerate() {
-            let weak = Arc::downgrade(&shared);
-            let globals = shared.modules.globals_hook();
+            let registry = Arc::downgrade(&shared);
+            let parts = WorkerParts {
+                globals: shared.modules.globals_hook(),
+                modules: shared.modules.clone(),
+                io: shared.io.clone(),
+                clock: shared.clock.clone(),
+            };
             let _ = std::thread::Builder::new()
                 .name(format!("ors-worker-{index}"))
-                .spawn(move || worker::run(weak, receiver, globals));
+                .spawn(move || worker::run(registry, receiver, parts));
         }
-        shared.modules.attach(Arc::downgrade(&shared));
         Ors { shared }
     }
 
-    /// The shared state (for the module dispatchers).
-    pub fn shared(&self) -> &Arc<Shared> {
-        &self.shared
+    /// A handle that does not keep the runtime alive.
+    pub fn downgrade(&self) -> WeakOrs {
+        WeakOrs(Arc::downgrade(&self.shared))
     }
 
     /// How many sessions are alive.
     pub fn live(&self) -> usize {
         self.shared.live.load(Ordering::SeqCst)
+    }
+
+    /// The clock sessions run on.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.shared.clock
+    }
+
+    /// Wakes every worker to fire what has come due: for tests that move a manual clock by hand (the system clock
+    /// needs no wake-up, workers sleep until their next deadline).
+    pub fn tick(&self) {
+        for worker in &self.shared.workers {
+            let _ = worker.send(Command::Tick);
+        }
+    }
+
+    /// Turns a contact-center event into the module event of the session that waits for it.
+    pub async fn dispatch(&self, event: CcEvent) {
+        let runtime: Arc<dyn Runtime> = self.shared.clone();
+        self.shared.modules.dispatch(&runtime, event).await;
+    }
+
+    /// Notified after every contact-center call, for the driver that ticks the contact center's clock.
+    pub fn contact_center_wake(&self) -> Arc<tokio::sync::Notify> {
+        self.shared.modules.wake()
     }
 
     /// `POST /scxml/session/start`: loads `src` and starts a session with `params` in its `<data>` items.
@@ -410,13 +371,13 @@ impl Ors {
         ttl: Option<Duration>,
     ) -> Result<String, OrsError> {
         let model = self.shared.documents.load(src).await?;
-        self.shared.start_model(model, params, ttl)
+        self.shared.start_now(model, params, ttl)
     }
 
     /// Tells sessions where they receive BasicHTTP events: the base URL (`http://127.0.0.1:8081`) of the listener
     /// that serves `/scxml/basichttp/{id}`. Set once, when that listener is bound.
     pub fn set_basichttp_base(&self, base: String) {
-        let _ = self.shared.basichttp_base.set(base);
+        self.shared.io.set_basichttp_base(base);
     }
 
     /// Sets the listener told of every session that ends (once; later calls are ignored).
@@ -435,22 +396,13 @@ impl Ors {
         idealtime: u64,
     ) -> Result<String, OrsError> {
         let model = self.shared.documents.load(src).await?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.as_millis() as u64);
-        let after = Duration::from_millis(idealtime.saturating_sub(now));
-        self.shared
-            .start_model_after(model, params, ttl, Some(after))
+        let after = Duration::from_millis(idealtime.saturating_sub(self.shared.clock.now_ms()));
+        self.shared.start_later(model, params, ttl, after)
     }
 
     /// `/scxml/session/{id}/event/{name}`: queues an external event.
     pub fn event(&self, id: &str, name: &str, data: Value) -> Result<(), OrsError> {
-        let event = Event::external(name).with_data(data);
-        if self.shared.deliver(id, SessionInput::External(event)) {
-            Ok(())
-        } else {
-            Err(OrsError::NotFound(id.to_string()))
-        }
+        self.deliver(id, Event::external(name).with_data(data))
     }
 
     /// Queues a ready-made external event (BasicHTTP receiving end).

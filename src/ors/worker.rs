@@ -2,7 +2,7 @@
 //! fires delayed sends when they fall due, ends sessions whose TTL has passed, and is the [`Host`] of its
 //! sessions.
 //!
-//! Time is the wall clock in milliseconds since the epoch; the worker sleeps on its inbox until the earliest
+//! Time is the injected [`Clock`] in milliseconds since the epoch; the worker sleeps on its inbox until the earliest
 //! deadline (a session's next timer or its TTL), kept in a heap with lazy deletion so that parked sessions cost
 //! nothing per wake-up. A session that halts (final state, cancel, runaway loop) is dropped; nothing one session
 //! does reaches another except through its inbox.
@@ -11,13 +11,62 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use crate::ors::runtime::{Command, SessionInput, Shared};
+use crate::clock::Clock;
+use crate::ors::exchange::{Runtime, SessionInput};
+use crate::ors::ioproc::IoProcessors;
+use crate::ors::modules::Modules;
 use crate::scxml::datamodel::ecmascript::{EcmaScriptRuntime, GlobalsHook, ScriptLimits};
 use crate::scxml::host::{ActionScope, Host, HostError, OutgoingSend, SessionInfo};
 use crate::scxml::model::CustomAction;
-use crate::scxml::{Event, Session, SessionOptions, Value};
+use crate::scxml::{Event, Model, Session, SessionOptions, Value};
+
+/// What a worker's inbox carries.
+#[derive(Debug)]
+pub enum Command {
+    /// Start a session.
+    Start {
+        /// Its id.
+        id: String,
+        /// The chart.
+        model: Arc<Model>,
+        /// Start parameters, put into the `<data>` items of the same id.
+        params: Vec<(String, Value)>,
+        /// How long it may live.
+        ttl: Duration,
+    },
+    /// Hand `input` to session `id`.
+    Deliver {
+        /// The session.
+        id: String,
+        /// What to do.
+        input: SessionInput,
+    },
+    /// Fire what has come due now (the clock may have been moved by hand).
+    Tick,
+}
+
+/// What a worker tells the registry of live sessions, besides what modules tell it through [`Runtime`].
+pub trait Registry: Runtime + 'static {
+    /// Fails the pending request `requestid` of `session` at once: the flow took no transition for it.
+    fn refuse(&self, requestid: &str, session: &str, name: &str);
+
+    /// Session `id` has ended: forget it and fail its pending requests.
+    fn ended(&self, id: &str);
+}
+
+/// What every worker shares with the others.
+pub struct WorkerParts {
+    /// Installs the host globals in the worker's ECMAScript runtime.
+    pub globals: GlobalsHook,
+    /// The modules flows call.
+    pub modules: Arc<Modules>,
+    /// The event I/O processors.
+    pub io: Arc<IoProcessors>,
+    /// The clock of timers and TTLs.
+    pub clock: Arc<dyn Clock>,
+}
 
 struct Slot {
     session: Session,
@@ -27,20 +76,16 @@ struct Slot {
     due: u64,
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as u64)
-}
-
 /// Runs a worker until every handle to the runtime is gone.
-pub(crate) fn run(shared: Weak<Shared>, inbox: Receiver<Command>, globals: GlobalsHook) {
-    let runtime = EcmaScriptRuntime::new(ScriptLimits::default(), Some(&globals));
+pub fn run<R: Registry>(registry: Weak<R>, inbox: Receiver<Command>, parts: WorkerParts) {
+    let runtime = EcmaScriptRuntime::new(ScriptLimits::default(), Some(&parts.globals));
     let mut slots: HashMap<String, Slot> = HashMap::new();
     let mut deadlines: BinaryHeap<Reverse<(u64, String)>> = BinaryHeap::new();
     loop {
         let wait = match deadlines.peek() {
-            Some(Reverse((due, _))) => Duration::from_millis(due.saturating_sub(now_ms())),
+            Some(Reverse((due, _))) => {
+                Duration::from_millis(due.saturating_sub(parts.clock.now_ms()))
+            }
             // Wake now and then so the thread ends once the runtime is dropped.
             None => Duration::from_secs(1),
         };
@@ -49,11 +94,14 @@ pub(crate) fn run(shared: Weak<Shared>, inbox: Receiver<Command>, globals: Globa
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => return,
         };
-        let Some(shared) = shared.upgrade() else {
+        let Some(registry) = registry.upgrade() else {
             return;
         };
+        let reach: Arc<dyn Runtime> = registry.clone();
         let mut worker = Worker {
-            shared: &shared,
+            registry: &*registry,
+            reach: &reach,
+            parts: &parts,
             runtime: &runtime,
             slots: &mut slots,
             deadlines: &mut deadlines,
@@ -69,31 +117,44 @@ pub(crate) fn run(shared: Weak<Shared>, inbox: Receiver<Command>, globals: Globa
     }
 }
 
-struct Worker<'a> {
-    shared: &'a Arc<Shared>,
+struct Worker<'a, R> {
+    registry: &'a R,
+    /// The registry as modules see it.
+    reach: &'a Arc<dyn Runtime>,
+    parts: &'a WorkerParts,
     runtime: &'a EcmaScriptRuntime,
     slots: &'a mut HashMap<String, Slot>,
     deadlines: &'a mut BinaryHeap<Reverse<(u64, String)>>,
 }
 
-impl Worker<'_> {
+impl<'a, R: Registry> Worker<'a, R> {
     /// Handles `command`; a session whose step panics is dropped and reported ended, and the worker goes on
     /// with its other sessions.
     fn handle_guarded(&mut self, command: Command) {
         let id = match &command {
             Command::Start { id, .. } | Command::Deliver { id, .. } => id.clone(),
+            Command::Tick => return,
         };
         let outcome =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.handle(command)));
         if outcome.is_err() {
             tracing::error!(session = %id, "the session failed and was stopped");
             self.slots.remove(&id);
-            self.shared.ended(&id);
+            self.registry.ended(&id);
+        }
+    }
+
+    fn host(&self) -> WorkerHost<'a, R> {
+        WorkerHost {
+            registry: self.registry,
+            reach: self.reach,
+            parts: self.parts,
         }
     }
 
     fn handle(&mut self, command: Command) {
         match command {
+            Command::Tick => {}
             Command::Start {
                 id,
                 model,
@@ -106,7 +167,7 @@ impl Worker<'_> {
                     ..SessionOptions::default()
                 };
                 let mut session = Session::new(model, options);
-                let now = now_ms();
+                let now = self.parts.clock.now_ms();
                 session.set_now(now);
                 let expires = now.saturating_add(ttl.as_millis() as u64);
                 session.set_params(
@@ -115,9 +176,7 @@ impl Worker<'_> {
                         .map(|(name, value)| (Arc::from(name.as_str()), value))
                         .collect(),
                 );
-                let mut host = WorkerHost {
-                    shared: self.shared,
-                };
+                let mut host = self.host();
                 session.start(&mut host);
                 self.settle(
                     id,
@@ -135,17 +194,15 @@ impl Worker<'_> {
                             let _ = reply.send(false);
                         }
                         // The session ended after the request was queued: fail it now rather than time out.
-                        SessionInput::Request(_) => self.shared.ended(&id),
+                        SessionInput::Request(_) => self.registry.ended(&id),
                         _ => {}
                     }
                     return;
                 };
-                let mut host = WorkerHost {
-                    shared: self.shared,
-                };
+                let mut host = self.host();
                 match input {
                     SessionInput::External(event) | SessionInput::Request(event) => {
-                        slot.session.advance(now_ms(), &mut host);
+                        slot.session.advance(self.parts.clock.now_ms(), &mut host);
                         slot.session.feed(event, &mut host);
                     }
                     SessionInput::Terminate(reply) => {
@@ -169,7 +226,7 @@ impl Worker<'_> {
     /// Keeps a session that is still running (with its next deadline) or lets one that halted go.
     fn settle(&mut self, id: String, mut slot: Slot) {
         if !slot.session.is_running() {
-            self.shared.ended(&id);
+            self.registry.ended(&id);
             return;
         }
         let due = slot
@@ -185,7 +242,7 @@ impl Worker<'_> {
 
     /// Fires the timers and TTLs that have come due.
     fn fire_due(&mut self) {
-        let now = now_ms();
+        let now = self.parts.clock.now_ms();
         while let Some(Reverse((due, _))) = self.deadlines.peek() {
             if *due > now {
                 break;
@@ -201,9 +258,7 @@ impl Worker<'_> {
                 self.slots.insert(id, slot);
                 continue;
             }
-            let mut host = WorkerHost {
-                shared: self.shared,
-            };
+            let mut host = self.host();
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 if slot.expires <= now {
                     slot.session.cancel(&mut host);
@@ -213,7 +268,7 @@ impl Worker<'_> {
             }));
             if outcome.is_err() {
                 tracing::error!(session = %id, "the session failed and was stopped");
-                self.shared.ended(&id);
+                self.registry.ended(&id);
                 continue;
             }
             self.settle(id, slot);
@@ -246,36 +301,31 @@ fn describe(session: &mut Session) -> serde_json::Value {
 }
 
 /// The host of the sessions of one worker.
-struct WorkerHost<'a> {
-    shared: &'a Arc<Shared>,
+struct WorkerHost<'a, R> {
+    registry: &'a R,
+    reach: &'a Arc<dyn Runtime>,
+    parts: &'a WorkerParts,
 }
 
-impl Host for WorkerHost<'_> {
+impl<R: Registry> Host for WorkerHost<'_, R> {
     fn log(&mut self, session: &SessionInfo, label: &str, message: &str) {
         tracing::info!(target: "gms::ors::flow", session = %session.sessionid, label, "{message}");
     }
 
     fn send(&mut self, session: &SessionInfo, send: OutgoingSend) -> Result<(), HostError> {
-        crate::ors::ioproc::send(self.shared, session, send)
+        self.parts.io.send(self.reach, session, send)
     }
 
     fn unconsumed(&mut self, session: &SessionInfo, event: &Event) {
         // A request no transition takes would only time out: its caller learns at once.
         if let Some(requestid) = &event.sendid {
-            self.shared
-                .unhandled(requestid, &session.sessionid, &event.name);
+            self.registry
+                .refuse(requestid, &session.sessionid, &event.name);
         }
     }
 
     fn ioprocessors(&mut self, session: &SessionInfo) -> Vec<(Arc<str>, Value)> {
-        use crate::ors::ioproc::basichttp;
-        match self.shared.basichttp_base.get() {
-            Some(base) => basichttp::ioprocessor_entries(&format!(
-                "{base}{}",
-                basichttp::path(&session.sessionid)
-            )),
-            None => Vec::new(),
-        }
+        self.parts.io.ioprocessors(&session.sessionid)
     }
 
     fn custom_action(
@@ -284,13 +334,8 @@ impl Host for WorkerHost<'_> {
         action: &CustomAction,
         scope: &mut dyn ActionScope,
     ) -> Result<(), HostError> {
-        self.shared
+        self.parts
             .modules
-            .custom_action(self.shared, session, action, scope)
+            .custom_action(self.reach, session, action, scope)
     }
-}
-
-/// Builds an event as a module completion: external, with `data`.
-pub(crate) fn completion(name: &str, data: Value) -> Event {
-    Event::external(name).with_data(data)
 }

@@ -41,18 +41,7 @@ impl ServiceKind for Builtin {
 fn access_reply(id: &str, access: &AccessInfo, now_ms: u64) -> Reply {
     let mut reply = Reply::new();
     reply.insert("_id".into(), id.into());
-    reply.insert(
-        "_access_number".into(),
-        access.allocation.value.clone().into(),
-    );
-    if let Some(code) = &access.code {
-        reply.insert("_access_code".into(), code.clone().into());
-    }
-    let left = access
-        .booking_expires_ms
-        .saturating_sub(now_ms)
-        .div_ceil(1000);
-    reply.insert("_expiration_time".into(), left.into());
+    access.add_to(&mut reply, now_ms);
     reply
 }
 
@@ -159,14 +148,8 @@ async fn request_interaction(core: &ServiceCore, call: ServiceCall) -> Result<Re
     let id = storage::new_id();
     let now = core.clock.now_ms();
     let record = ServiceRecord {
-        id: id.clone(),
-        service: call.service.name.clone(),
-        kind: call.service.kind.clone(),
-        data_id: call.params.get("_data_id").map(str::to_string),
         phone_number: Some(phone),
-        access: None,
-        created_ms: now,
-        expires_ms: now + call.ttl.as_millis() as u64,
+        ..ServiceRecord::of_call(id.clone(), &call, now)
     };
     let access = attach_access(core, &call, record, None).await?;
     Ok(access_reply(&id, &access, now))

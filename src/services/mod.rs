@@ -1,8 +1,10 @@
 //! The GMS Service API domain: builtin services (request-interaction, match-interaction, request-access) and ors services.
 //!
 //! A `service.NAME` section names a *kind* with its `type` option. Each kind implements [`ServiceKind`] and is
-//! registered in the [`ServiceRegistry`] under that type: [`builtin::Builtin`] for `type=builtin`, and the ORS
-//! layer registers `type=ors` the same way ([`ServiceRegistry::register`]). The registry does what every kind
+//! registered in the [`ServiceRegistry`] under that type: [`builtin::Builtin`] for `type=builtin`, and
+//! [`flow::FlowService`] for `type=ors` ([`ServiceRegistry::register`]). The HTTP layer knows no kind by name: it
+//! calls the registry, which finds the instance's kind and asks it to create, answer a request
+//! ([`ServiceKind::request`]), update ([`ServiceKind::update`]) or cancel. The registry does what every kind
 //! shares: it finds the section, lays the section's options over the request parameters (configuration wins,
 //! except `_booking_expiration_timeout`), stores the user data (parameters without a leading `_`) in Storage and
 //! passes its id as `_data_id`, and keeps a [`ServiceRecord`] for every created service so `GET`/`DELETE
@@ -10,7 +12,7 @@
 
 pub mod access_code;
 pub mod builtin;
-pub mod ors;
+pub mod flow;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -19,10 +21,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use crate::clock::Clock;
 use crate::config::{ConfigHandle, GmsConfig, ServiceConfig};
 use crate::resources::{self, Allocation, Resources};
 use crate::storage::{self, DataSet, Storage};
-use crate::store::{self, Clock, Store, WriteOp};
+use crate::store::{self, Store, WriteOp};
 
 /// The service TTL when neither the request (`_ttl`) nor the section (`ttl`) gives one (seconds).
 pub const DEFAULT_TTL_SECS: u64 = 30;
@@ -76,6 +79,17 @@ pub enum Error {
     /// that stops answering).
     #[error("service backend did not answer in time: {0}")]
     Timeout(String),
+    /// The instance's kind takes no requests (or no `update`).
+    #[error("service `{id}` is of type `{kind}`, which takes no requests")]
+    NotHandled {
+        /// The service id.
+        id: String,
+        /// Its `type`.
+        kind: String,
+    },
+    /// The instance cannot take this request in its current state (an `ors` flow with no transition for it).
+    #[error("{0}")]
+    RequestNotHandled(String),
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] storage::Error),
@@ -98,6 +112,31 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 /// A JSON reply object (`_id`, `_access_number`, ...).
 pub type Reply = serde_json::Map<String, serde_json::Value>;
+
+/// The request name that changes an instance's stored user data (`/service/{id}/request/update`).
+pub const UPDATE: &str = "update";
+
+/// An instance's answer to a request (`/service/{id}/request/{name}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// A positive answer (else negative).
+    pub positive: bool,
+    /// The result code of a negative answer, when given.
+    pub resultcode: Option<String>,
+    /// The answer's fields (`_action`, `_text`, ...).
+    pub params: Reply,
+}
+
+impl Answer {
+    /// A positive answer with `params`.
+    pub fn positive(params: Reply) -> Answer {
+        Answer {
+            positive: true,
+            resultcode: None,
+            params,
+        }
+    }
+}
 
 /// Control parameters of a request: every `_name` parameter, with the section's options laid over them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -158,11 +197,41 @@ pub struct ServiceCall {
     pub ttl: Duration,
 }
 
-/// A kind of service (`type` option): creates instances and cleans them up.
+/// A kind of service (`type` option): creates instances, answers their requests, and cleans them up.
 #[async_trait]
 pub trait ServiceKind: Send + Sync + std::fmt::Debug {
     /// Creates one instance. The reply must contain `_id`.
     async fn create(&self, core: &ServiceCore, call: ServiceCall) -> Result<Reply>;
+
+    /// Request `name` on the live instance `record` (`/service/{id}/request/{name}`); by default a kind takes
+    /// none.
+    async fn request(
+        &self,
+        _core: &ServiceCore,
+        record: &ServiceRecord,
+        _name: &str,
+        _params: &[(String, String)],
+    ) -> Result<Answer> {
+        Err(Error::NotHandled {
+            id: record.id.clone(),
+            kind: record.kind.clone(),
+        })
+    }
+
+    /// `update` on the live instance `record`: adds or replaces its stored user data; by default a kind takes
+    /// none.
+    async fn update(
+        &self,
+        _core: &ServiceCore,
+        _config: &GmsConfig,
+        record: &ServiceRecord,
+        _params: &[(String, String)],
+    ) -> Result<Reply> {
+        Err(Error::NotHandled {
+            id: record.id.clone(),
+            kind: record.kind.clone(),
+        })
+    }
 
     /// Whether `create` saves the instance's [`ServiceRecord`] itself; otherwise the registry writes a minimal one.
     fn saves_records(&self) -> bool {
@@ -207,7 +276,51 @@ pub struct ServiceRecord {
     pub expires_ms: u64,
 }
 
+impl AccessInfo {
+    /// Adds `_access_number`, `_access_code` (when there is one) and `_expiration_time` (seconds left on the
+    /// booking at `now_ms`) to `reply`.
+    pub fn add_to(&self, reply: &mut Reply, now_ms: u64) {
+        reply.insert(
+            "_access_number".into(),
+            self.allocation.value.clone().into(),
+        );
+        if let Some(code) = &self.code {
+            reply.insert("_access_code".into(), code.clone().into());
+        }
+        let left = self
+            .booking_expires_ms
+            .saturating_sub(now_ms)
+            .div_ceil(1000);
+        reply.insert("_expiration_time".into(), left.into());
+    }
+}
+
 impl ServiceRecord {
+    /// The record of instance `id` of `service`, created at `now_ms` and living `ttl`, with no user data, phone
+    /// number or access info yet.
+    pub fn new(id: String, service: &ServiceConfig, ttl: Duration, now_ms: u64) -> ServiceRecord {
+        ServiceRecord {
+            id,
+            service: service.name.clone(),
+            kind: service.kind.clone(),
+            data_id: None,
+            phone_number: None,
+            access: None,
+            created_ms: now_ms,
+            expires_ms: now_ms + ttl.as_millis() as u64,
+        }
+    }
+
+    /// The record of instance `id` created by `call` at `now_ms`: `_data_id` and `_phone_number` from its
+    /// parameters.
+    pub fn of_call(id: String, call: &ServiceCall, now_ms: u64) -> ServiceRecord {
+        ServiceRecord {
+            data_id: call.params.get("_data_id").map(str::to_string),
+            phone_number: call.params.get("_phone_number").map(str::to_string),
+            ..ServiceRecord::new(id, &call.service, call.ttl, now_ms)
+        }
+    }
+
     /// The record as the Service API shows it.
     pub fn to_reply(&self, now_ms: u64) -> Reply {
         let mut reply = Reply::new();
@@ -221,18 +334,7 @@ impl ServiceRecord {
             reply.insert("_phone_number".into(), phone.clone().into());
         }
         if let Some(access) = &self.access {
-            reply.insert(
-                "_access_number".into(),
-                access.allocation.value.clone().into(),
-            );
-            if let Some(code) = &access.code {
-                reply.insert("_access_code".into(), code.clone().into());
-            }
-            let left = access
-                .booking_expires_ms
-                .saturating_sub(now_ms)
-                .div_ceil(1000);
-            reply.insert("_expiration_time".into(), left.into());
+            access.add_to(&mut reply, now_ms);
         }
         reply.insert(
             "_ttl".into(),
@@ -355,6 +457,55 @@ impl ServiceCore {
     pub async fn forget(&self, id: &str) -> Result<()> {
         self.store.delete(&record_key(id)).await?;
         Ok(())
+    }
+
+    /// The instance `record` has ended (its flow ended, failed to start, or is gone from its ORS): releases its
+    /// access number, so the next customer can have it at once, and forgets the instance.
+    pub async fn instance_ended(&self, record: &ServiceRecord) -> Result<()> {
+        self.release_access(record).await?;
+        self.forget(&record.id).await
+    }
+
+    /// As [`ServiceCore::instance_ended`] for instance `id`, when it is still known.
+    pub async fn instance_ended_by_id(&self, id: &str) -> Result<()> {
+        match self.load(id).await {
+            Ok(record) => self.instance_ended(&record).await,
+            Err(Error::NotFound(_)) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// `update`: adds or replaces the user data of instance `record` (fields not starting with `_`), kept until
+    /// the instance expires; answers `{"_id", "_data_id"}`.
+    pub async fn update_user_data(
+        &self,
+        record: &ServiceRecord,
+        params: &[(String, String)],
+        max_keys: usize,
+    ) -> Result<Reply> {
+        let mut data = DataSet::default();
+        for (name, value) in params.iter().filter(|(name, _)| !name.starts_with('_')) {
+            data.entries
+                .insert(name.clone(), storage::Value::text(value));
+        }
+        let ttl = Duration::from_secs(
+            record
+                .expires_ms
+                .saturating_sub(self.clock.now_ms())
+                .div_ceil(1000)
+                .max(1),
+        );
+        let data_id = match &record.data_id {
+            Some(data_id) => {
+                self.storage.update(data_id, data, ttl, max_keys).await?;
+                data_id.clone()
+            }
+            None => self.storage.create(data, ttl, max_keys).await?,
+        };
+        let mut reply = Reply::new();
+        reply.insert("_id".into(), record.id.clone().into());
+        reply.insert("_data_id".into(), data_id.into());
+        Ok(reply)
     }
 
     /// Live services that hold `number`, newest first.
@@ -489,17 +640,11 @@ impl ServiceRegistry {
                 Err(Error::NotFound(_)) => {
                     let now = self.core.clock.now_ms();
                     let record = ServiceRecord {
-                        id: id.to_string(),
-                        service: service.name.clone(),
-                        kind: service.kind.clone(),
                         data_id: reply
                             .get("_data_id")
                             .and_then(|v| v.as_str())
                             .map(str::to_string),
-                        phone_number: None,
-                        access: None,
-                        created_ms: now,
-                        expires_ms: now + ttl.as_millis() as u64,
+                        ..ServiceRecord::new(id.to_string(), &service, ttl, now)
                     };
                     self.core.save(&record).await?;
                 }
@@ -513,6 +658,29 @@ impl ServiceRegistry {
     pub async fn query(&self, id: &str) -> Result<Reply> {
         let record = self.core.load(id).await?;
         Ok(record.to_reply(self.core.clock.now_ms()))
+    }
+
+    /// `/service/{id}/request/{name}` (and `/service/{id}/{name}`): request `name` on the live instance `id`,
+    /// answered by its kind; `update` changes the instance's stored user data.
+    pub async fn request(
+        &self,
+        id: &str,
+        name: &str,
+        params: &[(String, String)],
+    ) -> Result<Answer> {
+        let record = self.core.load(id).await?;
+        let Some(kind) = self.kinds.get(&record.kind) else {
+            return Err(Error::NotHandled {
+                id: record.id,
+                kind: record.kind,
+            });
+        };
+        if name == UPDATE {
+            let config = self.config.get();
+            let reply = kind.update(&self.core, &config, &record, params).await?;
+            return Ok(Answer::positive(reply));
+        }
+        kind.request(&self.core, &record, name, params).await
     }
 
     /// `DELETE /service/{id}`: releases its resources, tells its kind, forgets it.

@@ -13,7 +13,6 @@
 //! - Listing by index: keep an index key per entry (`notify:filter:{tag}:{id}` → id) with the same TTL as the
 //!   entry, write both in one [`Store::write_batch`], and list the index with [`Store::scan_prefix`].
 
-pub mod clock;
 pub mod embedded;
 pub mod timed;
 
@@ -24,7 +23,6 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use embedded::Embedded;
 pub use timed::Timed;
 

@@ -14,13 +14,13 @@
 //! `_scxmleventname` (else `HTTP.POST`, after the method), every other query or body field in `_event.data`,
 //! `origintype` this processor, and the whole request as text in `_event.raw`. The form carries no address of
 //! the sender, so `_event.origin` stays unset. ORS sessions receive on `POST /scxml/basichttp/{sessionid}`
-//! (`http::ors`); `gms w3c` runs its own loopback listener with the same path.
+//! (`http::scxml`); `gms w3c` runs its own loopback listener with the same path.
 
 use std::sync::Arc;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::ors::runtime::{SessionInput, Shared};
+use crate::ors::exchange::{Runtime, SessionInput};
 use crate::scxml::host::{HostError, OutgoingSend, SessionInfo};
 use crate::scxml::{Event, EventKind, Value};
 
@@ -31,7 +31,7 @@ pub const BASIC_HTTP: &str = "http://www.w3.org/TR/scxml/#BasicHTTPEventProcesso
 pub const SHORT_NAME: &str = "basichttp";
 
 /// The media type of every POST this processor makes.
-pub const FORM: &str = "application/x-www-form-urlencoded";
+pub const FORM: &str = crate::media::FORM;
 
 /// The path under a server's base URL where session `sessionid` receives BasicHTTP events.
 pub fn path(sessionid: &str) -> String {
@@ -164,11 +164,10 @@ pub fn received(request: Request<'_>) -> Result<Event, ReceiveError> {
         .headers
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
-        .and_then(|(_, value)| value.split(';').next())
-        .map(|value| value.trim().to_ascii_lowercase())
+        .map(|(_, value)| crate::media::essence(value))
         .unwrap_or_default();
     if !text.trim().is_empty() {
-        if media == "application/json" {
+        if media == crate::media::JSON {
             let json: serde_json::Value = serde_json::from_str(text)
                 .map_err(|error| ReceiveError::BadJson(error.to_string()))?;
             let serde_json::Value::Object(map) = json else {
@@ -234,33 +233,33 @@ fn event_from_fields(method: &str, fields: Vec<(String, Value)>) -> Event {
 
 /// Posts `send` to its target on a task; failures come back as `error.communication`.
 pub(crate) fn send(
-    shared: &Arc<Shared>,
+    client: &reqwest::Client,
+    runtime: &Arc<dyn Runtime>,
     session: &SessionInfo,
     send: OutgoingSend,
 ) -> Result<(), HostError> {
     let Post { url, body } = post(&send)?;
-    let client = shared.modules.client();
-    let weak = Arc::downgrade(shared);
+    let weak = Arc::downgrade(runtime);
     let me = session.sessionid.to_string();
     let sendid = send.event.sendid.clone();
     let request = client
         .post(&url)
         .header(reqwest::header::CONTENT_TYPE, FORM)
         .body(body);
-    shared.spawn(async move {
+    runtime.spawn(Box::pin(async move {
         let failure = match request.send().await {
             Ok(response) if response.status().is_success() => None,
             Ok(response) => Some(format!("{url} answered {}", response.status())),
             Err(error) => Some(format!("{url}: {error}")),
         };
-        if let (Some(reason), Some(shared)) = (failure, weak.upgrade()) {
+        if let (Some(reason), Some(runtime)) = (failure, weak.upgrade()) {
             let mut event = Event::new("error.communication", EventKind::Platform).with_data(
                 Value::Object(vec![(Arc::from("description"), Value::string(reason))]),
             );
             event.sendid = sendid;
-            shared.deliver(&me, SessionInput::External(event));
+            runtime.deliver(&me, SessionInput::External(event));
         }
-    });
+    }));
     Ok(())
 }
 

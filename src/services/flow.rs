@@ -3,34 +3,37 @@
 //! Create: the registry has already stored the user data (`_data_id`); this kind starts the session with every
 //! control parameter, on this node's runtime or — when the section's `ors` option (or the `[ors]` section's
 //! `url`) names an ORS — on that ORS over HTTP, sends the request `gms.start`, and returns the flow's answer with
-//! `_id` = the session id. Later requests on the instance become ORS requests ([`OrsService::request`]); `update`
-//! stays in GMS. `DELETE` terminates the session, and so does the TTL (the session is started with the
-//! service's TTL). When an in-process session ends, however it ends (its final state, cancel, TTL, terminate),
-//! [`session_end_listener`] releases the access number it booked and forgets the instance, so the number is free
-//! for the next customer at once; a session on a remote ORS is released by `DELETE`, its TTL, or its booking's
-//! expiry.
+//! `_id` = the session id. Later requests on the instance become ORS requests ([`FlowService`]'s
+//! [`ServiceKind::request`]); `update` stays in GMS ([`ServiceCore::update_user_data`]). `DELETE` terminates the
+//! session, and so does the TTL (the session is started with the service's TTL).
+//!
+//! However an instance ends, [`ServiceCore::instance_ended`] releases the access number it booked and forgets it,
+//! so the number is free for the next customer at once: an in-process session tells [`session_end_listener`]; a
+//! session on a remote ORS is found gone by the next request (ORS tells GMS nothing when a session ends), `DELETE`,
+//! its TTL or its booking's expiry; and a flow that fails to start is cleaned up by `create`.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use crate::config::{ConfigHandle, GmsConfig};
-use crate::ors::{Answer, Ors, OrsClient, OrsError, Remote};
+use crate::ors::{Answer as FlowAnswer, Ors, OrsClient, OrsError, Remote};
 use crate::outbound::HttpClient;
 use crate::services::{
-    Error, Reply, Result, ServiceCall, ServiceCore, ServiceKind, ServiceRecord, ServiceRegistry,
+    Answer, Error, Reply, Result, ServiceCall, ServiceCore, ServiceKind, ServiceRecord,
+    ServiceRegistry,
 };
 
 /// The `ors` service kind.
 #[derive(Debug, Clone)]
-pub struct OrsService {
+pub struct FlowService {
     config: Arc<ConfigHandle>,
     local: Ors,
     client: HttpClient,
     default_url: Option<String>,
 }
 
-impl OrsService {
+impl FlowService {
     /// Runs flows on `local`, or on the ORS at `default_url` (the `[ors]` section's `url`) when given; remote
     /// calls use `client` (the `gms` section's `http.*` timeouts and `http.client_port_range`).
     pub fn new(
@@ -38,8 +41,8 @@ impl OrsService {
         local: Ors,
         client: HttpClient,
         default_url: Option<String>,
-    ) -> OrsService {
-        OrsService {
+    ) -> FlowService {
+        FlowService {
             config,
             local,
             client,
@@ -63,19 +66,6 @@ impl OrsService {
             .and_then(|service| service.ors.clone());
         self.backend(ors.as_deref())
     }
-
-    /// Request `name` on the live instance `record` (`/service/{id}/request/{name}` and `/service/{id}/{name}`).
-    pub async fn request(
-        &self,
-        record: &ServiceRecord,
-        name: &str,
-        params: &[(String, String)],
-    ) -> std::result::Result<Answer, OrsError> {
-        let config = self.config.get();
-        self.backend_of(&config, record)
-            .request(&record.id, name, params)
-            .await
-    }
 }
 
 /// Maps a runtime error onto the Service API's.
@@ -87,12 +77,29 @@ pub fn service_error(error: OrsError) -> Error {
             problem: message,
         },
         timeout @ OrsError::Timeout { .. } => Error::Timeout(timeout.to_string()),
+        unhandled @ OrsError::Unhandled { .. } => Error::RequestNotHandled(unhandled.to_string()),
         other => Error::Backend(other.to_string()),
     }
 }
 
+fn answer(answer: FlowAnswer) -> Answer {
+    Answer {
+        positive: answer.positive,
+        resultcode: answer.resultcode,
+        params: answer.params,
+    }
+}
+
+/// Ends instance `id` after its flow failed to start: the flow may have booked a number before it failed.
+async fn failed_start(core: &ServiceCore, backend: &dyn OrsClient, id: &str) {
+    let _ = backend.terminate(id).await;
+    if let Err(error) = core.instance_ended_by_id(id).await {
+        tracing::warn!(service = %id, %error, "service whose flow failed to start not cleaned up");
+    }
+}
+
 #[async_trait]
-impl ServiceKind for OrsService {
+impl ServiceKind for FlowService {
     async fn create(&self, core: &ServiceCore, call: ServiceCall) -> Result<Reply> {
         let backend = self.backend(call.service.ors.as_deref());
         let params: Vec<(String, String)> = call.params.0.clone().into_iter().collect();
@@ -102,17 +109,7 @@ impl ServiceKind for OrsService {
             .map_err(service_error)?;
         // The record exists before the flow runs, so the flow's request-access (booked under its own `_id`)
         // finds it.
-        let now = core.clock.now_ms();
-        let record = ServiceRecord {
-            id: id.clone(),
-            service: call.service.name.clone(),
-            kind: call.service.kind.clone(),
-            data_id: call.params.get("_data_id").map(str::to_string),
-            phone_number: call.params.get("_phone_number").map(str::to_string),
-            access: None,
-            created_ms: now,
-            expires_ms: now + call.ttl.as_millis() as u64,
-        };
+        let record = ServiceRecord::of_call(id.clone(), &call, core.clock.now_ms());
         if let Err(error) = core.save(&record).await {
             let _ = backend.terminate(&id).await;
             return Err(error);
@@ -120,21 +117,12 @@ impl ServiceKind for OrsService {
         let answer = match backend.request(&id, "gms.start", &params).await {
             Ok(answer) => answer,
             Err(error) => {
-                let _ = backend.terminate(&id).await;
-                // The flow may have booked a number before it failed to answer.
-                if let Ok(record) = core.load(&id).await {
-                    let _ = core.release_access(&record).await;
-                }
-                let _ = core.forget(&id).await;
+                failed_start(core, backend.as_ref(), &id).await;
                 return Err(service_error(error));
             }
         };
         if !answer.positive {
-            let _ = backend.terminate(&id).await;
-            if let Ok(record) = core.load(&id).await {
-                let _ = core.release_access(&record).await;
-            }
-            let _ = core.forget(&id).await;
+            failed_start(core, backend.as_ref(), &id).await;
             return Err(Error::Backend(format!(
                 "the flow of service `{}` refused to start: {}",
                 call.service.name,
@@ -144,6 +132,42 @@ impl ServiceKind for OrsService {
         let mut reply = answer.params;
         reply.insert("_id".into(), id.into());
         Ok(reply)
+    }
+
+    async fn request(
+        &self,
+        core: &ServiceCore,
+        record: &ServiceRecord,
+        name: &str,
+        params: &[(String, String)],
+    ) -> Result<Answer> {
+        let config = self.config.get();
+        match self
+            .backend_of(&config, record)
+            .request(&record.id, name, params)
+            .await
+        {
+            Ok(flow_answer) => Ok(answer(flow_answer)),
+            Err(OrsError::NotFound(_) | OrsError::Ended(_)) => {
+                // The session is gone; in-process ones have let go already, a remote ORS said nothing until now.
+                if let Err(failure) = core.instance_ended(record).await {
+                    tracing::warn!(service = %record.id, error = %failure, "access number of an ended service not released");
+                }
+                Err(Error::NotFound(record.id.clone()))
+            }
+            Err(error) => Err(service_error(error)),
+        }
+    }
+
+    async fn update(
+        &self,
+        core: &ServiceCore,
+        config: &GmsConfig,
+        record: &ServiceRecord,
+        params: &[(String, String)],
+    ) -> Result<Reply> {
+        core.update_user_data(record, params, config.gms.storage_max_keys)
+            .await
     }
 
     async fn cancel(&self, _core: &ServiceCore, record: &ServiceRecord) -> Result<()> {
@@ -156,9 +180,9 @@ impl ServiceKind for OrsService {
     }
 }
 
-/// Releases the access number of the `type=ors` instance whose session has ended and forgets the instance. The
-/// work runs on `handle` (the listener is called on a worker thread); it holds the registry weakly, so the
-/// runtime that calls it does not keep the registry alive.
+/// Ends the `type=ors` instance whose session has ended ([`ServiceCore::instance_ended`]). The work runs on
+/// `handle` (the listener is called on a worker thread); it holds the registry weakly, so the runtime that calls
+/// it does not keep the registry alive.
 pub fn session_end_listener(
     registry: &Arc<ServiceRegistry>,
     handle: tokio::runtime::Handle,
@@ -180,12 +204,8 @@ pub fn session_end_listener(
                     return;
                 }
             };
-            if let Err(error) = core.release_access(&record).await {
-                tracing::warn!(session = %id, %error, "access number of an ended service not released");
-                return;
-            }
-            if let Err(error) = core.forget(&id).await {
-                tracing::warn!(session = %id, %error, "ended service instance not forgotten");
+            if let Err(error) = core.instance_ended(&record).await {
+                tracing::warn!(session = %id, %error, "ended service instance not released");
             }
         });
     })

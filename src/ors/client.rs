@@ -1,13 +1,12 @@
 //! The ORS HTTP interface as a client: [`OrsClient`] is what a `type=ors` service needs from an ORS, served by the
-//! in-process runtime ([`crate::ors::Ors`]) or, when a service names an ORS URL, by [`Remote`] over HTTP ([`crate::outbound`],
+//! in-process runtime ([`crate::ors::runtime::Ors`]) or, when a service names an ORS URL, by [`Remote`] over HTTP ([`crate::outbound`],
 //! so the `gms` section's `http.*` timeouts and `http.client_port_range` apply)
 //! in ORS's own wire format: `POST /scxml/session/start` (form: `src` and the parameters), `POST
 //! /scxml/session/{id}/request/{name}` (form parameters; the answer's JSON object holds the flow's `<param>`s),
 //! `POST /scxml/session/{id}/event/{name}` and `POST /scxml/session/{id}/terminate`.
 //!
-//! A positive `<ws:response>` travels as 200 with the params as a JSON object; a negative one as 400 with
-//! `{"message", "exception": "NegativeResponse", "resultcode", "params"}`; an unknown session as 404 and a flow
-//! that did not answer as 504 (`gms`'s own `/scxml` routes answer the same way, so a `gms` can stand in for ORS).
+//! Answers are read with [`crate::ors::wire`], which `gms`'s own `/scxml` routes answer with too, so a `gms` can
+//! stand in for ORS.
 
 use std::time::Duration;
 
@@ -15,7 +14,8 @@ use async_trait::async_trait;
 use http_body_util::Full;
 use hyper::body::Bytes;
 
-use crate::ors::runtime::{Answer, OrsError};
+use crate::ors::exchange::{Answer, OrsError};
+use crate::ors::wire;
 use crate::outbound::{self, HttpClient};
 
 /// What a `type=ors` service needs from an ORS.
@@ -146,40 +146,9 @@ impl OrsClient for Remote {
     ) -> Result<Answer, OrsError> {
         let url = format!("{}/scxml/session/{id}/request/{name}", self.base);
         let (status, json) = self.post(&url, (id, name), params).await?;
-        match status {
-            200..=299 => Ok(Answer {
-                positive: true,
-                resultcode: None,
-                params: json.as_object().cloned().unwrap_or_default(),
-            }),
-            400 if json.get("exception").and_then(|e| e.as_str()) == Some("NegativeResponse") => {
-                Ok(Answer {
-                    positive: false,
-                    resultcode: json
-                        .get("resultcode")
-                        .and_then(|code| code.as_str())
-                        .map(str::to_string),
-                    params: json
-                        .get("params")
-                        .and_then(|params| params.as_object())
-                        .cloned()
-                        .unwrap_or_default(),
-                })
-            }
-            404 => Err(OrsError::NotFound(id.to_string())),
-            409 if json.get("exception").and_then(|e| e.as_str()) == Some("RequestNotHandled") => {
-                Err(OrsError::Unhandled {
-                    session: id.to_string(),
-                    name: name.to_string(),
-                })
-            }
-            504 => Err(OrsError::Timeout {
-                session: id.to_string(),
-                name: name.to_string(),
-                timeout_ms: 0,
-            }),
-            _ => Err(self.remote_error(&url, format!("{status}: {}", message_of(&json)))),
-        }
+        wire::read_answer(status, &json, id, name).unwrap_or_else(|| {
+            Err(self.remote_error(&url, format!("{status}: {}", message_of(&json))))
+        })
     }
 
     async fn terminate(&self, id: &str) -> Result<(), OrsError> {
@@ -194,7 +163,7 @@ impl OrsClient for Remote {
 }
 
 #[async_trait]
-impl OrsClient for crate::ors::Ors {
+impl OrsClient for crate::ors::runtime::Ors {
     async fn start(
         &self,
         src: &str,
@@ -205,7 +174,7 @@ impl OrsClient for crate::ors::Ors {
             .iter()
             .map(|(name, value)| (name.clone(), crate::scxml::Value::string(value.as_str())))
             .collect();
-        crate::ors::Ors::start(self, src, params, ttl).await
+        crate::ors::runtime::Ors::start(self, src, params, ttl).await
     }
 
     async fn request(
@@ -214,11 +183,11 @@ impl OrsClient for crate::ors::Ors {
         name: &str,
         params: &[(String, String)],
     ) -> Result<Answer, OrsError> {
-        crate::ors::Ors::request(self, id, name, form_value(params), None).await
+        crate::ors::runtime::Ors::request(self, id, name, form_value(params), None).await
     }
 
     async fn terminate(&self, id: &str) -> Result<(), OrsError> {
-        crate::ors::Ors::terminate(self, id).await
+        crate::ors::runtime::Ors::terminate(self, id).await
     }
 }
 

@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, mpsc as std_mpsc};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError, RwLock, mpsc as std_mpsc};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -35,7 +35,9 @@ use bytes::Bytes;
 use redb::{Database, ReadTransaction, ReadableTable, ReadableTableMetadata};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{BookThen, Candidates, Clock, Error, Result, Store, Subscription, WriteOp};
+use super::{BookThen, Candidates, Error, Result, Store, Subscription, WriteOp};
+use crate::clock::Clock;
+use crate::sync::{lock, read, write};
 use memtable::{Memtables, Space};
 
 /// How many messages a slow subscriber may have queued before the oldest new ones are dropped.
@@ -191,10 +193,6 @@ fn backend(error: impl fmt::Display) -> Error {
 
 /// Locks `mutex`; a panic elsewhere while it was held leaves nothing half-done here (writes are worked out aside
 /// and installed whole), so the poison is ignored.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 fn unexpected() -> Error {
     Error::Backend("unexpected writer reply".into())
 }
@@ -302,11 +300,7 @@ impl Embedded {
     }
 
     fn memtables(&self) -> std::sync::RwLockReadGuard<'_, Memtables> {
-        self.inner
-            .core
-            .mem
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
+        read(&self.inner.core.mem)
     }
 
     fn begin_read(&self) -> Result<ReadTransaction> {
@@ -585,7 +579,7 @@ impl Core {
             return Err(Error::Closed);
         }
         let (reply, entries) = {
-            let mem = self.mem.read().unwrap_or_else(PoisonError::into_inner);
+            let mem = read(&self.mem);
             let mut view = View {
                 mem: &mem,
                 db: &self.db,
@@ -599,7 +593,7 @@ impl Core {
             let before = writer.pending.len();
             wal::encode(&entries, &mut writer.pending);
             writer.queued += (writer.pending.len() - before) as u64;
-            let mut mem = self.mem.write().unwrap_or_else(PoisonError::into_inner);
+            let mut mem = write(&self.mem);
             for (space, key, value) in entries {
                 mem.active.put(space, key, value);
             }
@@ -659,12 +653,7 @@ impl Core {
     }
 
     fn mem_is_large(&self) -> bool {
-        self.mem
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .active
-            .bytes()
-            > MEMTABLE_LIMIT
+        read(&self.mem).active.bytes() > MEMTABLE_LIMIT
     }
 
     /// Waits until the log is on the disk up to `logged` bytes.
@@ -690,7 +679,7 @@ impl Core {
             self.check_log()?;
             self.write_pending(&mut log)?;
             let mut writer = lock(&self.writer);
-            let mut mem = self.mem.write().unwrap_or_else(PoisonError::into_inner);
+            let mut mem = write(&self.mem);
             // A frozen memtable still there is one a failed checkpoint left: it is written first, alone.
             if mem.frozen.is_none() && !mem.active.is_empty() {
                 if self.options.sync == SyncPolicy::Commit {
@@ -716,10 +705,7 @@ impl Core {
             }
             tables.sweep(now)
         })?;
-        self.mem
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .frozen = None;
+        write(&self.mem).frozen = None;
         for (seq, path) in wal::list(&self.dir)? {
             if seq < current_log {
                 std::fs::remove_file(&path).map_err(|e| {

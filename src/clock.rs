@@ -1,4 +1,8 @@
-//! Time as the store and the services see it: a [`Clock`] trait, the system clock, and a manual clock for tests.
+//! Time, for everything in `gms` that reads it: one [`Clock`] trait (wall-clock milliseconds since the Unix epoch),
+//! the operating system's clock, and a manual clock that tests move by hand.
+//!
+//! The store's TTLs, service and booking expiry, the contact-center simulator's timers and the ORS runtime's
+//! session timers and TTLs all read the same injected clock, so one virtual time moves them together in tests.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,6 +12,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
     /// Milliseconds since the Unix epoch.
     fn now_ms(&self) -> u64;
+
+    /// The same instant as a duration since the Unix epoch (for code that adds and compares durations).
+    fn now(&self) -> Duration {
+        Duration::from_millis(self.now_ms())
+    }
 }
 
 /// The operating system's clock.
@@ -23,8 +32,13 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system clock as a shared trait object: the default of every part that takes a clock.
+pub fn system() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}
+
 /// A clock that only moves when told to; clones share the same time.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ManualClock(Arc<AtomicU64>);
 
 impl ManualClock {
