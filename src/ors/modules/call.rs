@@ -1,4 +1,4 @@
-//! One custom-action call as a module sees it ([`Call`]): the runtime to reach, the calling session, the element,
+//! What a module is ([`Module`]: the elements of one namespace) and one custom-action call as it sees it ([`Call`]): the runtime to reach, the calling session, the element,
 //! and the scope its attribute expressions are evaluated in; with the attribute readers every module shares.
 //!
 //! Attribute values are expressions, except the few that ORS documents as literal (`ws:response type`,
@@ -11,6 +11,12 @@ use crate::ors::exchange::Runtime;
 use crate::scxml::Value;
 use crate::scxml::host::{ActionScope, HostError, SessionInfo};
 use crate::scxml::model::CustomAction;
+
+/// The elements of one namespace.
+pub trait Module: Send + Sync {
+    /// Runs one element of the namespace (its name is `call.action.name`).
+    fn call(&self, call: Call<'_>) -> Result<(), HostError>;
+}
 
 /// One call of a custom action.
 pub struct Call<'a> {

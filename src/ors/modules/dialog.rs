@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use crate::contact_center::InteractionId;
-use crate::ors::modules::Module;
-use crate::ors::modules::call::Call;
+use crate::ors::modules::call::{Call, Module};
 use crate::ors::modules::contact::{CcCall, Contact};
 use crate::scxml::host::HostError;
 

@@ -8,7 +8,7 @@
 //! an unknown DFM action completes with `error.<dfm>.<action>`; neither affects any other session. Modules reach
 //! the runtime only through [`crate::ors::exchange::Runtime`], handed to each call.
 //!
-//! Adding a namespace: a file with a type implementing [`Module`], and one line in [`Modules::new`].
+//! Adding a namespace: a file with a type implementing [`call::Module`], and one line in [`Modules::new`].
 
 pub mod call;
 pub mod contact;
@@ -28,15 +28,9 @@ use crate::ors::exchange::{Runtime, SessionInput, completion};
 use crate::scxml::datamodel::ecmascript::GlobalsHook;
 use crate::scxml::host::{ActionScope, HostError, SessionInfo};
 use crate::scxml::model::CustomAction;
-use call::Call;
+use call::{Call, Module};
 use contact::Contact;
 use dfm::DfmActions;
-
-/// The elements of one namespace.
-pub trait Module: Send + Sync {
-    /// Runs one element of the namespace (its name is `call.action.name`).
-    fn call(&self, call: Call<'_>) -> Result<(), HostError>;
-}
 
 /// The modules a flow can call.
 pub struct Modules {

@@ -6,8 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::contact_center::{InteractionId, RequestId, SubmitRequest, Target};
-use crate::ors::modules::Module;
-use crate::ors::modules::call::{Call, optional};
+use crate::ors::modules::call::{Call, Module, optional};
 use crate::ors::modules::contact::{CcCall, Contact};
 use crate::scxml::host::HostError;
 

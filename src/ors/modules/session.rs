@@ -6,8 +6,7 @@
 use std::sync::Arc;
 
 use crate::ors::exchange::{SessionInput, completion, strings};
-use crate::ors::modules::Module;
-use crate::ors::modules::call::Call;
+use crate::ors::modules::call::{Call, Module};
 use crate::scxml::Value;
 use crate::scxml::host::HostError;
 

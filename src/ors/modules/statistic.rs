@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use crate::contact_center::{ContactCenter, Statistic as StatisticName, Target};
 use crate::ors::dialect;
-use crate::ors::modules::Module;
-use crate::ors::modules::call::Call;
+use crate::ors::modules::call::{Call, Module};
 use crate::scxml::datamodel::ecmascript::GlobalsHook;
 use crate::scxml::host::HostError;
 

@@ -2,8 +2,7 @@
 //! Service API or of `/scxml/session/{id}/request/{name}`.
 
 use crate::ors::exchange::Answer;
-use crate::ors::modules::Module;
-use crate::ors::modules::call::{Call, literal_or_expr};
+use crate::ors::modules::call::{Call, Module, literal_or_expr};
 use crate::scxml::host::HostError;
 
 /// The module's namespace, without its scheme.
