@@ -119,7 +119,8 @@ fn ors_imports() -> (
     Vec<String>,
 ) {
     let files = sources(&["src/ors"]);
-    let modules: std::collections::BTreeSet<String> = files.iter().map(|p| module_path(p)).collect();
+    let modules: std::collections::BTreeSet<String> =
+        files.iter().map(|p| module_path(p)).collect();
     let mut graph = std::collections::BTreeMap::new();
     let mut offences = Vec::new();
     let ident = |text: &str| -> String {
@@ -139,7 +140,8 @@ fn ors_imports() -> (
         let parent = if is_dir_module {
             me.clone()
         } else {
-            me.rsplit_once("::").map_or(String::new(), |(parent, _)| parent.to_string())
+            me.rsplit_once("::")
+                .map_or(String::new(), |(parent, _)| parent.to_string())
         };
         let text = fs::read_to_string(path).expect("readable file");
         let mut names = std::collections::BTreeSet::new();
@@ -164,12 +166,19 @@ fn ors_imports() -> (
             for (at, _) in code.match_indices("super::") {
                 let rest = &code[at + "super::".len()..];
                 let base = parent.rsplit_once("::").map_or("", |(base, _)| base);
-                let base = if is_dir_module { base.to_string() } else { parent.clone() };
+                let base = if is_dir_module {
+                    base.to_string()
+                } else {
+                    parent.clone()
+                };
                 targets.push(format!("{base}::{}", ident(rest)));
             }
             if is_dir_module {
                 // A folder's mod.rs names its own files by their bare name (`queue::Queue`).
-                for child in modules.iter().filter_map(|m| m.strip_prefix(&format!("{me}::"))) {
+                for child in modules
+                    .iter()
+                    .filter_map(|m| m.strip_prefix(&format!("{me}::")))
+                {
                     let needle = format!("{child}::");
                     let named = code.match_indices(&needle).any(|(at, _)| {
                         !code[..at]
@@ -239,7 +248,10 @@ fn ors_files_import_each_other_without_a_circle() {
     let mut done = std::collections::BTreeSet::new();
     for node in graph.keys() {
         if let Some(circle) = visit(node, &graph, &mut Vec::new(), &mut done) {
-            panic!("files of src/ors import each other in a circle: {}", circle.join(" → "));
+            panic!(
+                "files of src/ors import each other in a circle: {}",
+                circle.join(" → ")
+            );
         }
     }
 }
@@ -251,7 +263,18 @@ fn the_circle_check_sees_a_circle() {
     let edges = |from: &str| graph.get(from).cloned().unwrap_or_default();
     assert!(edges("ors::runtime").contains("ors::worker"), "{graph:#?}");
     assert!(edges("ors::worker").contains("ors::exchange"), "{graph:#?}");
-    assert!(edges("ors::modules").contains("ors::modules::queue"), "{graph:#?}");
-    assert!(edges("ors::modules::queue").contains("ors::modules::contact"), "{graph:#?}");
-    assert!(edges("ors::exchange").iter().all(|to| to == "ors::documents"), "{graph:#?}");
+    assert!(
+        edges("ors::modules").contains("ors::modules::queue"),
+        "{graph:#?}"
+    );
+    assert!(
+        edges("ors::modules::queue").contains("ors::modules::contact"),
+        "{graph:#?}"
+    );
+    assert!(
+        edges("ors::exchange")
+            .iter()
+            .all(|to| to == "ors::documents"),
+        "{graph:#?}"
+    );
 }

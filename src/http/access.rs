@@ -1,5 +1,5 @@
 //! The access rules of the public listener: the deployment guide's "Block" list (match-interaction,
-//! notification/publish, node) answers 404 there, whatever else is mounted (applied by `trace::Edge`). Path segments are compared after
+//! notification/publish, node) answers 404 there, whatever else is mounted (applied by `edge::Edge`). Path segments are compared after
 //! percent-decoding, so `match%2Dinteraction` is blocked too.
 
 use axum::extract::Request;

@@ -17,6 +17,7 @@
 
 pub mod access;
 pub mod contact_center;
+pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod geo;
@@ -28,7 +29,6 @@ pub mod scxml;
 pub mod service;
 pub mod state;
 pub mod storage;
-pub mod trace;
 
 use std::sync::Arc;
 
@@ -139,9 +139,9 @@ async fn no_route(method: Method, uri: Uri) -> ApiError {
 
 fn finish(router: Router, public: bool, metrics: Arc<Metrics>) -> Router {
     router
-        .route_layer(trace::TagRouteLayer)
+        .route_layer(edge::TagRouteLayer)
         .fallback(no_route)
-        .layer(trace::EdgeLayer::new(metrics, public))
+        .layer(edge::EdgeLayer::new(metrics, public))
 }
 
 #[cfg(test)]
