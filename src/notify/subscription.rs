@@ -2,13 +2,14 @@
 //! ([`SubscriptionStore`]) with an in-memory backend.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::config::DeliveryType;
+use crate::clock::Clock;
 
 /// One live subscription, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,32 +93,48 @@ pub trait SubscriptionStore: Send + Sync + std::fmt::Debug + 'static {
     async fn with_filters(&self, filters: &[String]) -> Result<Vec<Subscription>, StoreError>;
 }
 
-/// In-process subscriptions (one node, nothing kept across restarts).
-#[derive(Debug, Default)]
+/// In-process subscriptions (one node, nothing kept across restarts), expiring on a [`Clock`].
+#[derive(Debug)]
 pub struct MemorySubscriptions {
-    entries: Mutex<HashMap<String, (Subscription, Instant)>>,
+    entries: Mutex<HashMap<String, (Subscription, u64)>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for MemorySubscriptions {
+    fn default() -> Self {
+        MemorySubscriptions::with_clock(crate::clock::system())
+    }
 }
 
 impl MemorySubscriptions {
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Subscription, Instant)>> {
-        self.entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Subscriptions expiring on `clock`.
+    pub fn with_clock(clock: Arc<dyn Clock>) -> MemorySubscriptions {
+        MemorySubscriptions {
+            entries: Mutex::new(HashMap::new()),
+            clock,
+        }
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Subscription, u64)>> {
+        crate::sync::lock(&self.entries)
     }
 }
 
 #[async_trait]
 impl SubscriptionStore for MemorySubscriptions {
     async fn insert(&self, subscription: &Subscription, ttl: Duration) -> Result<(), StoreError> {
-        let now = Instant::now();
+        let now = self.clock.now_ms();
         let mut entries = self.entries();
         entries.retain(|_, (_, expiry)| *expiry > now);
-        entries.insert(subscription.id.clone(), (subscription.clone(), now + ttl));
+        entries.insert(
+            subscription.id.clone(),
+            (subscription.clone(), now.saturating_add(ttl.as_millis() as u64)),
+        );
         Ok(())
     }
 
     async fn remove(&self, id: &str) -> Result<bool, StoreError> {
-        let now = Instant::now();
+        let now = self.clock.now_ms();
         Ok(self
             .entries()
             .remove(id)
@@ -125,7 +142,7 @@ impl SubscriptionStore for MemorySubscriptions {
     }
 
     async fn with_filters(&self, filters: &[String]) -> Result<Vec<Subscription>, StoreError> {
-        let now = Instant::now();
+        let now = self.clock.now_ms();
         let mut found: Vec<Subscription> = self
             .entries()
             .values()

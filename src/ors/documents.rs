@@ -74,9 +74,7 @@ impl Documents {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Model>>> {
-        self.cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::sync::lock(&self.cache)
     }
 
     async fn fetch(&self, src: &str) -> Result<(String, Option<PathBuf>), DocumentError> {
