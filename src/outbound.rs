@@ -202,10 +202,7 @@ impl HttpClient {
             uri.host().unwrap_or_default(),
             uri.port_u16().unwrap_or_default()
         );
-        let mut routes = self
-            .routes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut routes = crate::sync::lock(&self.routes);
         routes
             .entry(key)
             .or_insert_with(|| {

@@ -431,9 +431,7 @@ impl Server {
     }
 
     fn registry(&self) -> MutexGuard<'_, Registry> {
-        self.registry
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.registry)
     }
 }
 
