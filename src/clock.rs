@@ -101,4 +101,3 @@ mod tests {
         assert!(now >= before + 3_600_000 && now < SystemClock.now_ms() + 3_600_001);
     }
 }
-

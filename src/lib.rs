@@ -4,8 +4,10 @@
 //! - [`scxml`]: the SCXML 1.0 engine (parse → model → synchronous W3C interpreter). Knows nothing of HTTP,
 //!   tokio or GMS.
 //! - [`config`]: GMS option sections read from an INI option file, typed, reloadable.
-//! - [`store`]: the one trait for shared state (key/value with TTL, booking, counters, pub/sub) and its backends.
-//! - [`storage`], [`services`], [`resources`], [`notify`], [`cometd`], [`chat`]: GMS domain logic.
+//! - [`store`]: the one trait for shared state (key/value with TTL, booking, counters, pub/sub) and its embedded
+//!   backend.
+//! - [`storage`], [`services`], [`resources`], [`notify`], [`cometd`]: GMS domain logic.
+//! - [`clock`]: the one source of time; [`sync`], [`media`]: small helpers every layer shares.
 //! - [`ors`]: ORS-compatible session runtime; the only place where tokio meets the engine.
 //! - [`dfm`]: DFM files turned into custom actions for flows.
 //! - [`http`]: axum routes; the only module that knows status codes.
@@ -16,7 +18,6 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod app;
-pub mod chat;
 pub mod cli;
 pub mod clock;
 pub mod cometd;

@@ -128,7 +128,10 @@ impl SubscriptionStore for MemorySubscriptions {
         entries.retain(|_, (_, expiry)| *expiry > now);
         entries.insert(
             subscription.id.clone(),
-            (subscription.clone(), now.saturating_add(ttl.as_millis() as u64)),
+            (
+                subscription.clone(),
+                now.saturating_add(ttl.as_millis() as u64),
+            ),
         );
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! The one trait for shared state (key/value with TTL, atomic booking, counters, pub/sub) and its backends.
 //!
-//! Every piece of state that outlives a request goes through [`Store`], so one node (the [`embedded`] backend,
-//! durable in a redb file) and several nodes (a Redis backend) run the same domain code. Backends map every
+//! Every piece of state that outlives a request goes through [`Store`], so the domain code does not change when a
+//! backend is added: today the [`embedded`] backend (one node, durable in a write-ahead log and a redb file); a
+//! backend shared by several nodes is planned. Backends map every
 //! failure to [`Error`], and all of them pass the shared suite in `tests/common/store_suite.rs`.
 //!
 //! Conventions callers rely on:
