@@ -1,15 +1,16 @@
 //! Logs of the real binary: JSON lines, one request line per request with its parameters, `XXX_*` parameters
 //! filtered out and `MMM_*` ones masked.
 
-mod common;
+#[path = "support/server.rs"]
+mod server;
 
-use common::Binary;
+use server::Binary;
 
 #[tokio::test]
 async fn secret_parameters_never_reach_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("gms.ini");
-    std::fs::write(&config, common::SAMPLE).unwrap();
+    std::fs::write(&config, server::SAMPLE).unwrap();
     let server = Binary::start(&config, &dir.path().join("data"));
     let http = reqwest::Client::new();
     let form = [

@@ -2,12 +2,13 @@
 //! binary (the sample options) and sends schema-driven requests, valid and invalid, to every operation of the
 //! internal listener (which serves everything); no answer may be a server error.
 
-mod common;
+#[path = "support/server.rs"]
+mod server;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Binary;
+use server::Binary;
 
 #[test]
 fn generated_requests_to_every_operation_never_get_a_server_error() {

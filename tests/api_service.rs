@@ -1,15 +1,16 @@
 //! Service API over real HTTP: the builtin services, resource groups (RANDOM, LOCAL, CLUSTER, backup), access
 //! codes, configuration overriding request parameters, and bad input.
 
-mod common;
+#[path = "support/server.rs"]
+mod server;
 
 use std::time::Duration;
 
-use common::{TestServer, assert_error};
+use server::{TestServer, assert_error};
 
 /// The sample options with a different resource list and extra services.
 fn options(groups: &str, extra: &str) -> String {
-    let base = common::SAMPLE
+    let base = server::SAMPLE
         .split("[Dnis_Pool]")
         .next()
         .unwrap()

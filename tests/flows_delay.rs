@@ -7,18 +7,20 @@
 //! reaches a CometD app, the access number's booking runs on GMS's (manual) clock, and match-interaction releases
 //! it when the customer dials; a call cancelled while it waits in queue is withdrawn.
 
-mod common;
-mod common_flows;
+#[path = "support/sample_flows.rs"]
+mod sample_flows;
+#[path = "support/server.rs"]
+mod server;
 
 use std::time::Duration;
 
-use common::{SAMPLE, TestServer, assert_error};
-use common_flows::{
+use sample_flows::{
     CometApp, POOL, PushReceiver, agent_ready, agent_state, agent_to, ask, assert_refused,
     assert_released, assert_routed_to, code_of, contact_center, create, create_ok, dial, ended,
     number_of, record, status_until, with_ttl,
 };
 use serde_json::{Value, json};
+use server::{SAMPLE, TestServer, assert_error};
 
 const SERVICE: &str = "request-outbound-delay";
 const CONFIRM: &str = "An agent is available. Do you want to be called now?";

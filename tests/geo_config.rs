@@ -2,7 +2,8 @@
 //! the geocoding DFM) from it, over real HTTP to a local peer speaking Nominatim's `jsonv2`; bad options are
 //! reported with their line and fall back to the embedded gazetteer.
 
-mod common;
+#[path = "support/server.rs"]
+mod server;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,10 +12,10 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::routing::get;
-use common::{SAMPLE, TestServer};
 use gms::config::{GmsConfig, RawConfig};
 use gms::geo::GeocoderConfig;
 use serde_json::json;
+use server::{SAMPLE, TestServer};
 
 type Seen = Arc<Mutex<Vec<(String, HashMap<String, String>)>>>;
 

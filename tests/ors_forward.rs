@@ -2,7 +2,8 @@
 //! proxy. The app's calls against A get the answers the flow gives; the proxy sees exactly ORS's wire format; an
 //! unreachable ORS gives a clear error.
 
-mod common;
+#[path = "support/server.rs"]
+mod server;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -10,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use axum::body::Bytes;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Uri};
-use common::{SAMPLE, TestServer, assert_error};
+use server::{SAMPLE, TestServer, assert_error};
 
 /// One request seen by the proxy: method, path with query, content type, body, the caller's source port.
 type Seen = (String, String, String, String, u16);

@@ -1,9 +1,10 @@
 //! The geocoding routes the geocoding DFM calls, over real HTTP: reverse and forward lookups, bad parameters; the
 //! internal listener serves them, the public one does not (they are not on the Allow list).
 
-mod common;
+#[path = "support/server.rs"]
+mod server;
 
-use common::{TestServer, assert_error};
+use server::{TestServer, assert_error};
 
 #[tokio::test]
 async fn reverse_and_search_answer_from_the_embedded_gazetteer() {

@@ -2,9 +2,10 @@
 //! the ORS dialect; DFM actions; and the bad inputs (broken documents, unknown sessions, flows that never
 //! answer, unknown DFM actions).
 
-mod common;
+#[path = "support/server.rs"]
+mod server;
 
-use common::{SAMPLE, TestServer, assert_error};
+use server::{SAMPLE, TestServer, assert_error};
 
 const ECHO: &str = r#"<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml"
        xmlns:ws="http://www.genesyslab.com/modules/ws"

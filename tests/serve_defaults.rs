@@ -1,9 +1,10 @@
 //! `gms serve` with no option file, started outside the repository: the built-in sample options, flows and DFM
 //! files serve a sample flow end to end, and no DFM file is reported missing.
 
-mod common;
+#[path = "support/server.rs"]
+mod server;
 
-use common::Binary;
+use server::Binary;
 
 #[tokio::test]
 async fn serve_with_no_file_runs_the_sample_flows_from_any_directory() {

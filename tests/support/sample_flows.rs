@@ -12,7 +12,7 @@ use axum::http::Uri;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::common::TestServer;
+use crate::server::TestServer;
 
 /// The longest a test waits for something the server does on its own (a push, a session's end).
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -56,7 +56,7 @@ pub async fn record(server: &TestServer, id: &str) -> (u16, Value) {
 
 /// Asserts a negative answer of the flow (`<ws:response type="negative">`): 400 `NegativeResponse` with `resultcode`.
 pub fn assert_refused(answer: &(u16, Value), resultcode: &str) {
-    crate::common::assert_error(answer, 400, "NegativeResponse");
+    crate::server::assert_error(answer, 400, "NegativeResponse");
     assert_eq!(answer.1["resultcode"], resultcode, "{answer:?}");
 }
 
@@ -172,7 +172,7 @@ pub async fn assert_released(server: &TestServer, id: &str, group: &str) {
         let record = record(server, id).await;
         let booked = in_use(server, group).await;
         if record.0 == 404 && booked == 0 {
-            crate::common::assert_error(&record, 404, "NotFound");
+            crate::server::assert_error(&record, 404, "NotFound");
             return;
         }
         assert!(
