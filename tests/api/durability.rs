@@ -1,16 +1,13 @@
 //! Durability: writes the server acknowledged survive `kill -9` of the real binary.
 
-#[path = "support/server.rs"]
-mod server;
-
-use server::Binary;
+use crate::server::Binary;
 
 #[tokio::test]
 async fn acknowledged_writes_survive_kill_9() {
     const N: usize = 40;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("gms.ini");
-    std::fs::write(&config, server::SAMPLE).unwrap();
+    std::fs::write(&config, crate::server::SAMPLE).unwrap();
     let data = dir.path().join("data");
     let http = reqwest::Client::new();
     let mut server = Binary::start(&config, &data);
@@ -56,7 +53,7 @@ async fn acknowledged_request_access_bookings_survive_kill_9() {
     const ROUNDS: usize = 5;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("gms.ini");
-    std::fs::write(&config, server::SAMPLE).unwrap();
+    std::fs::write(&config, crate::server::SAMPLE).unwrap();
     let data = dir.path().join("data");
     let http = reqwest::Client::new();
     let mut server = Binary::start(&config, &data);

@@ -1,16 +1,13 @@
 //! Service API over real HTTP: the builtin services, resource groups (RANDOM, LOCAL, CLUSTER, backup), access
 //! codes, configuration overriding request parameters, and bad input.
 
-#[path = "support/server.rs"]
-mod server;
-
 use std::time::Duration;
 
-use server::{TestServer, assert_error};
+use crate::server::{TestServer, assert_error};
 
 /// The sample options with a different resource list and extra services.
 fn options(groups: &str, extra: &str) -> String {
-    let base = server::SAMPLE
+    let base = crate::server::SAMPLE
         .split("[Dnis_Pool]")
         .next()
         .unwrap()

@@ -2,13 +2,10 @@
 //! binary (the sample options) and sends schema-driven requests, valid and invalid, to every operation of the
 //! internal listener (which serves everything); no answer may be a server error.
 
-#[path = "support/server.rs"]
-mod server;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use server::Binary;
+use crate::server::Binary;
 
 #[test]
 fn generated_requests_to_every_operation_never_get_a_server_error() {

@@ -1,16 +1,13 @@
 //! Logs of the real binary: JSON lines, one request line per request with its parameters, `XXX_*` parameters
 //! filtered out and `MMM_*` ones masked.
 
-#[path = "support/server.rs"]
-mod server;
-
-use server::Binary;
+use crate::server::Binary;
 
 #[tokio::test]
 async fn secret_parameters_never_reach_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("gms.ini");
-    std::fs::write(&config, server::SAMPLE).unwrap();
+    std::fs::write(&config, crate::server::SAMPLE).unwrap();
     let server = Binary::start(&config, &dir.path().join("data"));
     let http = reqwest::Client::new();
     let form = [

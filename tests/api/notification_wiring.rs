@@ -1,12 +1,9 @@
 //! The Notification API and CometD as `gms serve` mounts them: subscribe on the public listener, publish only on
 //! the internal one, delivery to an httpcb receiver and to a CometD client of the same server.
 
-#[path = "support/server.rs"]
-mod server;
-
+use crate::server::{TestServer, assert_error};
 use axum::routing::post;
 use serde_json::{Value, json};
-use server::{TestServer, assert_error};
 
 /// A local httpcb receiver that forwards every body it gets to the test.
 async fn receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {

@@ -1,12 +1,9 @@
 //! Storage API over real HTTP: create, read, update, delete, multipart files, expiry, limits and bad input.
 
-#[path = "support/server.rs"]
-mod server;
-
 use std::time::Duration;
 
+use crate::server::{TestServer, assert_error};
 use serde_json::json;
-use server::{TestServer, assert_error};
 
 async fn create(server: &TestServer, ttl: &str, form: &[(&str, &str)]) -> String {
     let (status, body) = server
@@ -222,7 +219,7 @@ async fn bad_requests_get_json_errors() {
 
 #[tokio::test]
 async fn oversized_bodies_and_too_many_keys_are_413() {
-    let options = server::SAMPLE
+    let options = crate::server::SAMPLE
         .replace("storage.max_size = 1048576", "storage.max_size = 1000")
         .replace("storage.max_keys = 256", "storage.max_keys = 3");
     let server = TestServer::start(&options).await;

@@ -1,10 +1,7 @@
 //! Access rules: the deployment guide's "Block" list is 404 on the public listener and works on the internal one;
 //! node, metrics and the OpenAPI document are internal only.
 
-#[path = "support/server.rs"]
-mod server;
-
-use server::{TestServer, assert_error};
+use crate::server::{TestServer, assert_error};
 
 #[tokio::test]
 async fn block_list_is_404_on_public_and_served_on_internal() {

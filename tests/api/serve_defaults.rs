@@ -1,10 +1,7 @@
 //! `gms serve` with no option file, started outside the repository: the built-in sample options, flows and DFM
 //! files serve a sample flow end to end, and no DFM file is reported missing.
 
-#[path = "support/server.rs"]
-mod server;
-
-use server::Binary;
+use crate::server::Binary;
 
 #[tokio::test]
 async fn serve_with_no_file_runs_the_sample_flows_from_any_directory() {

@@ -1,17 +1,14 @@
 //! Hot reload: the option file changes while requests run; no request fails, new bookings use the new group, and a
 //! broken file keeps the previous configuration.
 
-#[path = "support/server.rs"]
-mod server;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use server::TestServer;
+use crate::server::TestServer;
 
 fn options(entries: &str) -> String {
-    let base = server::SAMPLE
+    let base = crate::server::SAMPLE
         .split("[Dnis_Pool]")
         .next()
         .unwrap()
@@ -128,12 +125,12 @@ async fn a_broken_file_keeps_the_previous_configuration() {
 async fn sighup_rereads_the_file_even_when_its_time_and_size_did_not_change() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("gms.ini");
-    std::fs::write(&config, server::SAMPLE).unwrap();
+    std::fs::write(&config, crate::server::SAMPLE).unwrap();
     let modified = std::fs::metadata(&config).unwrap().modified().unwrap();
-    let server = server::Binary::start(&config, &dir.path().join("data"));
+    let server = crate::server::Binary::start(&config, &dir.path().join("data"));
     // Same length, same modification time: only the signal can reveal the change.
-    let changed = server::SAMPLE.replace("call-me", "ring-me");
-    assert_eq!(changed.len(), server::SAMPLE.len());
+    let changed = crate::server::SAMPLE.replace("call-me", "ring-me");
+    assert_eq!(changed.len(), crate::server::SAMPLE.len());
     std::fs::write(&config, &changed).unwrap();
     std::fs::File::options()
         .write(true)
