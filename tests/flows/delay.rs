@@ -7,20 +7,15 @@
 //! reaches a CometD app, the access number's booking runs on GMS's (manual) clock, and match-interaction releases
 //! it when the customer dials; a call cancelled while it waits in queue is withdrawn.
 
-#[path = "support/sample_flows.rs"]
-mod sample_flows;
-#[path = "support/server.rs"]
-mod server;
-
 use std::time::Duration;
 
-use sample_flows::{
+use crate::sample_flows::{
     CometApp, POOL, PushReceiver, agent_ready, agent_state, agent_to, ask, assert_refused,
     assert_released, assert_routed_to, code_of, contact_center, create, create_ok, dial, ended,
     number_of, record, status_until, with_ttl,
 };
+use crate::server::{SAMPLE, TestServer, assert_error};
 use serde_json::{Value, json};
-use server::{SAMPLE, TestServer, assert_error};
 
 const SERVICE: &str = "request-outbound-delay";
 const CONFIRM: &str = "An agent is available. Do you want to be called now?";

@@ -4,16 +4,11 @@
 //! `Message`, then `ConfirmationDialog`; connect → the customer is called and routed), with cancellation, the
 //! service TTL, and a missing phone number refused.
 
-#[path = "support/sample_flows.rs"]
-mod sample_flows;
-#[path = "support/server.rs"]
-mod server;
-
-use sample_flows::{
+use crate::sample_flows::{
     POOL, agent_ready, agent_state, ask, assert_refused, assert_released, assert_routed_to,
     code_of, create, create_ok, dial, ended, is_running, number_of, poll_until, record, with_ttl,
 };
-use server::{SAMPLE, TestServer, assert_error};
+use crate::server::{SAMPLE, TestServer, assert_error};
 
 /// The sample options with outbound calls answered at once.
 fn options() -> String {

@@ -4,17 +4,12 @@
 //! (`routed`, the agent written into the user data); cancellation withdraws the queued chat; the TTL ends it;
 //! `_chat_parameters` comes back as a JSON object, and one that is not is refused.
 
-#[path = "support/sample_flows.rs"]
-mod sample_flows;
-#[path = "support/server.rs"]
-mod server;
-
-use sample_flows::{
+use crate::sample_flows::{
     POOL, agent_ready, agent_state, ask, assert_refused, assert_released, contact_center, create,
     create_ok, ended, status_until, stored_with, with_ttl,
 };
+use crate::server::{SAMPLE, TestServer, assert_error};
 use serde_json::json;
-use server::{SAMPLE, TestServer, assert_error};
 
 const SERVICE: &str = "request-chat-poll";
 

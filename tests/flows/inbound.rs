@@ -2,17 +2,12 @@
 //! the `_action` answers, the call to the booked access number (placed on the simulated contact center) matched
 //! back to the flow and routed to an agent who becomes ready, cancellation, and the access number's release.
 
-#[path = "support/sample_flows.rs"]
-mod sample_flows;
-#[path = "support/server.rs"]
-mod server;
-
-use sample_flows::{
+use crate::sample_flows::{
     POOL, PushReceiver, agent_ready, ask, assert_refused, assert_released, assert_routed_to,
     code_of, contact_center, create_ok, dial, ended, in_use, number_of, record, status_until,
 };
+use crate::server::{SAMPLE, TestServer, assert_error};
 use serde_json::json;
-use server::{SAMPLE, TestServer, assert_error};
 
 #[tokio::test]
 async fn request_inbound_immediate_books_a_number_and_routes_the_matched_call() {
@@ -41,9 +36,13 @@ async fn request_inbound_immediate_books_a_number_and_routes_the_matched_call() 
     // The customer dials the number: match-interaction finds this service and releases the number. The call
     // waits in queue (the flow plays music) until an agent is ready.
     dial(&server, &number, "5551234", &code).await;
-    let waiting =
-        sample_flows::status_until(&server, &id, "_text", "Your call is waiting for an agent.")
-            .await;
+    let waiting = crate::sample_flows::status_until(
+        &server,
+        &id,
+        "_text",
+        "Your call is waiting for an agent.",
+    )
+    .await;
     assert_eq!(waiting["_action"], "Message", "{waiting}");
     assert_eq!(waiting["_ewt"], 60.0, "{waiting}");
     assert_eq!(contact_center(&server).await["waiting"], 1);

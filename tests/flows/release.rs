@@ -4,16 +4,11 @@
 //! the number as the app does, sees it in the pool's metric and in the service record, ends the flow, and waits
 //! (bounded) until the pool is empty and GMS has forgotten the instance (404 `NotFound`).
 
-#[path = "support/sample_flows.rs"]
-mod sample_flows;
-#[path = "support/server.rs"]
-mod server;
-
-use sample_flows::{
+use crate::sample_flows::{
     POOL, agent_ready, ask, assert_released, create_ok, ended, in_use, number_of, record, with_ttl,
 };
+use crate::server::{SAMPLE, TestServer, assert_error};
 use serde_json::json;
-use server::{SAMPLE, TestServer, assert_error};
 
 /// How the flow ends.
 #[derive(Clone, Copy, PartialEq)]

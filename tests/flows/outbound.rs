@@ -3,17 +3,12 @@
 //! the call stands; the app cancels while the call waits in queue, or the service TTL ends it there, and the
 //! queued call is withdrawn; a missing phone number is refused.
 
-#[path = "support/sample_flows.rs"]
-mod sample_flows;
-#[path = "support/server.rs"]
-mod server;
-
-use sample_flows::{
+use crate::sample_flows::{
     POOL, agent_ready, agent_state, ask, assert_refused, assert_released, assert_routed_to,
     contact_center, create_ok, ended, status_until, with_ttl,
 };
+use crate::server::{SAMPLE, TestServer, assert_error};
 use serde_json::json;
-use server::{SAMPLE, TestServer, assert_error};
 
 const SERVICE: &str = "request-outbound-immediate";
 

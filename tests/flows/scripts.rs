@@ -3,13 +3,10 @@
 //! simulator's ring time, to keep the run short), and each runs its flow through to its real end: the flow's
 //! session ends, GMS forgets the service, and the agent has the work (bounded waits inside the scripts).
 
-#[path = "support/server.rs"]
-mod server;
-
 use std::path::Path;
 use std::time::Duration;
 
-use server::Binary;
+use crate::server::Binary;
 
 /// Runs `samples/<flow>.py` against a fresh server; returns its standard output after checking it succeeded.
 async fn play(flow: &str) -> String {

@@ -9,18 +9,15 @@
 //! the flow on B and routed to B's agent, the flow's end seen through A; a request no flow takes is refused (409)
 //! through A.
 
-#[path = "support/sample_flows.rs"]
-mod sample_flows;
-#[path = "support/server.rs"]
-mod server;
-
 use std::sync::{Arc, Mutex};
 
+use crate::sample_flows::{
+    POOL, PushReceiver, assert_routed_to, code_of, ended, in_use, number_of,
+};
+use crate::server::{SAMPLE, TestServer, assert_error};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, Uri};
-use sample_flows::{POOL, PushReceiver, assert_routed_to, code_of, ended, in_use, number_of};
 use serde_json::{Value, json};
-use server::{SAMPLE, TestServer, assert_error};
 
 /// One request A sent to B: method, path, content type.
 type Seen = (String, String, String);
@@ -143,10 +140,10 @@ impl Setup {
             .await
     }
 
-    /// Asks `status` (every [`sample_flows::STEP`], for at most [`sample_flows::PATIENCE`]) until its `_text`
+    /// Asks `status` (every [`crate::sample_flows::STEP`], for at most [`crate::sample_flows::PATIENCE`]) until its `_text`
     /// is `text`; returns that answer.
     async fn status_until(&self, id: &str, text: &str) -> (u16, Value) {
-        let deadline = tokio::time::Instant::now() + sample_flows::PATIENCE;
+        let deadline = tokio::time::Instant::now() + crate::sample_flows::PATIENCE;
         loop {
             let answer = self.request(id, "status").await;
             if answer.0 == 200 && answer.1["_text"] == text {
@@ -156,7 +153,7 @@ impl Setup {
                 tokio::time::Instant::now() < deadline,
                 "never {text}: {answer:?}"
             );
-            tokio::time::sleep(sample_flows::STEP).await;
+            tokio::time::sleep(crate::sample_flows::STEP).await;
         }
     }
 

@@ -5,17 +5,12 @@
 //! call routed), over `httpcb` or to a CometD app. A position near no place falls back to the service's resource
 //! group; without a position and without a ready agent nothing is pushed and the service ends with its TTL.
 
-#[path = "support/sample_flows.rs"]
-mod sample_flows;
-#[path = "support/server.rs"]
-mod server;
-
-use sample_flows::{
+use crate::sample_flows::{
     CometApp, POOL, PushReceiver, agent_ready, ask, assert_released, assert_routed_to, code_of,
     create_ok, dial, ended, in_use, number_of, record, stored_with, with_ttl,
 };
+use crate::server::{SAMPLE, TestServer, assert_error};
 use serde_json::{Value, json};
-use server::{SAMPLE, TestServer, assert_error};
 
 const SERVICE: &str = "request-inbound-delay-location";
 

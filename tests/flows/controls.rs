@@ -2,13 +2,8 @@
 //! internal listener: the estimated wait time a polling app is told, the outcome of the next outbound call, a chat
 //! forwarded to a service, and clear 4xx answers to bad parameters.
 
-#[path = "support/sample_flows.rs"]
-mod sample_flows;
-#[path = "support/server.rs"]
-mod server;
-
-use sample_flows::{ask, contact_center, create_ok, ended};
-use server::{SAMPLE, TestServer, assert_error};
+use crate::sample_flows::{ask, contact_center, create_ok, ended};
+use crate::server::{SAMPLE, TestServer, assert_error};
 
 #[tokio::test]
 async fn the_estimated_wait_reaches_a_polling_app() {
