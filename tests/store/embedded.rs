@@ -1,9 +1,6 @@
 //! The shared store suite against the embedded (redb) backend under both sync policies, plus what is particular
 //! to it: data survives reopening, the write-ahead log is replayed after a crash, and a torn log tail is ignored.
 
-#[path = "common/store_suite.rs"]
-mod store_suite;
-
 use std::sync::Arc;
 
 use gms::store::embedded::{Options, SyncPolicy, key_count};
@@ -16,7 +13,7 @@ fn make() -> (Embedded, ManualClock, tempfile::TempDir) {
     (store, clock, dir)
 }
 
-store_suite!(make);
+crate::store_suite!(make);
 
 fn make_commit_synced() -> (Embedded, ManualClock, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
