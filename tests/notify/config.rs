@@ -2,9 +2,7 @@
 //! (with a note), unknown types are ignored, the debug channel exists only when complete, providers are isolated
 //! and named `[A-Za-z0-9_-]`, and localization picks the subscriber's language with a fallback.
 
-mod common_notify;
-
-use common_notify::{Answer, Recorder, quick_http, start};
+use crate::node::{Answer, Recorder, quick_http, start};
 use gms::notify::config::{ChannelKind, DeliveryType, PushConfig, SectionInput};
 use serde_json::json;
 

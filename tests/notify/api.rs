@@ -1,11 +1,9 @@
 //! The Notification API over real HTTP: subscribe, unsubscribe, publish to httpcb, orscb and comet peers on
 //! 127.0.0.1, and every kind of bad input.
 
-mod common_notify;
-
 use std::time::Duration;
 
-use common_notify::{Answer, Recorder, closed_port_url, quick_http, start};
+use crate::node::{Answer, Recorder, closed_port_url, quick_http, start};
 use gms::cometd::{GENESYS_CHANNEL, Message, Transport};
 use serde_json::{Value, json};
 
@@ -250,7 +248,7 @@ async fn comet_reaches_only_the_subscribers_user() {
 }
 
 async fn raw_post(
-    node: &common_notify::Node,
+    node: &crate::node::Node,
     path: &str,
     content_type: &str,
     body: &str,

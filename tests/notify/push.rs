@@ -2,14 +2,11 @@
 //! exchange, FCM HTTP v1 and legacy bodies, 503 + `Retry-After`, APNs HTTP/2 with an ES256 provider token, the
 //! `apns-*` headers and the `aps` dictionary built from the `apple.*` options.
 
-mod common_notify;
-mod peers;
-
 use std::time::Duration;
 
-use common_notify::{quick_http, start};
-use peers::apns::{self, ApnsPeer};
-use peers::fcm::{self, FcmPeer};
+use crate::node::{quick_http, start};
+use crate::push_peers::apns::{self, ApnsPeer};
+use crate::push_peers::fcm::{self, FcmPeer};
 use serde_json::{Value, json};
 
 fn device(kind: &str, token: &str) -> Value {
@@ -118,7 +115,7 @@ async fn legacy_gcm_form_is_kept_behind_an_option() {
 }
 
 fn ios_push(peer: &ApnsPeer, extra: &[(&'static str, &'static str)]) -> Vec<(String, String)> {
-    let key = peers::key_file("apns-AuthKey_TEST123456.p8");
+    let key = crate::push_peers::key_file("apns-AuthKey_TEST123456.p8");
     let mut options = vec![
         ("pushEnabled".to_string(), "ios".to_string()),
         ("apple.keystore".to_string(), key.display().to_string()),

@@ -8,9 +8,9 @@ pub mod fcm;
 
 use std::path::PathBuf;
 
-/// A file of `tests/peers/keys`.
+/// A file of `tests/notify/push_peers/keys`.
 pub fn key_file(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/peers/keys")
+        .join("tests/notify/push_peers/keys")
         .join(name)
 }
