@@ -2,12 +2,10 @@
 //! the geocoding DFM) from it, over real HTTP to a local peer speaking Nominatim's `jsonv2`; bad options are
 //! reported with their line and fall back to the embedded gazetteer.
 
-#[path = "support/server.rs"]
-mod server;
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::server::{SAMPLE, TestServer};
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -15,7 +13,6 @@ use axum::routing::get;
 use gms::config::{GmsConfig, RawConfig};
 use gms::geo::GeocoderConfig;
 use serde_json::json;
-use server::{SAMPLE, TestServer};
 
 type Seen = Arc<Mutex<Vec<(String, HashMap<String, String>)>>>;
 

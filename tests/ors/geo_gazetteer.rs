@@ -3,8 +3,8 @@
 
 use gms::geo::{Gazetteer, GeoError, GeocoderConfig, build, distance_km};
 
-const CITIES: &str = include_str!("../src/geo/cities15000.tsv");
-const COUNTRIES: &str = include_str!("../src/geo/countries.tsv");
+const CITIES: &str = include_str!("../../src/geo/cities15000.tsv");
+const COUNTRIES: &str = include_str!("../../src/geo/countries.tsv");
 
 #[test]
 fn the_embedded_data_parses_without_a_bad_line() {

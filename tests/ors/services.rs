@@ -3,13 +3,8 @@
 //! not take, requests after the flow has ended, the TTL ending the session, and a broken `service` document. The
 //! release when a sample flow ends by cancel or TTL is in `tests/flows_release.rs`.
 
-#[path = "support/sample_flows.rs"]
-mod sample_flows;
-#[path = "support/server.rs"]
-mod server;
-
-use sample_flows::{PATIENCE, POOL, STEP, in_use};
-use server::{SAMPLE, TestServer, assert_error};
+use crate::sample_flows::{PATIENCE, POOL, STEP, in_use};
+use crate::server::{SAMPLE, TestServer, assert_error};
 
 /// Takes `gms.start` and never answers it.
 const SILENT: &str = r#"<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml"

@@ -1,10 +1,7 @@
 //! The geocoding routes the geocoding DFM calls, over real HTTP: reverse and forward lookups, bad parameters; the
 //! internal listener serves them, the public one does not (they are not on the Allow list).
 
-#[path = "support/server.rs"]
-mod server;
-
-use server::{TestServer, assert_error};
+use crate::server::{TestServer, assert_error};
 
 #[tokio::test]
 async fn reverse_and_search_answer_from_the_embedded_gazetteer() {

@@ -3,13 +3,10 @@
 //! HTTP, and gets `error.communication` for a dead target and for a send without a target; a session finds its
 //! own BasicHTTP location in `_ioprocessors` and receives there, with `_event.raw`.
 
-#[path = "support/server.rs"]
-mod server;
-
 use std::sync::{Arc, Mutex};
 
+use crate::server::{SAMPLE, TestServer};
 use axum::body::Bytes;
-use server::{SAMPLE, TestServer};
 
 const CHART: &str = r#"<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml" datamodel="ecmascript" initial="s">
   <datamodel><data id="peer"/><data id="self_base"/><data id="dead"/><data id="got" expr="''"/></datamodel>

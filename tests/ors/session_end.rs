@@ -1,10 +1,7 @@
 //! However a session ends, nothing it asked the contact center for stays behind: a session terminated while its
 //! `queue:submit` waits for an agent leaves no waiting submit (the chart itself withdraws nothing).
 
-#[path = "support/server.rs"]
-mod server;
-
-use server::{SAMPLE, TestServer};
+use crate::server::{SAMPLE, TestServer};
 
 const QUEUED: &str = r#"<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml"
        xmlns:queue="http://www.genesyslab.com/modules/queue" initial="s">

@@ -1,10 +1,7 @@
 //! The ORS dialect's `error.*` fields: an error raised in a document written for ORS carries `description`,
 //! `document`, `element` and `linenumber`; a plain W3C document keeps W3C's event data.
 
-#[path = "support/server.rs"]
-mod server;
-
-use server::{SAMPLE, TestServer};
+use crate::server::{SAMPLE, TestServer};
 
 const FAILING: &str = r#"<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml"
        xmlns:ws="http://www.genesyslab.com/modules/ws" initial="s">

@@ -1,10 +1,7 @@
 //! `POST /scxml/session/start` with `idealtime`: the session starts at that time (ms since the epoch), not
 //! before; terminating it first cancels the start; a bad value is a clear 400.
 
-#[path = "support/server.rs"]
-mod server;
-
-use server::{SAMPLE, TestServer, assert_error};
+use crate::server::{SAMPLE, TestServer, assert_error};
 
 const CHART: &str = r#"<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml"
        xmlns:ws="http://www.genesyslab.com/modules/ws" initial="s">

@@ -2,10 +2,7 @@
 //! the ORS dialect; DFM actions; and the bad inputs (broken documents, unknown sessions, flows that never
 //! answer, unknown DFM actions).
 
-#[path = "support/server.rs"]
-mod server;
-
-use server::{SAMPLE, TestServer, assert_error};
+use crate::server::{SAMPLE, TestServer, assert_error};
 
 const ECHO: &str = r#"<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml"
        xmlns:ws="http://www.genesyslab.com/modules/ws"

@@ -2,16 +2,13 @@
 //! proxy. The app's calls against A get the answers the flow gives; the proxy sees exactly ORS's wire format; an
 //! unreachable ORS gives a clear error.
 
-#[path = "support/server.rs"]
-mod server;
-
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use crate::server::{SAMPLE, TestServer, assert_error};
 use axum::body::Bytes;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Uri};
-use server::{SAMPLE, TestServer, assert_error};
 
 /// One request seen by the proxy: method, path with query, content type, body, the caller's source port.
 type Seen = (String, String, String, String, u16);
