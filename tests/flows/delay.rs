@@ -10,19 +10,15 @@
 use std::time::Duration;
 
 use crate::sample_flows::{
-    CometApp, POOL, PushReceiver, agent_ready, agent_state, agent_to, ask, assert_refused,
-    assert_released, assert_routed_to, code_of, contact_center, create, create_ok, dial, ended,
-    number_of, record, status_until, with_ttl,
+    CometApp, POOL, PushReceiver, agent_ready, agent_state, agent_to, answered_at_once, ask,
+    assert_refused, assert_released, assert_routed_to, code_of, contact_center, create, create_ok,
+    dial, ended, number_of, record, status_until, with_ttl,
 };
-use crate::server::{SAMPLE, TestServer, assert_error};
+use crate::server::{TestServer, assert_error};
 use serde_json::{Value, json};
 
 const SERVICE: &str = "request-outbound-delay";
 const CONFIRM: &str = "An agent is available. Do you want to be called now?";
-
-fn options() -> String {
-    SAMPLE.replace("ewt = 60\n", "ewt = 60\nring_time = 0\n")
-}
 
 /// Checks a pushed message: the flow's `{"_id", "_action": "status"}` for service `id`.
 fn assert_status_push(message: &str, id: &str) {
@@ -45,7 +41,7 @@ async fn confirmation(server: &TestServer, id: &str) {
 
 #[tokio::test]
 async fn request_outbound_delay_pushes_status_then_confirms_calls_and_routes() {
-    let server = TestServer::start(&options()).await;
+    let server = TestServer::start(&answered_at_once()).await;
     let mut device = PushReceiver::start().await;
     let (id, reply) = create_ok(
         &server,
@@ -90,7 +86,7 @@ async fn request_outbound_delay_pushes_status_then_confirms_calls_and_routes() {
 
 #[tokio::test]
 async fn request_outbound_delay_reaches_a_comet_app_which_declines() {
-    let server = TestServer::start(&options()).await;
+    let server = TestServer::start(&answered_at_once()).await;
     let app = CometApp::connect(&server, "ann@example.com").await;
     let (id, _) = create_ok(
         &server,
@@ -119,7 +115,7 @@ async fn request_outbound_delay_reaches_a_comet_app_which_declines() {
 
 #[tokio::test]
 async fn request_outbound_delay_without_a_device_is_told_by_status() {
-    let server = TestServer::start(&options()).await;
+    let server = TestServer::start(&answered_at_once()).await;
     // A poll interval longer than the test: only status can tell the app.
     let (id, _) = create_ok(
         &server,
@@ -141,7 +137,7 @@ async fn request_outbound_delay_without_a_device_is_told_by_status() {
 
 #[tokio::test]
 async fn request_outbound_delay_without_a_number_is_refused() {
-    let server = TestServer::start(&options()).await;
+    let server = TestServer::start(&answered_at_once()).await;
     let answer = create(&server, SERVICE, &[("_poll_interval", "0.01")]).await;
     assert_error(&answer, 502, "BackendUnavailable");
     assert!(
@@ -155,7 +151,7 @@ async fn request_outbound_delay_without_a_number_is_refused() {
 
 #[tokio::test]
 async fn request_outbound_delay_ends_when_the_line_is_busy() {
-    let server = TestServer::start(&options()).await;
+    let server = TestServer::start(&answered_at_once()).await;
     let mut device = PushReceiver::start().await;
     let (status, _) = server
         .post_internal("/genesys/1/contact-center/outcomes/busy", &[])
@@ -187,7 +183,7 @@ async fn request_outbound_delay_ends_when_the_line_is_busy() {
 
 #[tokio::test]
 async fn request_outbound_delay_ends_with_its_ttl_without_an_agent() {
-    let server = TestServer::start(&with_ttl(&options(), SERVICE, 1)).await;
+    let server = TestServer::start(&with_ttl(&answered_at_once(), SERVICE, 1)).await;
     let mut device = PushReceiver::start().await;
     let (id, _) = create_ok(
         &server,
@@ -207,7 +203,7 @@ async fn request_outbound_delay_ends_with_its_ttl_without_an_agent() {
 
 #[tokio::test]
 async fn request_inbound_delay_pushes_connect_to_a_comet_app_then_books_a_number() {
-    let server = TestServer::start(&options()).await;
+    let server = TestServer::start(&answered_at_once()).await;
     let app = CometApp::connect(&server, "dan@example.com").await;
     let (id, reply) = create_ok(
         &server,
@@ -253,7 +249,7 @@ async fn request_inbound_delay_pushes_connect_to_a_comet_app_then_books_a_number
 
 #[tokio::test]
 async fn request_inbound_delay_is_cancelled_while_the_call_waits_in_queue() {
-    let server = TestServer::start(&options()).await;
+    let server = TestServer::start(&answered_at_once()).await;
     agent_ready(&server, "agent2").await;
     let (id, _) = create_ok(
         &server,

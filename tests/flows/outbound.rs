@@ -4,18 +4,13 @@
 //! queued call is withdrawn; a missing phone number is refused.
 
 use crate::sample_flows::{
-    POOL, agent_ready, agent_state, ask, assert_refused, assert_released, assert_routed_to,
-    contact_center, create_ok, ended, status_until, with_ttl,
+    POOL, agent_ready, agent_state, answered_at_once, ask, assert_refused, assert_released,
+    assert_routed_to, contact_center, create_ok, ended, status_until, with_ttl,
 };
-use crate::server::{SAMPLE, TestServer, assert_error};
+use crate::server::{TestServer, assert_error};
 use serde_json::json;
 
 const SERVICE: &str = "request-outbound-immediate";
-
-/// Calls are answered at once, so the flow goes straight to routing.
-fn options() -> String {
-    SAMPLE.replace("ewt = 60\n", "ewt = 60\nring_time = 0\n")
-}
 
 /// Creates an instance and waits (bounded) until its answered call waits in queue for an agent.
 async fn queued(server: &TestServer, phone: &str) -> String {
@@ -31,7 +26,7 @@ async fn queued(server: &TestServer, phone: &str) -> String {
 
 #[tokio::test]
 async fn request_outbound_immediate_calls_the_customer_and_routes_the_call() {
-    let server = TestServer::start(&options()).await;
+    let server = TestServer::start(&answered_at_once()).await;
     let id = queued(&server, "5557777").await;
     // Nothing is offered to connect to.
     assert_refused(&ask(&server, &id, "connect").await, "not_offered");
@@ -46,7 +41,7 @@ async fn request_outbound_immediate_calls_the_customer_and_routes_the_call() {
 
 #[tokio::test]
 async fn request_outbound_immediate_is_cancelled_while_the_call_waits() {
-    let server = TestServer::start(&options()).await;
+    let server = TestServer::start(&answered_at_once()).await;
     let id = queued(&server, "5557778").await;
     let (status, answer) = ask(&server, &id, "cancel").await;
     assert_eq!((status, &answer), (200, &json!({"_id": id})));
@@ -62,7 +57,7 @@ async fn request_outbound_immediate_is_cancelled_while_the_call_waits() {
 #[tokio::test]
 async fn request_outbound_immediate_ends_with_its_ttl_while_the_call_waits() {
     // The TTL leaves time for the call to be placed and queued, which takes a few milliseconds.
-    let server = TestServer::start(&with_ttl(&options(), SERVICE, 2)).await;
+    let server = TestServer::start(&with_ttl(&answered_at_once(), SERVICE, 2)).await;
     let id = queued(&server, "5557779").await;
     assert!(ended(&server, &id).await, "the flow outlived its TTL");
     assert_eq!(contact_center(&server).await["waiting"], 0);
@@ -73,7 +68,7 @@ async fn request_outbound_immediate_ends_with_its_ttl_while_the_call_waits() {
 
 #[tokio::test]
 async fn request_outbound_immediate_without_a_number_is_refused() {
-    let server = TestServer::start(&options()).await;
+    let server = TestServer::start(&answered_at_once()).await;
     let answer = server
         .post_form(&format!("/genesys/1/service/{SERVICE}"), &[])
         .await;

@@ -5,18 +5,14 @@
 //! service TTL, and a missing phone number refused.
 
 use crate::sample_flows::{
-    POOL, agent_ready, agent_state, ask, assert_refused, assert_released, assert_routed_to,
-    code_of, create, create_ok, dial, ended, is_running, number_of, poll_until, record, with_ttl,
+    POOL, agent_ready, agent_state, answered_at_once, ask, assert_refused, assert_released,
+    assert_routed_to, code_of, create, create_ok, dial, ended, is_running, number_of, poll_until,
+    record, with_ttl,
 };
-use crate::server::{SAMPLE, TestServer, assert_error};
-
-/// The sample options with outbound calls answered at once.
-fn options() -> String {
-    SAMPLE.replace("ewt = 60\n", "ewt = 60\nring_time = 0\n")
-}
+use crate::server::{TestServer, assert_error};
 
 async fn server() -> TestServer {
-    TestServer::start(&options()).await
+    TestServer::start(&answered_at_once()).await
 }
 
 #[tokio::test]
@@ -87,7 +83,7 @@ async fn request_inbound_poll_is_cancelled_by_the_app() {
 #[tokio::test]
 async fn request_inbound_poll_ends_with_its_ttl() {
     // The service's `ttl` (section option, which wins over the request's `_ttl`) is one second.
-    let server = TestServer::start(&with_ttl(&options(), "request-inbound-poll", 1)).await;
+    let server = TestServer::start(&with_ttl(&answered_at_once(), "request-inbound-poll", 1)).await;
     agent_ready(&server, "agent1").await;
     let (id, _) = create_ok(
         &server,
@@ -162,7 +158,8 @@ async fn request_outbound_poll_cancelled_at_the_confirmation_calls_nobody() {
 
 #[tokio::test]
 async fn request_outbound_poll_ends_with_its_ttl() {
-    let server = TestServer::start(&with_ttl(&options(), "request-outbound-poll", 1)).await;
+    let server =
+        TestServer::start(&with_ttl(&answered_at_once(), "request-outbound-poll", 1)).await;
     let (id, _) = create_ok(
         &server,
         "request-outbound-poll",

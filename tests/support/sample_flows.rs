@@ -12,7 +12,7 @@ use axum::http::Uri;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::server::TestServer;
+use crate::server::{SAMPLE, TestServer};
 
 /// The longest a test waits for something the server does on its own (a push, a session's end).
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -335,6 +335,11 @@ impl CometApp {
             .await
             .expect("no message on /_genesys in time")
     }
+}
+
+/// The sample options with outbound calls answered at once (`ring_time = 0`), so a flow goes straight to routing.
+pub fn answered_at_once() -> String {
+    SAMPLE.replace("ewt = 60\n", "ewt = 60\nring_time = 0\n")
 }
 
 /// `options` with the `ttl` of section `service.<service>` set to `secs`.
