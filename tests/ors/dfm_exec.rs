@@ -14,6 +14,8 @@ use gms::dfm::{
 };
 use serde_json::{Value, json};
 
+use crate::dfm_values as values;
+
 /// One request as the server saw it.
 #[derive(Debug, Clone, PartialEq)]
 struct Hit {
@@ -81,14 +83,6 @@ fn storage_dfm(port: u16) -> gms::dfm::Dfm {
     .replace("port='8081'", &format!("port='{port}'"))
     .replace("host='localhost'", "host='127.0.0.1'");
     load_str(&text, "cfg_GSG_storage.txt").unwrap()
-}
-
-fn values(json: Value) -> AttrValues {
-    json.as_object()
-        .unwrap()
-        .iter()
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect()
 }
 
 #[tokio::test]

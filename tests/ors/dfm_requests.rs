@@ -7,6 +7,8 @@ use gms::dfm::request::decode_form;
 use gms::dfm::{AttrValues, CallError, Dfm, DfmSet, build_request};
 use serde_json::{Value, json};
 
+use crate::dfm_values as values;
+
 fn shipped() -> DfmSet {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("dfm");
     DfmSet::load_files(&[
@@ -16,14 +18,6 @@ fn shipped() -> DfmSet {
         dir.join("cfg_GSG_geocoding.txt"),
     ])
     .unwrap()
-}
-
-fn values(json: Value) -> AttrValues {
-    json.as_object()
-        .unwrap()
-        .iter()
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect()
 }
 
 /// What a test expects of a request, in a form that prints readably when it differs.

@@ -25,3 +25,15 @@ mod http;
 mod idealtime;
 mod services;
 mod session_end;
+
+use gms::dfm::AttrValues;
+use serde_json::Value;
+
+/// The attribute values of a DFM action call, written as a JSON object (used by [`dfm_exec`] and [`dfm_requests`]).
+fn dfm_values(json: Value) -> AttrValues {
+    json.as_object()
+        .unwrap()
+        .iter()
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
+}
