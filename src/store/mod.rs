@@ -2,7 +2,7 @@
 //!
 //! Every piece of state that outlives a request goes through [`Store`], so one node (the [`embedded`] backend,
 //! durable in a redb file) and several nodes (a Redis backend) run the same domain code. Backends map every
-//! failure to [`Error`], and all of them pass the shared suite in `tests/common/store_suite.rs`.
+//! failure to [`Error`], and all of them pass the shared suite in `tests/store/suite.rs`.
 //!
 //! Conventions callers rely on:
 //! - Keys are UTF-8 strings; modules namespace them with a prefix and `:` (`storage:`, `service:`, `notify:`...).

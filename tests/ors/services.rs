@@ -1,7 +1,7 @@
 //! `type=ors` services over the public Service API: a flow that never answers `gms.start` (and the number it
 //! booked meanwhile released), one that has no transition for it, a flow that refuses, a request the flow does
 //! not take, requests after the flow has ended, the TTL ending the session, and a broken `service` document. The
-//! release when a sample flow ends by cancel or TTL is in `tests/flows_release.rs`.
+//! release when a sample flow ends by cancel or TTL is in `tests/flows/release.rs`.
 
 use crate::sample_flows::{PATIENCE, POOL, STEP, in_use};
 use crate::server::{SAMPLE, TestServer, assert_error};
