@@ -140,8 +140,8 @@ impl Setup {
             .await
     }
 
-    /// Asks `status` (every [`crate::sample_flows::STEP`], for at most [`crate::sample_flows::PATIENCE`]) until its `_text`
-    /// is `text`; returns that answer.
+    /// Asks `status` (every [`crate::sample_flows::STEP`], for at most [`crate::sample_flows::PATIENCE`]) until its
+    /// `_text` is `text`; returns that answer.
     async fn status_until(&self, id: &str, text: &str) -> (u16, Value) {
         let deadline = tokio::time::Instant::now() + crate::sample_flows::PATIENCE;
         loop {

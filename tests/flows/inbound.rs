@@ -36,13 +36,7 @@ async fn request_inbound_immediate_books_a_number_and_routes_the_matched_call() 
     // The customer dials the number: match-interaction finds this service and releases the number. The call
     // waits in queue (the flow plays music) until an agent is ready.
     dial(&server, &number, "5551234", &code).await;
-    let waiting = crate::sample_flows::status_until(
-        &server,
-        &id,
-        "_text",
-        "Your call is waiting for an agent.",
-    )
-    .await;
+    let waiting = status_until(&server, &id, "_text", "Your call is waiting for an agent.").await;
     assert_eq!(waiting["_action"], "Message", "{waiting}");
     assert_eq!(waiting["_ewt"], 60.0, "{waiting}");
     assert_eq!(contact_center(&server).await["waiting"], 1);
