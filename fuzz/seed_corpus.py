@@ -3,9 +3,9 @@
 
 - scxml_parse: tests/w3c/*.scxml.
 - config_parse: samples/gms.ini, fuzz/seeds/*.ini, and every option-file snippet (a string literal with `[`,
-  `=` and a newline) in tests/config_*.rs, tests/notify_config.rs and src/config/*.rs (the seed document's
+  `=` and a newline) in tests/api/config_*.rs, tests/notify/config.rs and src/config/*.rs (the seed document's
   [Dnis_Pool] example is in src/config/mod.rs).
-- dfm_load: dfm/*.txt and every DFM snippet (a string literal with an element) in tests/dfm_load.rs.
+- dfm_load: dfm/*.txt and every DFM snippet (a string literal with an element) in tests/ors/dfm_load.rs.
 
 Files are named by the SHA-1 of their content, so running it twice adds nothing.
 """
@@ -100,7 +100,7 @@ seed('scxml_parse', sorted(glob.glob('tests/w3c/*.scxml')), [], lambda _: False)
 seed(
     'config_parse',
     ['samples/gms.ini'] + sorted(glob.glob('fuzz/seeds/*.ini')),
-    sorted(glob.glob('tests/config_*.rs') + ['tests/notify_config.rs'] + glob.glob('src/config/*.rs')),
+    sorted(glob.glob('tests/api/config_*.rs') + ['tests/notify/config.rs'] + glob.glob('src/config/*.rs')),
     is_ini,
 )
-seed('dfm_load', sorted(glob.glob('dfm/*.txt')), ['tests/dfm_load.rs'], is_dfm)
+seed('dfm_load', sorted(glob.glob('dfm/*.txt')), ['tests/ors/dfm_load.rs'], is_dfm)

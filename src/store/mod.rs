@@ -2,8 +2,8 @@
 //!
 //! Every piece of state that outlives a request goes through [`Store`], so the domain code does not change when a
 //! backend is added: today the [`embedded`] backend (one node, durable in a write-ahead log and a redb file); a
-//! backend shared by several nodes is planned. Backends map every
-//! failure to [`Error`], and all of them pass the shared suite in `tests/common/store_suite.rs`.
+//! backend shared by several nodes is planned. Backends map every failure to [`Error`], and all of them pass the
+//! shared suite in `tests/store/suite.rs`.
 //!
 //! Conventions callers rely on:
 //! - Keys are UTF-8 strings; modules namespace them with a prefix and `:` (`storage:`, `service:`, `notify:`...).

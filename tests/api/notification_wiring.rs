@@ -1,0 +1,103 @@
+//! The Notification API and CometD as `gms serve` mounts them: subscribe on the public listener, publish only on
+//! the internal one, delivery to an httpcb receiver and to a CometD client of the same server.
+
+use crate::server::{TestServer, assert_error};
+use axum::routing::post;
+use serde_json::{Value, json};
+
+/// A local httpcb receiver that forwards every body it gets to the test.
+async fn receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    let (sender, bodies) = tokio::sync::mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |body: String| {
+            let sender = sender.clone();
+            async move {
+                let _ = sender.send(body);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, bodies)
+}
+
+async fn post_json(server: &TestServer, url: String, body: Value) -> (u16, Value) {
+    server.send(server.http.post(url).json(&body)).await
+}
+
+#[tokio::test]
+async fn subscribe_public_publish_internal_delivers_to_httpcb() {
+    let server = TestServer::sample().await;
+    let (hook, mut bodies) = receiver().await;
+    let subscription = json!({
+        "subscriberId": "app-1",
+        "filter": "ors.contact.42",
+        "notificationDetails": {"deviceId": hook, "type": "httpcb"},
+    });
+    let (status, created) = post_json(
+        &server,
+        server.public_url("/genesys/1/notification/subscription"),
+        subscription,
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    assert!(created["id"].as_str().is_some_and(|id| !id.is_empty()));
+
+    let publish = json!({"tag": "ors.contact.42", "message": "agent ready"});
+    let public = post_json(
+        &server,
+        server.public_url("/genesys/1/notification/publish"),
+        publish.clone(),
+    )
+    .await;
+    assert_error(&public, 404, "NotFound");
+
+    let (status, report) = post_json(
+        &server,
+        server.internal_url("/genesys/1/notification/publish"),
+        publish,
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["deliveries"][0]["status"], "delivered", "{report}");
+    let body = tokio::time::timeout(std::time::Duration::from_secs(5), bodies.recv())
+        .await
+        .expect("the receiver got the message")
+        .expect("receiver open");
+    assert!(body.contains("agent ready"), "{body}");
+}
+
+#[tokio::test]
+async fn cometd_handshake_is_served_on_the_public_listener() {
+    let server = TestServer::sample().await;
+    let handshake = json!([{
+        "channel": "/meta/handshake",
+        "version": "1.0",
+        "supportedConnectionTypes": ["long-polling"],
+    }]);
+    let (status, reply) = post_json(&server, server.public_url("/genesys/cometd"), handshake).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply[0]["successful"], true, "{reply}");
+    assert!(reply[0]["clientId"].as_str().is_some());
+}
+
+#[tokio::test]
+async fn openapi_describes_the_notification_api() {
+    let server = TestServer::sample().await;
+    let (status, document) = server
+        .send(
+            server
+                .http
+                .get(server.internal_url("/genesys/openapi.json")),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        document["paths"]["/genesys/1/notification/subscription"].is_object(),
+        "{}",
+        document["paths"]
+    );
+}
