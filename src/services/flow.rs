@@ -68,7 +68,8 @@ impl FlowService {
     }
 }
 
-/// Maps a runtime error onto the Service API's.
+/// Maps a runtime error onto the Service API's (for `gms.start`, a request the flow does not take means the
+/// service cannot start: a failed backend).
 pub fn service_error(error: OrsError) -> Error {
     match error {
         OrsError::NotFound(id) => Error::NotFound(id),
@@ -77,7 +78,6 @@ pub fn service_error(error: OrsError) -> Error {
             problem: message,
         },
         timeout @ OrsError::Timeout { .. } => Error::Timeout(timeout.to_string()),
-        unhandled @ OrsError::Unhandled { .. } => Error::RequestNotHandled(unhandled.to_string()),
         other => Error::Backend(other.to_string()),
     }
 }
@@ -154,6 +154,10 @@ impl ServiceKind for FlowService {
                     tracing::warn!(service = %record.id, error = %failure, "access number of an ended service not released");
                 }
                 Err(Error::NotFound(record.id.clone()))
+            }
+            // The instance stays: the request may be taken in another state.
+            Err(unhandled @ OrsError::Unhandled { .. }) => {
+                Err(Error::RequestNotHandled(unhandled.to_string()))
             }
             Err(error) => Err(service_error(error)),
         }

@@ -269,7 +269,7 @@ async fn exhausted_local_group_is_503_with_alarm_2001_then_backup_resource() {
         "1"
     );
     // The booking expires after `_booking_expiration_time` (20 s): the resource is free again.
-    server.clock.advance(Duration::from_secs(21));
+    server.advance(Duration::from_secs(21));
     let third = server
         .post_form(
             "/genesys/1/service/request-interaction",
@@ -432,7 +432,7 @@ async fn extra_parameters_are_kept_as_data_or_ignored_and_services_expire() {
         .1;
     assert_eq!(data, serde_json::json!({"note": "call me", "lang": "fr"}));
     // The section's ttl is 30 s: after it the service, its match and its data are gone.
-    server.clock.advance(Duration::from_secs(31));
+    server.advance(Duration::from_secs(31));
     assert_error(
         &server.get(&format!("/genesys/1/service/{id}")).await,
         404,

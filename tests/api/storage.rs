@@ -44,7 +44,7 @@ async fn create_read_update_delete() {
         json!({"name": "Bob", "city": "Lyon", "zip": "69"})
     );
     // The update restarted the TTL at 120 s.
-    server.clock.advance(Duration::from_secs(100));
+    server.advance(Duration::from_secs(100));
     assert_eq!(server.get(&format!("/genesys/1/storage/{id}")).await.0, 200);
     let (status, _) = server
         .send(
@@ -78,7 +78,7 @@ async fn data_expires_after_its_ttl_and_bad_ttls_mean_thirty_seconds() {
     let short = create(&server, "5", &[("a", "1")]).await;
     let defaulted = create(&server, "soon", &[("a", "1")]).await;
     let zero = create(&server, "0", &[("a", "1")]).await;
-    server.clock.advance(Duration::from_secs(6));
+    server.advance(Duration::from_secs(6));
     assert_error(
         &server.get(&format!("/genesys/1/storage/{short}")).await,
         404,
@@ -96,7 +96,7 @@ async fn data_expires_after_its_ttl_and_bad_ttls_mean_thirty_seconds() {
             .0,
         200
     );
-    server.clock.advance(Duration::from_secs(25));
+    server.advance(Duration::from_secs(25));
     assert_error(
         &server.get(&format!("/genesys/1/storage/{defaulted}")).await,
         404,

@@ -232,7 +232,7 @@ async fn request_inbound_delay_pushes_connect_to_a_comet_app_then_books_a_number
     let (_, booked) = record(&server, &id).await;
     assert_eq!(booked["_access_number"], number.as_str(), "{booked}");
     assert_eq!(booked["_expiration_time"], 20, "{booked}");
-    server.clock.advance(Duration::from_secs(5));
+    server.advance(Duration::from_secs(5));
     let (_, booked) = record(&server, &id).await;
     assert_eq!(booked["_expiration_time"], 15, "{booked}");
     // connect again (an app that lost the answer) repeats the number.

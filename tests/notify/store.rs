@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use gms::clock::ManualClock;
 use gms::notify::subscription::filters_matching;
 use gms::notify::{StoreSubscriptions, Subscription, SubscriptionStore};
-use gms::store::{Embedded, ManualClock};
+use gms::store::Embedded;
 
 fn subscription(id: &str, filter: &str, expire: u64) -> Subscription {
     Subscription {
@@ -93,7 +94,7 @@ async fn comet_deliveries_reach_a_user_connected_to_another_node() {
 
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn gms::store::Store> =
-        Arc::new(Embedded::open(dir.path(), Arc::new(gms::store::SystemClock)).unwrap());
+        Arc::new(Embedded::open(dir.path(), Arc::new(gms::clock::SystemClock)).unwrap());
     let push = PushConfig::from_sections(&[SectionInput::from_pairs(
         "push",
         &[("pushEnabled", "comet")],

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
+use gms::clock::ManualClock;
 use gms::contact_center::{
     AgentOptions, CallOutcome, CallRequest, CcError, CcEvent, ContactCenter, InteractionId,
-    ManualClock, RequestId, SimOptions, Simulator, Statistic, SubmitFailure, SubmitRequest, Target,
+    RequestId, SimOptions, Simulator, Statistic, SubmitFailure, SubmitRequest, Target,
 };
 
 struct Fixture {
@@ -19,7 +20,7 @@ struct Fixture {
 
 impl Fixture {
     fn new(options: SimOptions) -> Self {
-        let clock = Arc::new(ManualClock::new());
+        let clock = Arc::new(ManualClock::default());
         let (sender, events) = channel();
         let sim = Simulator::new(options, clock.clone(), Arc::new(sender));
         Fixture { sim, clock, events }
@@ -411,7 +412,7 @@ fn a_submit_without_targets_is_refused() {
     // The ORS layer holds the contact center as a trait object.
     let shared: Arc<dyn ContactCenter> = Arc::new(Simulator::new(
         SimOptions::default(),
-        Arc::new(ManualClock::new()),
+        Arc::new(ManualClock::default()),
         Arc::new(gms::contact_center::FnSink(|_event: CcEvent| {})),
     ));
     assert_eq!(shared.next_deadline(), None);

@@ -1,7 +1,8 @@
 //! `type=ors` services over the public Service API: a flow that never answers `gms.start` (and the number it
 //! booked meanwhile released), one that has no transition for it, a flow that refuses, a request the flow does
-//! not take, requests after the flow has ended, the TTL ending the session, and a broken `service` document. The
-//! release when a sample flow ends by cancel or TTL is in `tests/flows/release.rs`.
+//! not take, requests after the flow has ended, the TTL ending the session (in real time, and on one virtual time
+//! with the service's record when the clock jumps), and a broken `service` document. The release when a sample
+//! flow ends by cancel or TTL is in `tests/flows/release.rs`.
 
 use crate::sample_flows::{PATIENCE, POOL, STEP, in_use};
 use crate::server::{SAMPLE, TestServer, assert_error};
@@ -64,7 +65,8 @@ async fn server() -> TestServer {
          [service.refusing]\ntype = ors\nservice = refusing.scxml\n\n[service.answering]\ntype = ors\n\
          service = answering.scxml\nttl = 1\n\n[service.broken]\ntype = ors\nservice = broken.scxml\n\n\
          [service.deaf]\ntype = ors\nservice = deaf.scxml\n\n[service.booking-silent]\ntype = ors\n\
-         service = booking-silent.scxml\n"
+         service = booking-silent.scxml\n\n[service.answering-long]\ntype = ors\n\
+         service = answering.scxml\nttl = 600\n"
     );
     let server = TestServer::start(&options).await;
     let dir = server.config_path.parent().unwrap().to_path_buf();
@@ -150,6 +152,49 @@ async fn requests_after_the_flow_ended_are_404_and_the_ttl_ends_the_session() {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert!(gone, "the session outlived its TTL");
+}
+
+#[tokio::test]
+async fn the_session_ttl_and_the_service_expiry_run_on_one_clock() {
+    let server = server().await;
+    let (status, reply) = server
+        .post_form("/genesys/1/service/answering-long", &[])
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let id = reply["_id"].as_str().unwrap().to_string();
+    let (_, record) = server.get(&format!("/genesys/1/service/{id}")).await;
+    assert_eq!(record["_ttl"], 600, "{record}");
+    // Nine minutes later both are still there, and the record counts the same time the flow does.
+    server.advance(std::time::Duration::from_secs(540));
+    let (status, record) = server.get(&format!("/genesys/1/service/{id}")).await;
+    assert_eq!(
+        (status, record["_ttl"].as_u64()),
+        (200, Some(60)),
+        "{record}"
+    );
+    let (status, _) = server
+        .post_internal(&format!("/scxml/session/{id}/query"), &[])
+        .await;
+    assert_eq!(status, 200);
+    // Past the TTL, without waiting ten minutes: the session ends on the same clock as the record.
+    server.advance(std::time::Duration::from_secs(61));
+    let mut gone = false;
+    for _ in 0..300 {
+        let (status, _) = server
+            .post_internal(&format!("/scxml/session/{id}/query"), &[])
+            .await;
+        if status == 404 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(gone, "the session outlived its TTL on the server's clock");
+    assert_error(
+        &server.get(&format!("/genesys/1/service/{id}")).await,
+        404,
+        "NotFound",
+    );
 }
 
 #[tokio::test]

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use gms::clock::ManualClock;
+use gms::store::Embedded;
 use gms::store::embedded::{Options, SyncPolicy, key_count};
-use gms::store::{Embedded, ManualClock};
 
 fn make() -> (Embedded, ManualClock, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();

@@ -2,7 +2,7 @@
 //! store driven by a `ManualClock`, and must pass every test here.
 
 /// Expands to one `#[tokio::test]` per store behaviour. `$make` is an expression of type
-/// `fn() -> (S, gms::store::ManualClock, G)` where `S: Store` and `G` is kept alive for the test (a temp dir,
+/// `fn() -> (S, gms::clock::ManualClock, G)` where `S: Store` and `G` is kept alive for the test (a temp dir,
 /// a server process).
 #[macro_export]
 macro_rules! store_suite {

@@ -11,21 +11,24 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gms::app::{App, AppOptions};
+use gms::clock::ShiftedClock;
 use gms::config::GmsConfig;
 use gms::http::AppState;
-use gms::store::ManualClock;
 
 /// The sample option file of the repository.
 pub const SAMPLE: &str = include_str!("../../samples/gms.ini");
 
-/// A server running in this process, with a clock the test moves.
+/// A server running in this process, on a clock the test moves forward ([`TestServer::advance`]): real time
+/// passes too, so flows and the simulated contact center run as on a real server.
 pub struct TestServer {
     /// Public listener.
     pub public: SocketAddr,
     /// Internal listener.
     pub internal: SocketAddr,
-    /// The clock of the store and services.
-    pub clock: ManualClock,
+    /// The clock of the store, the services, the contact center and the flows.
+    pub clock: ShiftedClock,
+    /// The flows' runtime.
+    pub ors: gms::ors::Ors,
     /// The running state.
     pub state: AppState,
     /// The option file (rewrite it to test reload).
@@ -43,7 +46,7 @@ impl TestServer {
         let config_path = dir.path().join("gms.ini");
         std::fs::write(&config_path, options).unwrap();
         let config = GmsConfig::load(&config_path).unwrap();
-        let clock = ManualClock::new(1_800_000_000_000);
+        let clock = ShiftedClock::new();
         let app = App::build(AppOptions {
             store: Default::default(),
             config,
@@ -53,6 +56,7 @@ impl TestServer {
         })
         .unwrap();
         let state = app.state.clone();
+        let ors = app.ors.node.ors.clone();
         let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let internal = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let (public_addr, internal_addr) =
@@ -65,6 +69,7 @@ impl TestServer {
             public: public_addr,
             internal: internal_addr,
             clock,
+            ors,
             state,
             config_path,
             http: reqwest::Client::new(),
@@ -76,6 +81,14 @@ impl TestServer {
     /// Starts a server with `samples/gms.ini`.
     pub async fn sample() -> TestServer {
         TestServer::start(SAMPLE).await
+    }
+
+    /// Moves the server's clock forward by `by`, and wakes what waits on it (session timers and TTLs, the
+    /// contact center's deadlines) so that what has come due happens now.
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+        self.ors.tick();
+        self.ors.contact_center_wake().notify_one();
     }
 
     /// URL on the public listener.
