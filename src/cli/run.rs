@@ -5,8 +5,11 @@
 //! format), whose expected configurations are checked step by step. `--trace` prints one JSON line
 //! per macrostep. Delays run on the wall clock unless `--virtual-time` is given.
 //!
-//! A flow written for ORS (its root declares a Genesys module namespace) runs instead on the ORS runtime with GMS
-//! built in-process: see [`super::run_ors`].
+//! The chart's dialect is picked the way the server picks it ([`super::validate::dialect_of`]): a flow written for
+//! ORS (its root declares a Genesys module namespace) runs on the ORS runtime with GMS built in-process (see
+//! [`super::run_ors`]); any other chart runs on the engine alone, as W3C SCXML. `--dialect w3c` runs even an ORS
+//! flow on the engine alone, as W3C SCXML; `--dialect ors` reads a chart without the namespace in the ORS dialect,
+//! on the engine alone.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,7 +20,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use serde::Deserialize;
 
-use crate::scxml::{self, Event, Host, Session, SessionInfo, SessionOptions, TraceRecord, Value};
+use super::validate::DialectArg;
+use crate::scxml::{
+    self, Event, Host, Model, Session, SessionInfo, SessionOptions, TraceRecord, Value,
+};
 
 /// Arguments of `gms run`.
 #[derive(Debug, clap::Args)]
@@ -36,9 +42,10 @@ pub struct RunArgs {
     /// Let delays elapse at once instead of on the wall clock.
     #[arg(long)]
     pub virtual_time: bool,
-    /// The SCXML dialect of the chart.
-    #[arg(long, value_enum, default_value_t = super::validate::DialectArg::W3c)]
-    pub dialect: super::validate::DialectArg,
+    /// Read the chart in this dialect. Without it the chart is read in its own, as the server reads it: a flow
+    /// whose root declares a Genesys module namespace runs as ORS with GMS in-process, any other chart as W3C.
+    #[arg(long, value_enum)]
+    pub dialect: Option<super::validate::DialectArg>,
     /// Stop the chart when one macrostep takes more microsteps than this (a runaway eventless loop).
     #[arg(long, default_value_t = 100_000)]
     pub max_microsteps: u64,
@@ -278,7 +285,7 @@ fn sorted(states: Vec<&str>) -> Vec<String> {
     states
 }
 
-/// Runs `chart` against a SCION script and reports every step.
+/// Runs the W3C SCXML chart in `chart` against a SCION script and reports every step.
 pub fn run_script(
     chart: &Path,
     script: &Script,
@@ -287,6 +294,17 @@ pub fn run_script(
     options: SessionOptions,
 ) -> anyhow::Result<Vec<StepReport>> {
     let model = scxml::parse_file(chart).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    run_script_on(model, script, virtual_time, host, options)
+}
+
+/// Runs a parsed chart against a SCION script and reports every step.
+pub fn run_script_on(
+    model: Arc<Model>,
+    script: &Script,
+    virtual_time: bool,
+    host: &mut dyn Host,
+    options: SessionOptions,
+) -> anyhow::Result<Vec<StepReport>> {
     let mut session = Session::new(model, options);
     let mut clock = Clock {
         virtual_time,
@@ -354,14 +372,23 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let text = std::fs::read_to_string(&args.chart)
         .with_context(|| format!("reading {}", args.chart.display()))?;
-    if crate::ors::dialect::is_ors_document(&text) {
+    // Only a document the server would run as ORS can run on the ORS runtime: it picks the dialect from the text
+    // again, so `--dialect ors` on any other chart stays on the engine alone.
+    if args.dialect != Some(DialectArg::W3c) && crate::ors::dialect::is_ors_document(&text) {
         let script = args.script.as_deref().map(read_script).transpose()?;
         return super::run_ors::run(args, script);
     }
+    let source = scxml::Source {
+        name: args.chart.display().to_string(),
+        file: Some(args.chart.clone()),
+        dialect: super::validate::dialect_of(args.dialect, &text),
+    };
+    let model =
+        scxml::parse_source(&text, &source).map_err(|errors| anyhow::anyhow!("{errors}"))?;
     let mut host = CliHost::new(args.trace, false);
     if let Some(script_path) = &args.script {
         let script = read_script(script_path)?;
-        let reports = run_script(&args.chart, &script, args.virtual_time, &mut host, options)?;
+        let reports = run_script_on(model, &script, args.virtual_time, &mut host, options)?;
         host.flush();
         let mut all_ok = true;
         for report in &reports {
@@ -385,8 +412,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|arg| parse_event_arg(arg))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let model = scxml::parse::parse_file_as(&args.chart, args.dialect.into())
-        .map_err(|errors| anyhow::anyhow!("{errors}"))?;
     let mut session = Session::new(model, options);
     let mut clock = Clock {
         virtual_time: args.virtual_time,

@@ -57,10 +57,20 @@ pub fn parse_file(path: &Path) -> Result<Arc<Model>, ParseErrors> {
 
 /// Parses the chart in `path`, written in `dialect`.
 pub fn parse_file_as(path: &Path, dialect: Dialect) -> Result<Arc<Model>, ParseErrors> {
-    let source = Source {
+    parse_file_with(path, |_| dialect)
+}
+
+/// Parses the chart in `path`, in the dialect `dialect_of` picks from its text (a host that tells dialects apart
+/// by what a document declares).
+pub fn parse_file_with(
+    path: &Path,
+    dialect_of: impl FnOnce(&str) -> Dialect,
+) -> Result<Arc<Model>, ParseErrors> {
+    let mut source = Source {
         name: path.display().to_string(),
         file: Some(path.to_path_buf()),
-        dialect,
+        // Unread files are reported under the default dialect: errors do not name it.
+        dialect: Dialect::default(),
     };
     let text = match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
@@ -81,6 +91,7 @@ pub fn parse_file_as(path: &Path, dialect: Dialect) -> Result<Arc<Model>, ParseE
             ));
         }
     };
+    source.dialect = dialect_of(&text);
     parse_source(&text, &source)
 }
 
