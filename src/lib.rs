@@ -7,7 +7,8 @@
 //! - [`store`]: the one trait for shared state (key/value with TTL, booking, counters, pub/sub) and its embedded
 //!   backend.
 //! - [`storage`], [`services`], [`resources`], [`notify`], [`cometd`]: GMS domain logic.
-//! - [`clock`]: the one source of time; [`sync`], [`media`]: small helpers every layer shares.
+//! - [`clock`]: the one source of time; [`sync`], [`media`]: small helpers every layer shares; [`xml`]: the
+//!   positioned XML reader under SCXML charts, DFM files and localization files (a leaf, so the engine can use it).
 //! - [`ors`]: ORS-compatible session runtime; the only place where tokio meets the engine.
 //! - [`dfm`]: DFM files turned into custom actions for flows.
 //! - [`http`]: axum routes; the only module that knows status codes.
@@ -38,3 +39,4 @@ pub mod services;
 pub mod storage;
 pub mod store;
 pub mod sync;
+pub mod xml;

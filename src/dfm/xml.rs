@@ -1,29 +1,14 @@
-//! The first stage of loading a DFM file: XML text into a small tree of positioned elements.
+//! The first stage of loading a DFM file: XML text into a small tree of positioned elements, built from the items
+//! of the shared positioned reader ([`crate::xml`]) with the sentences DFM authors see.
 //!
 //! Only elements and their attributes matter in a DFM file, so text, comments and processing instructions are
 //! dropped here. Every element and attribute keeps the line and column where it starts, so the later stage can
 //! point at the exact place of a mistake. Element and attribute names must be XML names, and attributes must be
 //! separated by white space: quick-xml alone would read `<a x='1'/='2'>` as an attribute named `/`.
 
-use std::fmt;
+use crate::xml::{self, Chars, Item, Problem, Reader, Tag};
 
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::reader::Reader;
-
-/// A 1-based line and column (in characters) in a source text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pos {
-    /// Line, starting at 1.
-    pub line: u32,
-    /// Column in characters, starting at 1.
-    pub column: u32,
-}
-
-impl fmt::Display for Pos {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.line, self.column)
-    }
-}
+pub use crate::xml::Pos;
 
 /// One attribute as written, with its unescaped value.
 #[derive(Debug, Clone)]
@@ -70,83 +55,40 @@ pub struct XmlError {
     pub message: String,
 }
 
-/// Maps byte offsets of a text to line and column.
-pub struct LineIndex<'a> {
-    text: &'a str,
-    line_starts: Vec<usize>,
-}
-
-impl<'a> LineIndex<'a> {
-    /// Indexes `text`.
-    pub fn new(text: &'a str) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(idx, _)| idx + 1));
-        LineIndex { text, line_starts }
-    }
-
-    /// The position of byte `offset` (clamped to the text).
-    pub fn pos(&self, offset: usize) -> Pos {
-        let offset = offset.min(self.text.len());
-        let line_idx = match self.line_starts.binary_search(&offset) {
-            Ok(idx) => idx,
-            Err(idx) => idx.saturating_sub(1),
-        };
-        let start = self.line_starts.get(line_idx).copied().unwrap_or(0);
-        let mut end = offset;
-        while end > start && !self.text.is_char_boundary(end) {
-            end -= 1;
-        }
-        let column = self.text.get(start..end).map_or(0, |s| s.chars().count());
-        Pos {
-            line: u32::try_from(line_idx + 1).unwrap_or(u32::MAX),
-            column: u32::try_from(column + 1).unwrap_or(u32::MAX),
-        }
-    }
-}
-
 /// The deepest nesting accepted. DFM files nest five levels; the bound keeps a hostile file from exhausting the
 /// stack when the tree is dropped or walked.
 pub const MAX_DEPTH: usize = 64;
 
 /// Parses `text` into its root element.
 pub fn parse(text: &str) -> Result<XmlElement, XmlError> {
-    let index = LineIndex::new(text);
-    let mut reader = Reader::from_str(text);
-    reader.config_mut().check_end_names = true;
+    let mut reader = Reader::new(text);
     let mut stack: Vec<XmlElement> = Vec::new();
     let mut root: Option<XmlElement> = None;
     loop {
-        let start = offset(reader.buffer_position());
-        let event = reader.read_event().map_err(|err| XmlError {
-            pos: index.pos(offset(reader.error_position())),
-            message: format!("malformed XML: {err}"),
-        })?;
-        match event {
-            Event::Start(_) | Event::Empty(_) if root.is_some() => {
-                return Err(XmlError {
-                    pos: index.pos(start),
-                    message: "a second root element follows the first one".to_string(),
-                });
-            }
-            Event::Start(tag) => {
-                let element = element(&tag, text, start, &index)?;
-                if stack.len() >= MAX_DEPTH {
+        let item = match reader.next_item() {
+            Ok(Some(item)) => item,
+            Ok(None) => break,
+            Err(error) => return Err(problem(error, stack.last())),
+        };
+        match item {
+            Item::Start { tag, empty } => {
+                let element = element(&tag)?;
+                if empty {
+                    match stack.last_mut() {
+                        Some(parent) => parent.children.push(element),
+                        None => root = Some(element),
+                    }
+                } else if stack.len() >= MAX_DEPTH {
                     return Err(XmlError {
                         pos: element.pos,
                         message: format!("elements nest deeper than {MAX_DEPTH} levels"),
                     });
-                }
-                stack.push(element);
-            }
-            Event::Empty(tag) => {
-                let element = element(&tag, text, start, &index)?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(element),
-                    None => root = Some(element),
+                } else {
+                    stack.push(element);
                 }
             }
-            Event::End(_) => {
-                // With `check_end_names` the reader has already matched this end tag with its start tag.
+            Item::End(_) => {
+                // The reader has already matched this end tag with its start tag.
                 if let Some(done) = stack.pop() {
                     match stack.last_mut() {
                         Some(parent) => parent.children.push(done),
@@ -154,50 +96,55 @@ pub fn parse(text: &str) -> Result<XmlElement, XmlError> {
                     }
                 }
             }
-            Event::Text(bytes) if stack.is_empty() && !bytes.trim().is_empty() => {
+            Item::Chars {
+                chars: Chars::Text(content),
+                pos,
+            } if stack.is_empty() && !content.trim().is_empty() => {
                 return Err(XmlError {
-                    pos: index.pos(start),
+                    pos,
                     message: "text outside the root element".to_string(),
                 });
             }
-            Event::Eof => break,
-            _ => {}
+            Item::Chars { .. } => {}
         }
     }
-    if let Some(open) = stack.last() {
-        return Err(XmlError {
-            pos: index.pos(text.len()),
-            message: format!(
-                "element <{}> opened at {} is never closed",
-                open.name, open.pos
-            ),
-        });
-    }
-    root.ok_or_else(|| XmlError {
-        pos: index.pos(text.len()),
-        message: "the file holds no XML element".to_string(),
+    // The reader ends only after a root element has ended.
+    root.ok_or_else(|| {
+        let pos = reader.pos(text.len());
+        problem(
+            xml::Error {
+                pos,
+                problem: Problem::NoRoot,
+            },
+            None,
+        )
     })
 }
 
-fn offset(position: u64) -> usize {
-    usize::try_from(position).unwrap_or(usize::MAX)
+/// The sentence for what makes the text not XML; `open` is the innermost open element.
+fn problem(error: xml::Error, open: Option<&XmlElement>) -> XmlError {
+    let message = match error.problem {
+        Problem::Syntax(error) => format!("malformed XML: {error}"),
+        Problem::SecondRoot => "a second root element follows the first one".to_string(),
+        Problem::Unclosed => match open {
+            Some(open) => format!(
+                "element <{}> opened at {} is never closed",
+                open.name, open.pos
+            ),
+            None => "the file ends before every element is closed".to_string(),
+        },
+        Problem::NoRoot => "the file holds no XML element".to_string(),
+    };
+    XmlError {
+        pos: error.pos,
+        message,
+    }
 }
 
-fn element(
-    tag: &BytesStart<'_>,
-    text: &str,
-    start: usize,
-    index: &LineIndex<'_>,
-) -> Result<XmlElement, XmlError> {
-    let name_ref = tag.name();
-    let name: &str = name_ref.as_ref();
-    // The reader borrows from `text`, so the name's address gives its exact place; its `<` is just before.
-    let pos = index.pos(
-        offset_in(text, name)
-            .and_then(|off| off.checked_sub(1))
-            .unwrap_or(start),
-    );
-    if !is_xml_name(name) {
+fn element(tag: &Tag<'_, '_>) -> Result<XmlElement, XmlError> {
+    let pos = tag.pos();
+    let name = tag.name();
+    if !xml::is_name(name) {
         return Err(XmlError {
             pos,
             message: format!("element name '{name}' is not an XML name"),
@@ -205,25 +152,20 @@ fn element(
     }
     let name = name.to_string();
     let mut attrs: Vec<XmlAttr> = Vec::new();
-    for attr in tag.attributes() {
+    for attr in tag.attrs() {
         let attr = attr.map_err(|err| XmlError {
             pos,
             message: format!("malformed attribute in <{name}>: {err}"),
         })?;
-        let attr_name: &str = attr.key.as_ref();
-        let attr_offset = offset_in(text, attr_name);
-        let attr_pos = attr_offset.map_or(pos, |off| index.pos(off));
-        if !is_xml_name(attr_name) {
+        let attr_name = attr.name();
+        let attr_pos = attr.pos();
+        if !xml::is_name(attr_name) {
             return Err(XmlError {
                 pos: attr_pos,
                 message: format!("attribute name '{attr_name}' in <{name}> is not an XML name"),
             });
         }
-        // The reader takes `a='1'b='2'` as two attributes; XML requires white space between them.
-        if attr_offset
-            .and_then(|off| text[..off].chars().next_back())
-            .is_some_and(|before| !is_xml_space(before))
-        {
+        if !attr.follows_space() {
             return Err(XmlError {
                 pos: attr_pos,
                 message: format!(
@@ -233,7 +175,7 @@ fn element(
         }
         let attr_name = attr_name.to_string();
         let value = attr
-            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .value()
             .map_err(|err| XmlError {
                 pos: attr_pos,
                 message: format!("bad value of attribute '{attr_name}' in <{name}>: {err}"),
@@ -259,49 +201,9 @@ fn element(
     })
 }
 
-/// The byte offset of `piece` in `text` when `piece` is a slice of `text`.
-fn offset_in(text: &str, piece: &str) -> Option<usize> {
-    let off = piece.as_ptr().addr().checked_sub(text.as_ptr().addr())?;
-    (off.checked_add(piece.len())? <= text.len() && text.is_char_boundary(off)).then_some(off)
-}
-
-/// XML white space: space, tab, carriage return, line feed.
-fn is_xml_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\r' | '\n')
-}
-
-/// Whether `name` is an XML `Name` (XML 1.0, section 2.3), which covers qualified names such as `xs:any`.
-fn is_xml_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(is_name_start_char) && chars.all(is_name_char)
-}
-
-fn is_name_start_char(c: char) -> bool {
-    matches!(c,
-        ':' | 'A'..='Z' | '_' | 'a'..='z'
-        | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}' | '\u{370}'..='\u{37D}'
-        | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}'
-        | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}'
-        | '\u{FDF0}'..='\u{FFFD}' | '\u{10000}'..='\u{EFFFF}')
-}
-
-fn is_name_char(c: char) -> bool {
-    is_name_start_char(c)
-        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn positions_count_lines_and_characters() {
-        let index = LineIndex::new("ab\ncdé\nf");
-        assert_eq!(index.pos(0), Pos { line: 1, column: 1 });
-        assert_eq!(index.pos(3), Pos { line: 2, column: 1 });
-        assert_eq!(index.pos(7), Pos { line: 2, column: 4 });
-        assert_eq!(index.pos(8), Pos { line: 3, column: 1 });
-    }
 
     #[test]
     fn elements_and_attributes_keep_their_positions() {

@@ -5,8 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use quick_xml::events::Event;
-use quick_xml::reader::Reader;
+use crate::xml::{self, Chars, Item, Pos, Problem, Reader, ReferenceError};
 
 /// A parsed localization file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,12 +28,10 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The file is not valid.
-    #[error("{line}:{column}: {message}")]
+    #[error("{pos}: {message}")]
     Invalid {
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
+        /// Where.
+        pos: Pos,
         /// What is wrong.
         message: String,
     },
@@ -52,47 +49,46 @@ impl Localization {
 
     /// Parses localization XML.
     pub fn parse(text: &str) -> Result<Localization, Error> {
-        let invalid = |position: usize, message: String| {
-            let before = &text[..position.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before.len() - before.rfind('\n').map_or(0, |index| index + 1) + 1;
-            Error::Invalid {
-                line,
-                column,
-                message,
-            }
-        };
-        let mut reader = Reader::from_str(text);
+        let invalid = |pos: Pos, message: String| Error::Invalid { pos, message };
+        let mut reader = Reader::new(text);
         let mut localization = Localization::default();
         let mut seen_root = false;
         let mut key: Option<String> = None;
         let mut language: Option<String> = None;
         let mut buffer = String::new();
         loop {
-            let position = reader.buffer_position() as usize;
-            let event = reader
-                .read_event()
-                .map_err(|error| invalid(position, format!("malformed XML: {error}")))?;
-            match event {
-                Event::Start(element) | Event::Empty(element) => {
-                    let name = element.name().as_ref().to_string();
+            let item = match reader.next_item() {
+                Ok(Some(item)) => item,
+                Ok(None) => break,
+                Err(error) => {
+                    return Err(match error.problem {
+                        Problem::Syntax(problem) => {
+                            invalid(error.pos, format!("malformed XML: {problem}"))
+                        }
+                        Problem::NoRoot => invalid(Pos { line: 1, column: 1 }, no_root()),
+                        problem => invalid(error.pos, format!("malformed XML: {problem}")),
+                    });
+                }
+            };
+            match item {
+                Item::Start { tag, .. } => {
+                    let position = tag.pos();
+                    let name = tag.name();
                     let attribute = |wanted: &str| -> Result<Option<String>, Error> {
-                        for attribute in element.attributes() {
+                        for attribute in tag.attrs() {
                             let attribute = attribute.map_err(|error| {
                                 invalid(position, format!("bad attribute: {error}"))
                             })?;
-                            if attribute.key.as_ref() == wanted {
-                                let value = attribute
-                                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                                    .map_err(|error| {
-                                        invalid(position, format!("bad attribute value: {error}"))
-                                    })?;
+                            if attribute.name() == wanted {
+                                let value = attribute.value().map_err(|error| {
+                                    invalid(position, format!("bad attribute value: {error}"))
+                                })?;
                                 return Ok(Some(value.into_owned()));
                             }
                         }
                         Ok(None)
                     };
-                    match (name.as_str(), seen_root, &key) {
+                    match (name, seen_root, &key) {
                         ("localization", false, _) => {
                             seen_root = true;
                             localization.default_language = attribute("default")?
@@ -125,30 +121,23 @@ impl Localization {
                         _ => return Err(invalid(position, format!("unexpected <{name}>"))),
                     }
                 }
-                Event::Text(content) if language.is_some() => {
-                    buffer.push_str(&content.xml10_content());
-                }
-                Event::GeneralRef(reference) if language.is_some() => {
-                    let character = reference.resolve_char_ref().map_err(|error| {
-                        invalid(position, format!("bad character reference: {error}"))
-                    })?;
-                    match character {
-                        Some(character) => buffer.push(character),
-                        None => match quick_xml::escape::resolve_predefined_entity(&reference) {
-                            Some(text) => buffer.push_str(text),
-                            None => {
-                                return Err(invalid(
-                                    position,
-                                    format!("unknown entity &{};", &*reference),
-                                ));
+                Item::Chars { chars, pos } if language.is_some() => match chars {
+                    Chars::Text(content) => buffer.push_str(&content.xml10_content()),
+                    Chars::CData(content) => buffer.push_str(&content.xml10_content()),
+                    Chars::Ref(reference) => {
+                        let resolved = xml::resolve(&reference).map_err(|error| match error {
+                            ReferenceError::BadChar(error) => {
+                                invalid(pos, format!("bad character reference: {error}"))
                             }
-                        },
+                            ReferenceError::Undefined(name) => {
+                                invalid(pos, format!("unknown entity &{name};"))
+                            }
+                        })?;
+                        buffer.push_str(resolved.as_str(&mut [0; 4]));
                     }
-                }
-                Event::CData(content) if language.is_some() => {
-                    buffer.push_str(&content.xml10_content());
-                }
-                Event::End(element) => match element.name().as_ref() {
+                },
+                Item::Chars { .. } => {}
+                Item::End(element) => match element.name().0 {
                     "text" => {
                         if let (Some(name), Some(lang)) = (&key, language.take()) {
                             if let Some(texts) = localization.messages.get_mut(name) {
@@ -159,16 +148,9 @@ impl Localization {
                     "message" => key = None,
                     _ => {}
                 },
-                Event::Eof => break,
-                _ => {}
             }
         }
-        if !seen_root {
-            return Err(invalid(
-                0,
-                "the root element must be <localization default=\"..\">".into(),
-            ));
-        }
+        // The reader ends only after the root element, which the first match arm has taken as `<localization>`.
         Ok(localization)
     }
 
@@ -193,6 +175,10 @@ impl Localization {
             .find_map(|candidate| texts.get(candidate))
             .map(String::as_str)
     }
+}
+
+fn no_root() -> String {
+    "the root element must be <localization default=\"..\">".to_string()
 }
 
 #[cfg(test)]

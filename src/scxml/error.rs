@@ -2,20 +2,7 @@
 
 use std::fmt;
 
-/// A position in a document: 1-based line and column (in characters).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Pos {
-    /// Line, from 1.
-    pub line: u32,
-    /// Column in characters, from 1.
-    pub column: u32,
-}
-
-impl fmt::Display for Pos {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.line, self.column)
-    }
-}
+pub use crate::xml::Pos;
 
 /// One problem found in a document.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

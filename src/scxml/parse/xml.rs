@@ -1,14 +1,13 @@
-//! XML text → a flat arena of positioned elements with resolved namespaces.
+//! XML text → a flat arena of positioned elements with resolved namespaces, built from the items of the shared
+//! positioned reader ([`crate::xml`]) with the sentences SCXML authors see.
 //!
 //! The arena is flat (children are indices) so that neither building nor dropping a deeply nested
 //! document recurses; nesting deeper than [`MAX_DEPTH`] is rejected with a positioned error.
 
 use std::collections::HashMap;
 
-use quick_xml::Reader;
-use quick_xml::events::{BytesStart, Event};
-
 use crate::scxml::error::Pos;
+use crate::xml::{self, Chars, Item, Problem, Reader, ReferenceError, Tag};
 
 /// The deepest element nesting a document may have. Real charts stay far below it; the limit keeps
 /// every later pass (which may recurse on nesting) within a small stack.
@@ -95,53 +94,9 @@ pub struct Document {
     pub root: usize,
 }
 
-/// Maps byte offsets to line and column. Offsets asked in increasing order (as the reader produces
-/// them) cost time proportional to the distance walked, so a whole document costs linear time even
-/// when it is one long line.
-pub struct LineIndex<'a> {
-    text: &'a str,
-    /// (byte offset, position) of the last answer.
-    cursor: std::cell::Cell<(usize, Pos)>,
-}
-
-impl<'a> LineIndex<'a> {
-    /// Indexes `text`.
-    pub fn new(text: &'a str) -> Self {
-        LineIndex {
-            text,
-            cursor: std::cell::Cell::new((0, Pos { line: 1, column: 1 })),
-        }
-    }
-
-    /// The position of byte `offset`.
-    pub fn pos(&self, offset: usize) -> Pos {
-        let mut offset = offset.min(self.text.len());
-        while offset > 0 && !self.text.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        let (mut from, mut pos) = self.cursor.get();
-        if offset < from {
-            from = 0;
-            pos = Pos { line: 1, column: 1 };
-        }
-        for ch in self.text[from..offset].chars() {
-            if ch == '\n' {
-                pos.line += 1;
-                pos.column = 1;
-            } else {
-                pos.column += 1;
-            }
-        }
-        self.cursor.set((offset, pos));
-        pos
-    }
-}
-
 /// Reads `text` into a [`Document`], or returns a position and sentence.
 pub fn read(text: &str) -> Result<Document, (Pos, String)> {
-    let index = LineIndex::new(text);
-    let mut reader = Reader::from_str(text);
-    reader.config_mut().check_end_names = true;
+    let mut reader = Reader::new(text);
     let mut elements: Vec<Element> = Vec::new();
     let mut stack: Vec<usize> = Vec::new();
     // Namespace scopes: one map per open element, searched innermost first.
@@ -149,100 +104,77 @@ pub fn read(text: &str) -> Result<Document, (Pos, String)> {
         "xml".to_string(),
         "http://www.w3.org/XML/1998/namespace".to_string(),
     )])];
-    let mut root = None;
     loop {
-        let start = reader.buffer_position() as usize;
-        let event = match reader.read_event() {
-            Ok(event) => event,
+        let item = match reader.next_item() {
+            Ok(Some(item)) => item,
+            Ok(None) => break,
             Err(error) => {
-                let at = reader.error_position() as usize;
-                return Err((
-                    index.pos(at),
-                    format!("the document is not well-formed XML: {error}."),
-                ));
+                let message = match error.problem {
+                    Problem::Syntax(error) => {
+                        format!("the document is not well-formed XML: {error}.")
+                    }
+                    Problem::SecondRoot => {
+                        "the document has more than one root element.".to_string()
+                    }
+                    Problem::Unclosed => format!(
+                        "the document ends before `<{}>` is closed.",
+                        stack
+                            .last()
+                            .map_or("", |&open| elements[open].qname.as_str())
+                    ),
+                    Problem::NoRoot => "the document has no root element.".to_string(),
+                };
+                return Err((error.pos, message));
             }
         };
-        match event {
-            Event::Start(ref tag) | Event::Empty(ref tag) => {
-                let is_empty = matches!(event, Event::Empty(_));
-                let pos = index.pos(start);
-                if stack.is_empty() && root.is_some() {
-                    return Err((
-                        pos,
-                        "the document has more than one root element.".to_string(),
-                    ));
-                }
+        match item {
+            Item::Start { tag, empty } => {
+                let pos = tag.pos();
                 if stack.len() >= MAX_DEPTH {
                     return Err((
                         pos,
                         format!("elements nest deeper than {MAX_DEPTH} levels."),
                     ));
                 }
-                let element = start_element(tag, pos, &mut scopes, stack.last().copied())?;
+                let element = start_element(&tag, pos, &mut scopes, stack.last().copied())?;
                 let idx = elements.len();
                 elements.push(element);
-                match stack.last() {
-                    Some(&parent) => elements[parent].children.push(Node::Element(idx)),
-                    None => root = Some(idx),
+                if let Some(&parent) = stack.last() {
+                    elements[parent].children.push(Node::Element(idx));
                 }
-                if is_empty {
+                if empty {
                     scopes.pop();
                 } else {
                     stack.push(idx);
                 }
             }
-            Event::End(_) => {
+            Item::End(_) => {
                 stack.pop();
                 scopes.pop();
             }
-            Event::Text(ref content) => {
-                let text = content.xml10_content();
-                push_text(&mut elements, &stack, &text, index.pos(start))?;
-            }
-            Event::CData(content) => {
-                let text = content.into_inner().into_owned();
-                push_text(&mut elements, &stack, &text, index.pos(start))?;
-            }
-            Event::GeneralRef(reference) => {
-                let pos = index.pos(start);
-                let resolved = match reference.resolve_char_ref() {
-                    Ok(Some(ch)) => ch.to_string(),
-                    Ok(None) => {
-                        let name = reference.clone().into_inner().into_owned();
-                        match quick_xml::escape::resolve_predefined_entity(&name) {
-                            Some(value) => value.to_string(),
-                            None => {
-                                return Err((
-                                    pos,
-                                    format!("the entity `&{name};` is not defined."),
-                                ));
-                            }
+            Item::Chars { chars, pos } => match chars {
+                Chars::Text(content) => {
+                    push_text(&mut elements, &stack, &content.xml10_content(), pos)?;
+                }
+                Chars::CData(content) => {
+                    push_text(&mut elements, &stack, &content.into_inner(), pos)?;
+                }
+                Chars::Ref(reference) => {
+                    let resolved = xml::resolve(&reference).map_err(|error| match error {
+                        ReferenceError::Undefined(name) => {
+                            (pos, format!("the entity `&{name};` is not defined."))
                         }
-                    }
-                    Err(error) => return Err((pos, format!("bad character reference: {error}."))),
-                };
-                push_text(&mut elements, &stack, &resolved, pos)?;
-            }
-            Event::Eof => break,
-            Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
+                        ReferenceError::BadChar(error) => {
+                            (pos, format!("bad character reference: {error}."))
+                        }
+                    })?;
+                    push_text(&mut elements, &stack, resolved.as_str(&mut [0; 4]), pos)?;
+                }
+            },
         }
     }
-    if let Some(&open) = stack.last() {
-        return Err((
-            index.pos(text.len()),
-            format!(
-                "the document ends before `<{}>` is closed.",
-                elements[open].qname
-            ),
-        ));
-    }
-    match root {
-        Some(root) => Ok(Document { elements, root }),
-        None => Err((
-            index.pos(text.len()),
-            "the document has no root element.".to_string(),
-        )),
-    }
+    // The reader has seen one root element, and it comes first.
+    Ok(Document { elements, root: 0 })
 }
 
 fn push_text(
@@ -267,21 +199,21 @@ fn push_text(
 }
 
 fn start_element(
-    tag: &BytesStart<'_>,
+    tag: &Tag<'_, '_>,
     pos: Pos,
     scopes: &mut Vec<HashMap<String, String>>,
     parent: Option<usize>,
 ) -> Result<Element, (Pos, String)> {
-    let qname = tag.name().as_ref().to_string();
+    let qname = tag.name().to_string();
     let mut scope = HashMap::new();
     let mut raw_attrs = Vec::new();
     let mut ns_decls = Vec::new();
-    for attr in tag.attributes() {
+    for attr in tag.attrs() {
         let attr =
             attr.map_err(|error| (pos, format!("bad attribute in `<{qname}>`: {error}.")))?;
-        let key = attr.key.as_ref().to_string();
+        let key = attr.name().to_string();
         let value = attr
-            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .value()
             .map_err(|error| (pos, format!("bad attribute value in `<{qname}>`: {error}.")))?
             .into_owned();
         if key == "xmlns" {
