@@ -224,4 +224,27 @@ mod tests {
         assert!(Localization::parse("<other/>").is_err());
         assert!(Localization::parse("<localization>").is_err());
     }
+
+    #[test]
+    fn columns_count_characters_and_a_byte_order_mark() {
+        let error =
+            Localization::parse("\u{feff}<localization default=\"en\"><message/></localization>")
+                .unwrap_err();
+        assert_eq!(error.to_string(), "1:29: <message> needs a non-empty `key`");
+        let error =
+            Localization::parse("<localization default=\"é\"><oops/></localization>").unwrap_err();
+        assert_eq!(error.to_string(), "1:27: unexpected <oops>");
+    }
+
+    #[test]
+    fn a_truncated_file_is_rejected() {
+        let error = Localization::parse(
+            "<localization default=\"en\">\n  <message key=\"k\"><text lang=\"en\">Hi</text>",
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().starts_with("2:45: malformed XML"),
+            "{error}"
+        );
+    }
 }
