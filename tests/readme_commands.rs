@@ -2,7 +2,7 @@
 //! runs in the repository root with this build's binary and exits 0, and `w3c --json` reports every mandatory test
 //! passed. `cargo run --release --` stands for the binary, the placeholder `CHART.scxml` for a small chart of
 //! tests/charts, and globs are expanded here as the shell would. What each command prints is checked in
-//! tests/scxml_cli.rs and tests/run_ors_flows.rs; this file keeps the README's own lines working.
+//! tests/scxml/cli.rs and tests/flows/gms_run.rs; this file keeps the README's own lines working.
 
 use std::io::Read;
 use std::path::Path;
