@@ -157,7 +157,7 @@ fn arguments(command: &str) -> Vec<String> {
                 word.as_str()
             }
         })
-        .flat_map(|word| expand(word))
+        .flat_map(expand)
         .collect()
 }
 
