@@ -68,7 +68,5 @@ pub use host::{
 };
 pub use interp::{Halt, SCXML_EVENT_PROCESSOR, Session, SessionOptions};
 pub use model::Model;
-pub use parse::{
-    Dialect, Source, parse_file, parse_file_as, parse_file_with, parse_source, parse_str,
-};
+pub use parse::{Dialect, Source, parse_file, parse_file_as, parse_source, parse_str};
 pub use value::Value;
