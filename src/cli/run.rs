@@ -235,14 +235,15 @@ impl Host for CliHost {
     }
 }
 
-/// The clock `gms run` uses: virtual (jumps to each timer) or the wall clock.
-struct Clock {
+/// How time passes for the chart `gms run` drives (ms since the run began): virtually (jumping to each timer) or
+/// as real time, sleeping until each timer. The chart's engine time, not a date, so not a [`crate::clock::Clock`].
+struct Timeline {
     virtual_time: bool,
     start: Instant,
     now: u64,
 }
 
-impl Clock {
+impl Timeline {
     fn now(&self) -> u64 {
         if self.virtual_time {
             self.now
@@ -306,7 +307,7 @@ pub fn run_script_on(
     options: SessionOptions,
 ) -> anyhow::Result<Vec<StepReport>> {
     let mut session = Session::new(model, options);
-    let mut clock = Clock {
+    let mut clock = Timeline {
         virtual_time,
         start: Instant::now(),
         now: 0,
@@ -413,7 +414,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .map(|arg| parse_event_arg(arg))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut session = Session::new(model, options);
-    let mut clock = Clock {
+    let mut clock = Timeline {
         virtual_time: args.virtual_time,
         start: Instant::now(),
         now: 0,

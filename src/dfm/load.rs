@@ -523,12 +523,7 @@ impl Loader<'_> {
     }
 
     fn encoding(&self, value: &str, pos: Pos) -> Result<Encoding> {
-        let media_type = value
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let media_type = crate::media::essence(value);
         match media_type.as_str() {
             "application/x-www-form-urlencoded" => Ok(Encoding::Form),
             "application/json" => Ok(Encoding::Json),

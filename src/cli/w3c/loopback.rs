@@ -8,7 +8,7 @@
 //! to itself at once). The sessions themselves stay on the caller's thread and on virtual time.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -28,7 +28,7 @@ pub const POST_TIMEOUT: Duration = Duration::from_secs(5);
 type Inboxes = Arc<Mutex<HashMap<String, VecDeque<Event>>>>;
 
 fn lock(inboxes: &Inboxes) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Event>>> {
-    inboxes.lock().unwrap_or_else(PoisonError::into_inner)
+    crate::sync::lock(inboxes)
 }
 
 /// The listener, its runtime and the client.
