@@ -35,8 +35,25 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run_chart(args),
         Command::Validate(args) => validate::run(args),
         Command::W3c(args) => w3c::run(args),
     }
+}
+
+/// `gms run`: a document the server would run as ORS runs on the ORS runtime with GMS in-process
+/// ([`run_ors`]), any other on the engine alone ([`run`]). `--dialect w3c` keeps even an ORS document on the
+/// engine alone; `run_ors` picks the dialect from the text again, so `--dialect ors` on any other chart stays on
+/// the engine alone too.
+fn run_chart(args: run::RunArgs) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    let text = std::fs::read_to_string(&args.chart)
+        .with_context(|| format!("reading {}", args.chart.display()))?;
+    if args.dialect != Some(validate::DialectArg::W3c)
+        && crate::ors::dialect::is_ors_document(&text)
+    {
+        let script = args.script.as_deref().map(run::read_script).transpose()?;
+        return run_ors::run(args, script);
+    }
+    run::run(args, text)
 }

@@ -6,8 +6,8 @@
 //! per macrostep. Delays run on the wall clock unless `--virtual-time` is given.
 //!
 //! The chart's dialect is picked the way the server picks it ([`super::validate::dialect_of`]): a flow written for
-//! ORS (its root declares a Genesys module namespace) runs on the ORS runtime with GMS built in-process (see
-//! [`super::run_ors`]); any other chart runs on the engine alone, as W3C SCXML. `--dialect w3c` runs even an ORS
+//! ORS (its root declares a Genesys module namespace) runs on the ORS runtime with GMS built in-process
+//! (`cli/run_ors.rs`, chosen in `cli/mod.rs`); any other chart runs on the engine alone, as W3C SCXML. `--dialect w3c` runs even an ORS
 //! flow on the engine alone, as W3C SCXML; `--dialect ors` reads a chart without the namespace in the ORS dialect,
 //! on the engine alone.
 
@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use serde::Deserialize;
 
-use super::validate::DialectArg;
 use crate::scxml::{
     self, Event, Host, Model, Session, SessionInfo, SessionOptions, TraceRecord, Value,
 };
@@ -363,22 +362,14 @@ fn parse_event_arg(arg: &str) -> anyhow::Result<Event> {
 /// The most timers `gms run --virtual-time` fires before giving up on a chart that never settles.
 const MAX_VIRTUAL_STEPS: usize = 100_000;
 
-/// Runs `gms run`.
-pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+/// Runs `gms run` of the chart `text` (read from `args.chart`) on the engine alone.
+pub fn run(args: RunArgs, text: String) -> anyhow::Result<ExitCode> {
     let options = SessionOptions {
         // Tracing is always on: the host prints either the trace or just the errors.
         trace: true,
         max_microsteps: args.max_microsteps,
         ..SessionOptions::default()
     };
-    let text = std::fs::read_to_string(&args.chart)
-        .with_context(|| format!("reading {}", args.chart.display()))?;
-    // Only a document the server would run as ORS can run on the ORS runtime: it picks the dialect from the text
-    // again, so `--dialect ors` on any other chart stays on the engine alone.
-    if args.dialect != Some(DialectArg::W3c) && crate::ors::dialect::is_ors_document(&text) {
-        let script = args.script.as_deref().map(read_script).transpose()?;
-        return super::run_ors::run(args, script);
-    }
     let source = scxml::Source {
         name: args.chart.display().to_string(),
         file: Some(args.chart.clone()),

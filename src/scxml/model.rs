@@ -327,6 +327,19 @@ impl CustomAction {
     }
 }
 
+/// Which SCXML the document is written in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Dialect {
+    /// W3C SCXML 1.0.
+    #[default]
+    W3c,
+    /// Genesys ORS: on `<send>`, `event`, `target`, `type`, `targettype` and `delay` are expressions
+    /// (as `eventexpr`, `targetexpr`, `typeexpr`, `delayexpr` are in W3C SCXML), targets may be
+    /// written `_internal`, `_parent` or a session id, and `hints` and `timeout` are evaluated and
+    /// handed to the host with the send (`OutgoingSend::extra`).
+    Ors,
+}
+
 /// The validated chart.
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -345,7 +358,7 @@ pub struct Model {
     /// The file the chart came from (for `src` of invokes relative to it).
     pub file: Option<PathBuf>,
     /// The dialect it was read in (invoked documents are read in the same one).
-    pub dialect: crate::scxml::parse::Dialect,
+    pub dialect: Dialect,
     /// True when some code could call `In()` (the configuration is then mirrored in the datamodel).
     pub uses_in: bool,
     /// True when some code could read `_event` (the event object is then built for each event).

@@ -11,20 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::scxml::error::{ParseError, ParseErrors, Pos};
+pub use crate::scxml::model::Dialect;
 use crate::scxml::model::Model;
-
-/// Which SCXML the document is written in.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Dialect {
-    /// W3C SCXML 1.0.
-    #[default]
-    W3c,
-    /// Genesys ORS: on `<send>`, `event`, `target`, `type`, `targettype` and `delay` are expressions
-    /// (as `eventexpr`, `targetexpr`, `typeexpr`, `delayexpr` are in W3C SCXML), targets may be
-    /// written `_internal`, `_parent` or a session id, and `hints` and `timeout` are evaluated and
-    /// handed to the host with the send (`OutgoingSend::extra`).
-    Ors,
-}
 
 /// Where a document comes from: its name for errors, the file `src` attributes are resolved
 /// against, and its dialect.
