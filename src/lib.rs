@@ -6,7 +6,7 @@
 //! - [`config`]: GMS option sections read from an INI option file, typed, reloadable.
 //! - [`store`]: the one trait for shared state (key/value with TTL, booking, counters, pub/sub) and its embedded
 //!   backend.
-//! - [`storage`], [`services`], [`resources`], [`notify`], [`cometd`]: GMS domain logic.
+//! - [`storage`], [`services`], [`resources`], [`notify`], [`cometd`], [`chat`]: GMS domain logic.
 //! - [`clock`]: the one source of time; [`sync`], [`media`]: small helpers every layer shares; [`xml`]: the
 //!   positioned XML reader under SCXML charts, DFM files and localization files (a leaf, so the engine can use it).
 //! - [`ors`]: ORS-compatible session runtime; the only place where tokio meets the engine.
@@ -19,6 +19,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod app;
+pub mod chat;
 pub mod cli;
 pub mod clock;
 pub mod cometd;
