@@ -79,6 +79,8 @@ pub struct App {
     pub cometd: Arc<cometd::Server>,
     /// The ORS layer (sessions, modules, the simulated contact center).
     pub ors: OrsParts,
+    /// The chats and the routes they are served on.
+    pub chat: crate::http::chat::ChatApi,
 }
 
 /// What the ORS layer adds to the application.
@@ -144,6 +146,24 @@ impl App {
         for warning in &config.get().warnings {
             tracing::warn!("{warning}");
         }
+        let chats = Arc::new(crate::chat::Chats::new(
+            store.clone(),
+            options.clock.clone(),
+        ));
+        let routing = Arc::new(crate::chat::routing::ChatRouting::new(
+            node.simulator.clone(),
+            chats.clone(),
+            node.ors.contact_center_wake(),
+        ));
+        let tap = routing.clone();
+        let _ = node.event_tap.set(Arc::new(move |event| tap.take(event)));
+        let chat = crate::http::chat::ChatApi {
+            chats,
+            services: registry.clone(),
+            clock: options.clock.clone(),
+            routing,
+            config: config.clone(),
+        };
         let cometd = cometd::Server::new(cometd::Settings::default());
         let notify = {
             let current = config.get();
@@ -155,6 +175,7 @@ impl App {
             )
         };
         Ok(App {
+            chat,
             notify,
             cometd,
             state: AppState::new(Handles {
@@ -196,6 +217,9 @@ impl App {
                 self.ors.node.simulator.clone(),
             ))
             .describe(http::contact_center::describe())
+            .public(http::chat::public_router(self.chat.clone()))
+            .internal(http::chat::internal_router(self.chat.clone()))
+            .describe(http::chat::describe())
             .build();
         let server = &self.state.config.get().server;
         self.ors.in_process.set(

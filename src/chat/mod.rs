@@ -17,9 +17,11 @@
 //! # Positions
 //! Entries are numbered from 1. A refresh from position `p` returns the entries `p..`; every answer's
 //! `transcriptPosition` is the position to ask next (one past the last entry), a JSON number. A refresh without a
-//! position returns what the customer's app has not been given yet. Position 0 reads from the start; a negative
-//! position, or one past the next, is refused.
+//! position returns what the customer's app has not been given yet, and once the app has been shown the end of
+//! the chat, [`Error::Ended`] (clients take an error answer as "the chat is over"). Position 0 reads from the
+//! start; a negative position, or one past the next, is refused.
 
+pub mod routing;
 pub mod transcript;
 
 use std::sync::Arc;
@@ -415,7 +417,14 @@ impl Chats {
         };
         let next = entries.len() as u64 + 1;
         let from = match position {
-            None => self.read_position(service).await?.min(next),
+            None => {
+                let from = self.read_position(service).await?.min(next);
+                // An ended chat whose end the app has been shown has nothing more to say.
+                if from == next && transcript::state_of(&entries) == ChatState::Disconnected {
+                    return Err(Error::Ended(service.to_string()));
+                }
+                from
+            }
             Some(given) if given < 0 || given as u64 > next => {
                 return Err(Error::BadPosition { given, next });
             }
@@ -466,6 +475,15 @@ impl Chats {
         );
         let entries = self.append(&meta, left).await?;
         self.client_view(meta, entries).await
+    }
+
+    /// The back end ends the chat of `service` (no agent took it in time): `Notice.Left`, party `EXTERNAL`, with
+    /// `reason` as its text.
+    pub async fn end(&self, service: &str, reason: &str) -> Result<ChatView> {
+        let meta = self.meta(service).await?;
+        let left = self.entry(EventType::Left, "system", reason, PartyType::External);
+        let entries = self.append(&meta, left).await?;
+        Ok(self.view(meta, entries, 1))
     }
 
     /// Agent `agent` (shown as `nickname`) joins the chat of `service`.
@@ -709,17 +727,23 @@ mod tests {
             mine[0].view.entries.last().map(|entry| entry.event),
             Some(EventType::TypingStarted)
         );
-        chats.agent_leave("s1", "agent1").await.unwrap();
-        assert!(chats.chats_of("agent1").await.unwrap().is_empty());
-        // The customer is still there; the chat goes on until it leaves or expires.
-        assert_eq!(
-            chats.refresh("s1", None, None).await.unwrap().state,
-            ChatState::Connected
-        );
         let long = "x".repeat(MAX_MESSAGE_BYTES + 1);
         assert!(matches!(
             chats.send("s1", &long).await,
             Err(Error::TooLong { .. })
+        ));
+        chats.agent_leave("s1", "agent1").await.unwrap();
+        assert!(chats.chats_of("agent1").await.unwrap().is_empty());
+        // The agent's leaving ends the chat for the customer: it is told once, then the chat is over.
+        let view = chats.refresh("s1", None, None).await.unwrap();
+        assert_eq!(view.state, ChatState::Disconnected);
+        assert_eq!(
+            view.entries.last().map(|entry| entry.event),
+            Some(EventType::Left)
+        );
+        assert!(matches!(
+            chats.refresh("s1", None, None).await,
+            Err(Error::Ended(_))
         ));
         clock.advance(Duration::from_secs(61));
         assert!(matches!(

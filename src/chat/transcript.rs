@@ -127,13 +127,17 @@ impl ChatState {
     }
 }
 
-/// The state `entries` (in order) put a chat in: disconnected once its client, or the back end, has left.
-pub fn state_of<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> ChatState {
-    let ended = entries.into_iter().any(|entry| {
-        entry.event == EventType::Left
-            && matches!(entry.party, PartyType::Client | PartyType::External)
-    });
-    if ended {
+/// The state `entries` (in order) put a chat in: disconnected once its customer, or the back end, has left, or
+/// once the last agent who joined has left (as a chat ends for the customer when its agent leaves).
+pub fn state_of<'a>(entries: impl IntoIterator<Item = &'a Entry> + Clone) -> ChatState {
+    let mut any_agent = false;
+    let mut ended = false;
+    for entry in entries.clone() {
+        any_agent |= entry.party == PartyType::Agent && entry.event == EventType::Joined;
+        ended |= entry.event == EventType::Left
+            && matches!(entry.party, PartyType::Client | PartyType::External);
+    }
+    if ended || (any_agent && agents_of(entries).is_empty()) {
         ChatState::Disconnected
     } else {
         ChatState::Connected
@@ -203,7 +207,11 @@ mod tests {
         entries.push(entry(EventType::Left, PartyType::Agent, Some("a1")));
         assert_eq!(agents_of(&entries), vec!["a2".to_string()]);
         assert_eq!(state_of(&entries), ChatState::Connected);
-        entries.push(entry(EventType::Left, PartyType::Client, None));
+        let mut customer_left = entries.clone();
+        customer_left.push(entry(EventType::Left, PartyType::Client, None));
+        assert_eq!(state_of(&customer_left), ChatState::Disconnected);
+        // The last agent leaving ends the chat too.
+        entries.push(entry(EventType::Left, PartyType::Agent, Some("a2")));
         assert_eq!(state_of(&entries), ChatState::Disconnected);
     }
 }

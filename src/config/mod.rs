@@ -102,6 +102,7 @@ impl GmsConfig {
                     "request-interaction",
                     "match-interaction",
                     "request-access",
+                    "request-chat",
                     "a2c-basic",
                     "a2c-match",
                     "a2c-reserve-accessinfo",
@@ -111,7 +112,7 @@ impl GmsConfig {
                         location: service.location.clone(),
                         message: format!(
                             "service `{}` names builtin `{}`; the builtins are request-interaction, \
-                             match-interaction and request-access",
+                             match-interaction, request-access and request-chat",
                             service.name, service.service
                         ),
                     });

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::{services, storage};
+use crate::{chat, services, storage};
 
 /// An error answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,6 +147,22 @@ impl From<services::Error> for ApiError {
             }
             E::Storage(error) => error.into(),
             E::Store(error) => ApiError::internal(error),
+        }
+    }
+}
+
+impl From<chat::Error> for ApiError {
+    fn from(error: chat::Error) -> ApiError {
+        use chat::Error as E;
+        match &error {
+            E::NotFound(_) | E::NotInChat { .. } => ApiError::not_found(error.to_string()),
+            E::Ended(_) => ApiError::new(StatusCode::NOT_FOUND, "ChatEnded", error.to_string()),
+            E::AlreadyExists(_) | E::Full(_) => {
+                ApiError::new(StatusCode::CONFLICT, "ChatConflict", error.to_string())
+            }
+            E::BadPosition { .. } => ApiError::bad_request(error.to_string()),
+            E::TooLong { .. } => ApiError::too_large(error.to_string()),
+            E::Store(_) => ApiError::internal(error),
         }
     }
 }

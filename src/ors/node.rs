@@ -3,8 +3,8 @@
 //! deliver its events. `app.rs` calls [`OrsNode::build`] and mounts the routes of `http::scxml`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::clock::Clock;
@@ -33,7 +33,12 @@ pub struct OrsNode {
     /// Contact-center events emitted and not yet handed to their sessions, and how many were ever emitted
     /// (`gms run` waits for them before it reads a flow's state).
     pub cc_events: Arc<EventCount>,
+    /// Offered every contact-center event before the flows (set once; chat routing takes its own events).
+    pub event_tap: Arc<OnceLock<EventTap>>,
 }
+
+/// Takes the contact-center events it owns and gives the others back.
+pub type EventTap = Arc<dyn Fn(CcEvent) -> Option<CcEvent> + Send + Sync>;
 
 /// Counts contact-center events from emission until they have been dispatched to their sessions.
 #[derive(Debug, Default)]
@@ -201,12 +206,20 @@ impl OrsNode {
         // Delivers the contact center's events to the sessions waiting for them.
         let weak = ors.downgrade();
         let count = cc_events.clone();
+        let event_tap: Arc<OnceLock<EventTap>> = Arc::new(OnceLock::new());
+        let tap = event_tap.clone();
         tokio::spawn(async move {
             while let Some(event) = events.recv().await {
                 let Some(ors) = weak.upgrade() else {
                     return;
                 };
-                ors.dispatch(event).await;
+                let event = match tap.get() {
+                    Some(tap) => tap(event),
+                    None => Some(event),
+                };
+                if let Some(event) = event {
+                    ors.dispatch(event).await;
+                }
                 count.pending.fetch_sub(1, Ordering::SeqCst);
             }
         });
@@ -235,6 +248,7 @@ impl OrsNode {
             section,
             client,
             cc_events,
+            event_tap,
             ors_client: crate::outbound::HttpClient::new(crate::outbound::HttpSettings::from_gms(
                 &current.gms,
             )),

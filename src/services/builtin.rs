@@ -1,5 +1,7 @@
 //! `type=builtin` services: request-interaction, match-interaction and request-access (and their pre-8.1.000.30
-//! names a2c-basic, a2c-match and a2c-reserve-accessinfo).
+//! names a2c-basic, a2c-match and a2c-reserve-accessinfo), and request-chat, the basic chat service: an instance
+//! that keeps the app's business data for its TTL and on which the app creates its chat whenever it wants
+//! (answer: `_id` and `_chatIxnAPI-CREATE-URL`).
 //!
 //! Choices where the reference is silent: `_expiration_time` is the number of seconds left on the access number's
 //! booking; `delete_match` defaults to true; a phone number given to match-interaction must equal (digits only)
@@ -26,6 +28,7 @@ impl ServiceKind for Builtin {
             "request-interaction" | "a2c-basic" => request_interaction(core, call).await,
             "match-interaction" | "a2c-match" => match_interaction(core, call).await,
             "request-access" | "a2c-reserve-accessinfo" => request_access(core, call).await,
+            "request-chat" => request_chat(core, call).await,
             other => Err(Error::UnknownBuiltin {
                 service: call.service.name.clone(),
                 builtin: other.to_string(),
@@ -141,6 +144,19 @@ async fn attach_access(
         return Err(error);
     }
     Ok(access)
+}
+
+async fn request_chat(core: &ServiceCore, call: ServiceCall) -> Result<Reply> {
+    let id = storage::new_id();
+    let record = ServiceRecord::of_call(id.clone(), &call, core.clock.now_ms());
+    core.save(&record).await?;
+    let mut reply = Reply::new();
+    reply.insert("_id".into(), id.clone().into());
+    reply.insert(
+        "_chatIxnAPI-CREATE-URL".into(),
+        crate::chat::api_path(&id).into(),
+    );
+    Ok(reply)
 }
 
 async fn request_interaction(core: &ServiceCore, call: ServiceCall) -> Result<Reply> {

@@ -16,6 +16,7 @@ fn sample_options_wire_every_builtin_service() {
         ("request-interaction", "request-interaction"),
         ("match-interaction", "match-interaction"),
         ("request-access", "request-access"),
+        ("request-chat", "request-chat"),
     ] {
         let service = config.service(name).unwrap();
         assert_eq!(service.kind, "builtin");

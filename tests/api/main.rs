@@ -8,6 +8,7 @@
 mod server;
 
 mod access;
+mod chat;
 mod config_files;
 mod config_fuzz;
 mod config_reload;

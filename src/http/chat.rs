@@ -1,0 +1,386 @@
+//! The Chat API v1 (`/genesys/1/service/{id}/ixn/chat[/refresh|send|startTyping|stopTyping|disconnect]`, public)
+//! on the chat of any live service instance, and the agent side (`/genesys/1/contact-center/agents/{agent}/chats`
+//! ..., internal listener only).
+//!
+//! Bodies: `application/x-www-form-urlencoded`, `multipart/form-data` (text parts), a JSON object (`{}` too) or none;
+//! parameters from the query string count as well (`.../refresh?transcriptPosition=3`). `transcriptPosition` is a
+//! number or a numeric string. Answers are the chat state of [`crate::chat::ChatView::to_json`]; errors the usual
+//! `{"message", "exception"}`, which clients take as "the chat is over" once the chat has ended.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::routing::{get, post};
+use serde_json::Value as JsonValue;
+
+use super::error::{ApiError, ErrorBody};
+use crate::chat::routing::{ChatRouting, queue_for};
+use crate::chat::{ChatStart, Chats};
+use crate::clock::Clock;
+use crate::config::ConfigHandle;
+use crate::services::ServiceRegistry;
+
+/// The most bytes a chat request body may have.
+const BODY_LIMIT: usize = 64 * 1024;
+
+/// What the chat routes need.
+#[derive(Debug, Clone)]
+pub struct ChatApi {
+    /// The chats.
+    pub chats: Arc<Chats>,
+    /// The Service API, to find the instance a chat belongs to.
+    pub services: Arc<ServiceRegistry>,
+    /// The clock (the chat lives as long as its service).
+    pub clock: Arc<dyn Clock>,
+    /// Finds the chat an agent.
+    pub routing: Arc<ChatRouting>,
+    /// The configuration (the chat's queue and routing timeout).
+    pub config: Arc<ConfigHandle>,
+}
+
+/// The customer's routes (the public listener's Allow list has `ixn/chat/*`).
+pub fn public_router(api: ChatApi) -> Router {
+    Router::new()
+        .route("/genesys/1/service/{id}/ixn/chat", post(create))
+        .route(
+            "/genesys/1/service/{id}/ixn/chat/{operation}",
+            post(operate),
+        )
+        .with_state(api)
+}
+
+/// The agent side, for the internal listener.
+pub fn internal_router(api: ChatApi) -> Router {
+    Router::new()
+        .route(
+            "/genesys/1/contact-center/agents/{agent}/chats",
+            get(agent_chats),
+        )
+        .route(
+            "/genesys/1/contact-center/agents/{agent}/chats/{id}/{operation}",
+            post(agent_operate),
+        )
+        .with_state(api)
+}
+
+/// The description of the chat routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(create, operate, agent_chats, agent_operate),
+    components(schemas(ErrorBody)),
+    tags((name = "chat", description = "Chat API v1 (public) and the agent side of chats (internal listener)"))
+)]
+pub struct ChatDoc;
+
+/// The description of the chat routes.
+pub fn describe() -> utoipa::openapi::OpenApi {
+    <ChatDoc as utoipa::OpenApi>::openapi()
+}
+
+/// The request's parameters: the query string's, then the body's (form, multipart text parts, or a JSON object).
+async fn fields(request: Request) -> Result<Vec<(String, String)>, ApiError> {
+    let media = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(crate::media::essence)
+        .unwrap_or_default();
+    let mut fields: Vec<(String, String)> = request
+        .uri()
+        .query()
+        .map(|query| {
+            form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    if media == "multipart/form-data" {
+        let mut multipart = Multipart::from_request(request, &())
+            .await
+            .map_err(|error| {
+                ApiError::bad_request(format!("bad multipart body: {}", error.body_text()))
+            })?;
+        while let Some(field) = multipart.next_field().await.map_err(|error| {
+            ApiError::bad_request(format!("bad multipart body: {}", error.body_text()))
+        })? {
+            let name = field.name().unwrap_or_default().to_string();
+            let text = field.text().await.map_err(|error| {
+                ApiError::bad_request(format!(
+                    "bad multipart part `{name}`: {}",
+                    error.body_text()
+                ))
+            })?;
+            fields.push((name, text));
+        }
+        return Ok(fields);
+    }
+    let body = axum::body::to_bytes(request.into_body(), BODY_LIMIT)
+        .await
+        .map_err(|_| {
+            ApiError::too_large(format!(
+                "the request body is larger than {BODY_LIMIT} bytes"
+            ))
+        })?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(fields);
+    }
+    if media == crate::media::JSON {
+        let json: JsonValue = serde_json::from_slice(&body).map_err(|error| {
+            ApiError::bad_request(format!("the JSON body is not valid: {error}"))
+        })?;
+        let JsonValue::Object(map) = json else {
+            return Err(ApiError::bad_request("the JSON body must be an object"));
+        };
+        fields.extend(map.into_iter().map(|(name, value)| {
+            let text = match value {
+                JsonValue::String(text) => text,
+                other => other.to_string(),
+            };
+            (name, text)
+        }));
+    } else if media == crate::media::FORM || media.is_empty() {
+        fields.extend(form_urlencoded::parse(&body).into_owned());
+    } else {
+        return Err(ApiError::unsupported_media_type(format!(
+            "the body must be a form, multipart/form-data or a JSON object, not {media}"
+        )));
+    }
+    Ok(fields)
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
+fn flag(fields: &[(String, String)], name: &str) -> bool {
+    field(fields, name)
+        .is_some_and(|value| crate::config::value::parse_bool(value).unwrap_or(false))
+}
+
+/// The fields of `ixn/chat` that mean something to the chat; the others are kept as user data.
+const KNOWN: &[&str] = &[
+    "firstName",
+    "lastName",
+    "FirstName",
+    "LastName",
+    "email",
+    "EmailAddress",
+    "subject",
+    "userDisplayName",
+    "notify_by",
+];
+
+fn start_of(
+    fields: &[(String, String)],
+    headers: &axum::http::HeaderMap,
+) -> Result<ChatStart, ApiError> {
+    let name = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|key| field(fields, key))
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    let full = format!(
+        "{} {}",
+        name(&["firstName", "FirstName"]),
+        name(&["lastName", "LastName"])
+    );
+    let nickname = Some(name(&["userDisplayName"]))
+        .filter(|nickname| !nickname.is_empty())
+        .or_else(|| Some(full.trim().to_string()).filter(|full| !full.is_empty()))
+        .unwrap_or_else(|| "Customer".to_string());
+    let comet_user = match field(fields, "notify_by") {
+        Some(notify) if notify.eq_ignore_ascii_case("comet") => Some(
+            headers
+                .get("gms_user")
+                .and_then(|value| value.to_str().ok())
+                .filter(|user| !user.is_empty())
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "notify_by=comet needs the gms_user header of the CometD client",
+                    )
+                })?,
+        ),
+        _ => None,
+    };
+    let user_data = fields
+        .iter()
+        .filter(|(key, _)| !key.starts_with('_') && !KNOWN.contains(&key.as_str()))
+        .map(|(key, value)| (key.clone(), JsonValue::from(value.as_str())))
+        .collect();
+    Ok(ChatStart {
+        nickname,
+        subject: field(fields, "subject").map(str::to_string),
+        email: field(fields, "email")
+            .or(field(fields, "EmailAddress"))
+            .map(str::to_string),
+        user_data,
+        comet_user,
+        verbose: flag(fields, "_verbose"),
+        ttl: std::time::Duration::ZERO,
+    })
+}
+
+/// Creates the chat of service instance `id` (any live service: `request-chat` or an `ors` service).
+#[utoipa::path(post, path = "/genesys/1/service/{id}/ixn/chat", tag = "chat",
+    params(("id" = String, Path, description = "Service id (`_id`)")),
+    request_body(content_type = "application/x-www-form-urlencoded",
+        description = "`userDisplayName` or `firstName`/`lastName`, `email`, `subject`, `notify_by` (`comet`: changes go to the `gms_user` header's `/_genesys` channel), `_verbose`; other fields are kept as user data. Also multipart, a JSON object, or no body"),
+    responses((status = 200, description = "The chat state: `chatIxnState`, `chatSessionId`, `transcriptPosition`, `transcriptToShow`, `startedAt`, `chatServiceMessage` (with `_verbose`, the `_chatIxnAPI_*_URL`s)", body = Object),
+        (status = 400, body = ErrorBody), (status = 404, description = "Unknown or ended service", body = ErrorBody),
+        (status = 409, description = "The service already has a chat", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
+async fn create(
+    State(api): State<ChatApi>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Json<JsonValue>, ApiError> {
+    let headers = request.headers().clone();
+    let fields = fields(request).await?;
+    let mut start = start_of(&fields, &headers)?;
+    let record = api.services.core().load(&id).await?;
+    start.ttl = std::time::Duration::from_millis(
+        record
+            .expires_ms
+            .saturating_sub(api.clock.now_ms())
+            .max(1000),
+    );
+    let view = api.chats.create(&id, start).await?;
+    let (queue, timeout) = queue_for(&api.config.get(), &record.service);
+    if let Err(error) = api.routing.submit(&id, &queue, timeout) {
+        // The chat stays open; the customer is told by the back end's notice.
+        tracing::warn!(service = %id, %error, "chat not submitted for routing");
+        api.chats.end(&id, "the chat could not be routed").await?;
+    }
+    Ok(Json(view.to_json()))
+}
+
+fn position(fields: &[(String, String)]) -> Result<Option<i64>, ApiError> {
+    field(fields, "transcriptPosition")
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+        .map(|text| {
+            text.parse::<i64>().map_err(|_| {
+                ApiError::bad_request(format!(
+                    "transcriptPosition must be a whole number, not `{text}`"
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// A chat operation of the customer: `refresh`, `send`, `startTyping`, `stopTyping`, `disconnect`.
+#[utoipa::path(post, path = "/genesys/1/service/{id}/ixn/chat/{operation}", tag = "chat",
+    params(("id" = String, Path, description = "Service id (`_id`)"),
+        ("operation" = String, Path, description = "`refresh` (optional `transcriptPosition`, optional `message`), `send` (`message`), `startTyping`, `stopTyping`, `disconnect`")),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`transcriptPosition`, `message`"),
+    responses((status = 200, description = "The chat state, with the entries from `transcriptPosition` (without it, those not given yet)", body = Object),
+        (status = 400, description = "Unknown operation, missing `message`, bad `transcriptPosition`", body = ErrorBody),
+        (status = 404, description = "No chat on this service, or the chat has ended (`ChatEnded`)", body = ErrorBody),
+        (status = 413, description = "A message over the size limit", body = ErrorBody), (status = 415, body = ErrorBody)))]
+async fn operate(
+    State(api): State<ChatApi>,
+    Path((id, operation)): Path<(String, String)>,
+    request: Request,
+) -> Result<Json<JsonValue>, ApiError> {
+    let fields = fields(request).await?;
+    let chats = &api.chats;
+    let view = match operation.as_str() {
+        "refresh" => {
+            chats
+                .refresh(&id, position(&fields)?, field(&fields, "message"))
+                .await?
+        }
+        "send" => {
+            let message = field(&fields, "message")
+                .filter(|message| !message.is_empty())
+                .ok_or_else(|| ApiError::bad_request("parameter `message` is mandatory"))?;
+            chats.send(&id, message).await?
+        }
+        "startTyping" => chats.typing(&id, true).await?,
+        "stopTyping" => chats.typing(&id, false).await?,
+        "disconnect" => chats.disconnect(&id).await?,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "`{other}` is not a chat operation: refresh, send, startTyping, stopTyping or disconnect"
+            )));
+        }
+    };
+    Ok(Json(view.to_json()))
+}
+
+/// The chats agent `agent` is in, with their transcripts.
+#[utoipa::path(get, path = "/genesys/1/contact-center/agents/{agent}/chats", tag = "chat",
+    params(("agent" = String, Path, description = "Agent id")),
+    responses((status = 200, description = "`{\"chats\": [{\"_id\", \"chatSessionId\", \"chatIxnState\", \"transcriptToShow\", ...}]}`", body = Object)))]
+async fn agent_chats(
+    State(api): State<ChatApi>,
+    Path(agent): Path<String>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let chats: Vec<JsonValue> = api
+        .chats
+        .chats_of(&agent)
+        .await?
+        .into_iter()
+        .map(|chat| {
+            let mut json = chat.view.to_json();
+            if let Some(object) = json.as_object_mut() {
+                object.insert("_id".into(), chat.service.into());
+                object.insert("nickname".into(), chat.view.meta.nickname.clone().into());
+                object.insert(
+                    "userData".into(),
+                    JsonValue::Object(chat.view.meta.user_data.clone()),
+                );
+            }
+            json
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "chats": chats })))
+}
+
+/// What agent `agent` does in the chat of service `id`: `send` (`message`), `typing` (`typing=true|false`),
+/// `leave`.
+#[utoipa::path(post, path = "/genesys/1/contact-center/agents/{agent}/chats/{id}/{operation}", tag = "chat",
+    params(("agent" = String, Path, description = "Agent id"), ("id" = String, Path, description = "Service id of the chat"),
+        ("operation" = String, Path, description = "`send` (`message`), `typing` (`typing=true|false`), `leave`")),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`message`, `typing`"),
+    responses((status = 200, description = "The chat state with the whole transcript", body = Object),
+        (status = 400, body = ErrorBody), (status = 404, description = "No such chat, the agent is not in it, or it has ended", body = ErrorBody),
+        (status = 413, body = ErrorBody)))]
+async fn agent_operate(
+    State(api): State<ChatApi>,
+    Path((agent, id, operation)): Path<(String, String, String)>,
+    request: Request,
+) -> Result<Json<JsonValue>, ApiError> {
+    let fields = fields(request).await?;
+    let chats = &api.chats;
+    let view = match operation.as_str() {
+        "send" => {
+            let message = field(&fields, "message")
+                .filter(|message| !message.is_empty())
+                .ok_or_else(|| ApiError::bad_request("parameter `message` is mandatory"))?;
+            chats.agent_send(&id, &agent, message).await?
+        }
+        "typing" => {
+            let typing = field(&fields, "typing")
+                .and_then(crate::config::value::parse_bool)
+                .ok_or_else(|| ApiError::bad_request("parameter `typing` must be true or false"))?;
+            chats.agent_typing(&id, &agent, typing).await?
+        }
+        "leave" => chats.agent_leave(&id, &agent).await?,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "`{other}` is not an agent chat operation: send, typing or leave"
+            )));
+        }
+    };
+    Ok(Json(view.to_json()))
+}

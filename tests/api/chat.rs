@@ -1,0 +1,363 @@
+//! The Chat API v1 over real HTTP as deployed chat clients call it (a Node.js bridge polling without positions, an
+//! Android client with `_verbose`), routed to a simulated agent who answers through the agent side; and bad input.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::server::{TestServer, assert_error};
+
+/// Makes `agent` ready and waits until it has joined the chat of `id` (the contact center routes on its own task).
+async fn agent_joins(server: &TestServer, agent: &str, id: &str) {
+    let (status, _) = server
+        .post_internal(
+            &format!("/genesys/1/contact-center/agents/{agent}/ready"),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 200);
+    for _ in 0..500 {
+        let (_, chats) = server
+            .send(server.http.get(
+                server.internal_url(&format!("/genesys/1/contact-center/agents/{agent}/chats")),
+            ))
+            .await;
+        if chats["chats"]
+            .as_array()
+            .is_some_and(|chats| chats.iter().any(|chat| chat["_id"] == id))
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{agent} never joined the chat of {id}");
+}
+
+async fn agent(
+    server: &TestServer,
+    agent: &str,
+    id: &str,
+    operation: &str,
+    form: &[(&str, &str)],
+) -> (u16, Value) {
+    server
+        .post_internal(
+            &format!("/genesys/1/contact-center/agents/{agent}/chats/{id}/{operation}"),
+            form,
+        )
+        .await
+}
+
+fn texts(reply: &Value) -> Vec<(String, String)> {
+    reply["transcriptToShow"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .map(|entry| {
+                    (
+                        entry[0].as_str().unwrap_or_default().to_string(),
+                        entry[2].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn request_chat(server: &TestServer) -> String {
+    let (status, reply) = server
+        .post_form(
+            "/genesys/1/service/request-chat",
+            &[("_verbose", "true"), ("MSISDN", "5551234")],
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let id = reply["_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        reply["_chatIxnAPI-CREATE-URL"],
+        format!("/genesys/1/service/{id}/ixn/chat")
+    );
+    id
+}
+
+#[tokio::test]
+async fn the_node_bridge_sequence_polls_without_positions_until_the_end() {
+    let server = TestServer::sample().await;
+    let id = request_chat(&server).await;
+    let chat = |op: &str| format!("/genesys/1/service/{id}/ixn/chat{op}");
+    let (status, created) = server
+        .post_form(
+            &chat(""),
+            &[("subject", "billing"), ("email", "ann@example.org")],
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    assert!(
+        created["chatSessionId"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
+    assert_eq!(created["chatIxnState"], "CONNECTED");
+    assert_eq!(created["transcriptPosition"], 2);
+    assert!(
+        created["startedAt"]
+            .as_str()
+            .is_some_and(|at| at.ends_with('Z') && at.len() == 20)
+    );
+
+    agent_joins(&server, "agent1", &id).await;
+    let (_, reply) = server
+        .post_form(&chat("/refresh"), &[("message", "my bill")])
+        .await;
+    assert_eq!(
+        texts(&reply),
+        [
+            (
+                "Notice.Joined".to_string(),
+                "has joined the session".to_string()
+            ),
+            ("Message.Text".to_string(), "my bill".to_string())
+        ]
+    );
+    assert_eq!(reply["transcriptToShow"][0][4], "AGENT");
+    // Nothing new: nothing shown again.
+    let (_, reply) = server.post_form(&chat("/refresh"), &[]).await;
+    assert_eq!(texts(&reply), []);
+    let (status, _) = agent(
+        &server,
+        "agent1",
+        &id,
+        "send",
+        &[("message", "let me look")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, reply) = server.post_form(&chat("/refresh"), &[]).await;
+    assert_eq!(
+        texts(&reply),
+        [("Message.Text".to_string(), "let me look".to_string())]
+    );
+    assert_eq!(reply["transcriptToShow"][0][4], "AGENT");
+    let (status, _) = agent(&server, "agent1", &id, "leave", &[]).await;
+    assert_eq!(status, 200);
+    let (_, reply) = server.post_form(&chat("/refresh"), &[]).await;
+    assert_eq!(reply["chatIxnState"], "DISCONNECTED", "{reply}");
+    // The bridge stops at the first answer with an `exception`.
+    let answer = server.post_form(&chat("/refresh"), &[]).await;
+    assert_error(&answer, 404, "ChatEnded");
+    let answer = server.post_form(&chat("/disconnect"), &[]).await;
+    assert_error(&answer, 404, "ChatEnded");
+}
+
+#[tokio::test]
+async fn the_android_sequence_reads_every_url_and_any_body_shape() {
+    let server = TestServer::sample().await;
+    let id = request_chat(&server).await;
+    let base = format!("/genesys/1/service/{id}/ixn/chat");
+    // A JSON body, `_verbose` among its fields.
+    let (status, created) = server
+        .send(
+            server
+                .http
+                .post(server.public_url(&base))
+                .json(&json!({"firstName": "Ann", "lastName": "Lee", "_verbose": "true"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    for name in [
+        "SEND",
+        "REFRESH",
+        "START_TYPING",
+        "STOP_TYPING",
+        "DISCONNECT",
+        "REFRESH_FROM_START",
+    ] {
+        let url = created[format!("_chatIxnAPI_{name}_URL")]
+            .as_str()
+            .unwrap_or_default();
+        assert!(url.starts_with(&base), "{name}: {created}");
+    }
+    assert_eq!(created["transcriptToShow"][0][1], "Ann Lee");
+    assert_eq!(created["chatWebApiPort"], 0);
+    assert_eq!(created["isTLSrequired"], false);
+    agent_joins(&server, "agent1", &id).await;
+    let url = |field: &str| created[field].as_str().unwrap().to_string();
+    let (status, _) = server
+        .post_form(&url("_chatIxnAPI_START_TYPING_URL"), &[])
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = server
+        .post_form(&url("_chatIxnAPI_STOP_TYPING_URL"), &[])
+        .await;
+    assert_eq!(status, 200);
+    // `{}` as the body, multipart as the body.
+    let (status, _) = server
+        .send(
+            server
+                .http
+                .post(server.public_url(&url("_chatIxnAPI_SEND_URL")))
+                .header("content-type", "application/json")
+                .body("{\"message\": \"hello\"}"),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = server
+        .send(
+            server
+                .http
+                .post(server.public_url(&url("_chatIxnAPI_REFRESH_URL")))
+                .header("content-type", "application/json")
+                .body("{}"),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let form = reqwest::multipart::Form::new().text("message", "from multipart");
+    let (status, _) = server
+        .send(
+            server
+                .http
+                .post(server.public_url(&url("_chatIxnAPI_SEND_URL")))
+                .multipart(form),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // From the start, the position given in the query string, or as a string or a number in a JSON body.
+    let (status, all) = server
+        .post_form(&url("_chatIxnAPI_REFRESH_FROM_START_URL"), &[])
+        .await;
+    assert_eq!(status, 200, "{all}");
+    let total = all["transcriptPosition"].as_u64().unwrap();
+    assert_eq!(
+        all["transcriptToShow"].as_array().unwrap().len() as u64,
+        total - 1
+    );
+    for body in [
+        json!({"transcriptPosition": total - 1}),
+        json!({"transcriptPosition": (total - 1).to_string()}),
+    ] {
+        let (_, reply) = server
+            .send(
+                server
+                    .http
+                    .post(server.public_url(&format!("{base}/refresh")))
+                    .json(&body),
+            )
+            .await;
+        assert_eq!(
+            texts(&reply),
+            [("Message.Text".to_string(), "from multipart".to_string())],
+            "{body}"
+        );
+    }
+    let (_, reply) = server
+        .post_form(&url("_chatIxnAPI_DISCONNECT_URL"), &[])
+        .await;
+    assert_eq!(reply["chatIxnState"], "DISCONNECTED");
+}
+
+#[tokio::test]
+async fn bad_chat_requests_get_clear_errors() {
+    let server = TestServer::sample().await;
+    let answer = server
+        .post_form("/genesys/1/service/nope/ixn/chat", &[])
+        .await;
+    assert_error(&answer, 404, "NotFound");
+    let answer = server
+        .post_form("/genesys/1/service/nope/ixn/chat/refresh", &[])
+        .await;
+    assert_error(&answer, 404, "NotFound");
+    let id = request_chat(&server).await;
+    let base = format!("/genesys/1/service/{id}/ixn/chat");
+    assert_eq!(server.post_form(&base, &[]).await.0, 200);
+    assert_error(&server.post_form(&base, &[]).await, 409, "ChatConflict");
+    assert_error(
+        &server.post_form(&format!("{base}/dance"), &[]).await,
+        400,
+        "InvalidParameter",
+    );
+    assert_error(
+        &server.post_form(&format!("{base}/send"), &[]).await,
+        400,
+        "InvalidParameter",
+    );
+    for position in ["-1", "999", "abc"] {
+        let answer = server
+            .post_form(
+                &format!("{base}/refresh"),
+                &[("transcriptPosition", position)],
+            )
+            .await;
+        assert_error(&answer, 400, "InvalidParameter");
+    }
+    let long = "x".repeat(20_000);
+    assert_error(
+        &server
+            .post_form(&format!("{base}/send"), &[("message", &long)])
+            .await,
+        413,
+        "PayloadTooLarge",
+    );
+    let answer = server
+        .send(
+            server
+                .http
+                .post(server.public_url(&format!("{base}/send")))
+                .header("content-type", "text/plain")
+                .body("hi"),
+        )
+        .await;
+    assert_error(&answer, 415, "UnsupportedMediaType");
+    let answer = server
+        .send(
+            server
+                .http
+                .post(server.public_url(&base))
+                .form(&[("notify_by", "comet")]),
+        )
+        .await;
+    assert_error(&answer, 400, "InvalidParameter");
+    assert_error(
+        &agent(&server, "agent2", &id, "send", &[("message", "x")]).await,
+        404,
+        "NotFound",
+    );
+    assert_eq!(
+        server.post_form(&format!("{base}/disconnect"), &[]).await.0,
+        200
+    );
+    assert_error(
+        &server.post_form(&format!("{base}/disconnect"), &[]).await,
+        404,
+        "ChatEnded",
+    );
+}
+
+#[tokio::test]
+async fn a_chat_no_agent_takes_ends_after_the_request_timeout() {
+    let server = TestServer::sample().await;
+    let id = request_chat(&server).await;
+    let base = format!("/genesys/1/service/{id}/ixn/chat");
+    assert_eq!(server.post_form(&base, &[]).await.0, 200);
+    // `chat_session_request_timeout` is 30000 ms in the sample options; no agent is ready.
+    server.advance(Duration::from_secs(31));
+    let mut ended = Value::Null;
+    for _ in 0..500 {
+        let (_, reply) = server
+            .post_form(&format!("{base}/refresh"), &[("transcriptPosition", "1")])
+            .await;
+        if reply["chatIxnState"] == "DISCONNECTED" {
+            ended = reply;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let last = ended["transcriptToShow"]
+        .as_array()
+        .and_then(|entries| entries.last().cloned());
+    assert_eq!(
+        last.as_ref().map(|entry| entry[4].clone()),
+        Some(json!("EXTERNAL")),
+        "{ended}"
+    );
+}
