@@ -3,6 +3,11 @@
 //! (`Notice.Joined`, party `AGENT`, the agent's id as nickname); a chat no agent takes within
 //! `chat_session_request_timeout` is ended by the back end (`Notice.Left`, party `EXTERNAL`).
 //!
+//! A chat on an instance whose kind routes chats itself (an `ors` flow: "chat on any service") is not queued here:
+//! the contact center's chat workflow forwards the chat interaction to the instance's flow (`interaction.added`),
+//! the flow routes it (`queue:submit` with that interaction), and the agent it selects joins the chat; the flow
+//! is told `queue.submit.done` as usual.
+//!
 //! The queue is the service's `chat_endpoint`, else `[chat] ixn_server_submit_queue`; `default` (the Chat Server's
 //! own default endpoint) means the agent group `Chat`. A bridge to a real Genesys Chat Server would take the chat
 //! at this seam instead: submit it to its endpoint and relay the Chat Server's transcript into [`Chats`].
@@ -12,7 +17,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::chat::Chats;
-use crate::contact_center::{CcError, CcEvent, ContactCenter, RequestId, SubmitRequest, Target};
+use std::collections::BTreeMap;
+
+use crate::contact_center::{
+    CcError, CcEvent, ContactCenter, InteractionId, RequestId, SubmitRequest, Target,
+};
 use crate::sync::lock;
 
 /// The agent group of the `default` queue.
@@ -23,6 +32,8 @@ pub struct ChatRouting {
     center: Arc<dyn ContactCenter>,
     chats: Arc<Chats>,
     pending: Mutex<HashMap<RequestId, String>>,
+    /// Chat interactions forwarded to a flow, and their chat's service.
+    forwarded: Mutex<HashMap<InteractionId, String>>,
     /// Tells the contact center's driver that new work may have been scheduled.
     wake: Arc<tokio::sync::Notify>,
 }
@@ -76,6 +87,7 @@ impl ChatRouting {
             center,
             chats,
             pending: Mutex::new(HashMap::new()),
+            forwarded: Mutex::new(HashMap::new()),
             wake,
         }
     }
@@ -101,8 +113,36 @@ impl ChatRouting {
         Ok(())
     }
 
-    /// Takes `event` when it ends the routing of a chat (and applies it on a task); gives it back otherwise.
+    /// Hands the chat of `service` to the flow of that instance, through the contact center's chat workflow;
+    /// `udata` goes with the interaction.
+    pub fn forward(&self, service: &str, udata: BTreeMap<String, String>) -> Result<(), CcError> {
+        let mut forwarded = lock(&self.forwarded);
+        let interaction = self.center.forward_chat(service, udata)?;
+        forwarded.insert(interaction, service.to_string());
+        drop(forwarded);
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Takes `event` when it ends the routing of a chat (and applies it on a task); gives it back otherwise. The
+    /// agent a flow selects for a forwarded chat joins it, and the event goes on to the flow.
     pub fn take(&self, event: CcEvent) -> Option<CcEvent> {
+        if let CcEvent::TargetSelected {
+            interaction: Some(interaction),
+            agent,
+            ..
+        } = &event
+            && let Some(service) = lock(&self.forwarded).remove(interaction)
+        {
+            let chats = self.chats.clone();
+            let agent = agent.clone();
+            tokio::spawn(async move {
+                if let Err(error) = chats.join(&service, &agent, &agent).await {
+                    tracing::info!(%service, %error, "the agent a flow chose did not join the chat");
+                }
+            });
+            return Some(event);
+        }
         let request = match &event {
             CcEvent::TargetSelected { request, .. } | CcEvent::SubmitFailed { request, .. } => {
                 *request

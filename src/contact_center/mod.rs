@@ -62,6 +62,18 @@ pub trait ContactCenter: Send + Sync {
     /// `dialog:*`: plays a treatment on an interaction; ends with [`CcEvent::TreatmentDone`].
     fn treatment(&self, interaction: &InteractionId) -> Result<RequestId, CcError>;
 
+    /// A customer's chat for the GMS service `service` enters the contact center, whose chat workflow forwards it
+    /// to that service's flow ([`CcEvent::ChatForwarded`] → `interaction.added`); answers the interaction's id.
+    fn forward_chat(
+        &self,
+        _service: &str,
+        _udata: std::collections::BTreeMap<String, String>,
+    ) -> Result<InteractionId, CcError> {
+        Err(CcError::Invalid(
+            "this contact center takes no chats forwarded to a service".to_string(),
+        ))
+    }
+
     /// `_genesys.statistic.sData(object, name)`; `None` when the statistic is not available for the object.
     fn statistic(&self, object: &Target, statistic: Statistic) -> Option<f64>;
 

@@ -516,6 +516,14 @@ impl State {
 }
 
 impl ContactCenter for Simulator {
+    fn forward_chat(
+        &self,
+        service: &str,
+        udata: BTreeMap<String, String>,
+    ) -> Result<InteractionId, CcError> {
+        Ok(Simulator::forward_chat(self, service, udata))
+    }
+
     fn submit(&self, request: SubmitRequest) -> Result<RequestId, CcError> {
         if request.targets.is_empty() {
             return Err(CcError::Invalid(

@@ -254,8 +254,19 @@ async fn create(
             .max(1000),
     );
     let view = api.chats.create(&id, start).await?;
-    let (queue, timeout) = queue_for(&api.config.get(), &record.service);
-    if let Err(error) = api.routing.submit(&id, &queue, timeout) {
+    let routed = if api.services.routes_chats(&record) {
+        let udata = view
+            .meta
+            .user_data
+            .iter()
+            .map(|(key, value)| (key.clone(), value.as_str().unwrap_or_default().to_string()))
+            .collect();
+        api.routing.forward(&id, udata)
+    } else {
+        let (queue, timeout) = queue_for(&api.config.get(), &record.service);
+        api.routing.submit(&id, &queue, timeout)
+    };
+    if let Err(error) = routed {
         // The chat stays open; the customer is told by the back end's notice.
         tracing::warn!(service = %id, %error, "chat not submitted for routing");
         api.chats.end(&id, "the chat could not be routed").await?;

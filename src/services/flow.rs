@@ -174,6 +174,10 @@ impl ServiceKind for FlowService {
             .await
     }
 
+    fn routes_chats(&self) -> bool {
+        true
+    }
+
     async fn cancel(&self, _core: &ServiceCore, record: &ServiceRecord) -> Result<()> {
         let config = self.config.get();
         match self.backend_of(&config, record).terminate(&record.id).await {

@@ -233,6 +233,12 @@ pub trait ServiceKind: Send + Sync + std::fmt::Debug {
         })
     }
 
+    /// Whether a chat created on an instance is routed by the instance itself (an `ors` flow is told of the chat
+    /// and routes it), rather than submitted to the chat queue.
+    fn routes_chats(&self) -> bool {
+        false
+    }
+
     /// Whether `create` saves the instance's [`ServiceRecord`] itself; otherwise the registry writes a minimal one.
     fn saves_records(&self) -> bool {
         false
@@ -681,6 +687,13 @@ impl ServiceRegistry {
             return Ok(Answer::positive(reply));
         }
         kind.request(&self.core, &record, name, params).await
+    }
+
+    /// Whether chats on instance `record` are routed by its kind ([`ServiceKind::routes_chats`]).
+    pub fn routes_chats(&self, record: &ServiceRecord) -> bool {
+        self.kinds
+            .get(&record.kind)
+            .is_some_and(|kind| kind.routes_chats())
     }
 
     /// `DELETE /service/{id}`: releases its resources, tells its kind, forgets it.

@@ -2,7 +2,9 @@
 //! status while the chat is starting, the chat forwarded to the service by the Chat Server workflow (simulated
 //! contact center) and queued (`waiting` with the estimated wait), routed to the agent who becomes ready
 //! (`routed`, the agent written into the user data); cancellation withdraws the queued chat; the TTL ends it;
-//! `_chat_parameters` comes back as a JSON object, and one that is not is refused.
+//! `_chat_parameters` comes back as a JSON object, and one that is not is refused. And the whole chat through the
+//! Chat API on the service's `_id`: the flow routes it, the agent it chose joins, messages go both ways, the agent
+//! leaves and the customer sees `DISCONNECTED`.
 
 use crate::sample_flows::{
     POOL, agent_ready, agent_state, ask, assert_refused, assert_released, contact_center, create,
@@ -120,4 +122,81 @@ async fn request_chat_poll_ends_with_its_ttl() {
     assert!(ended(&server, &id).await, "the flow outlived its TTL");
     assert_error(&ask(&server, &id, "status").await, 404, "NotFound");
     assert_released(&server, &id, POOL).await;
+}
+
+/// The chats `agent` is in, as the agent side lists them.
+async fn agent_chats(server: &TestServer, agent: &str) -> serde_json::Value {
+    server
+        .send(
+            server.http.get(
+                server.internal_url(&format!("/genesys/1/contact-center/agents/{agent}/chats")),
+            ),
+        )
+        .await
+        .1
+}
+
+#[tokio::test]
+async fn request_chat_poll_runs_a_whole_chat_through_the_chat_api() {
+    let server = TestServer::start(SAMPLE).await;
+    let (id, reply) = create_ok(&server, SERVICE, &[]).await;
+    let start_chat = reply["_start_chat_url"].as_str().unwrap().to_string();
+    // The app creates the chat on the service's `_id`; the flow is told and queues it.
+    let (status, created) = server
+        .post_form(
+            &start_chat,
+            &[("userDisplayName", "Ann"), ("_verbose", "true")],
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["chatIxnState"], "CONNECTED");
+    status_until(&server, &id, "_status", "waiting").await;
+    agent_ready(&server, "agent1").await;
+    let routed = status_until(&server, &id, "_status", "routed").await;
+    assert_eq!(routed["_agent"], "agent1", "{routed}");
+    // The agent the flow chose is in the chat.
+    let mut joined = false;
+    for _ in 0..500 {
+        if agent_chats(&server, "agent1").await["chats"][0]["_id"] == id.as_str() {
+            joined = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(joined, "{}", agent_chats(&server, "agent1").await);
+    let refresh = format!("{start_chat}/refresh");
+    let (_, reply) = server.post_form(&refresh, &[("message", "hello")]).await;
+    let shown: Vec<&str> = reply["transcriptToShow"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry[0].as_str().unwrap())
+        .collect();
+    assert_eq!(shown, ["Notice.Joined", "Message.Text"], "{reply}");
+    let agent_url = |op: &str| format!("/genesys/1/contact-center/agents/agent1/chats/{id}/{op}");
+    assert_eq!(
+        server
+            .post_internal(&agent_url("send"), &[("message", "hi Ann")])
+            .await
+            .0,
+        200
+    );
+    let chats = agent_chats(&server, "agent1").await;
+    let transcript = chats["chats"][0]["transcriptToShow"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        transcript
+            .iter()
+            .any(|entry| entry[2] == "hello" && entry[4] == "CLIENT"),
+        "{chats}"
+    );
+    let (_, reply) = server.post_form(&refresh, &[]).await;
+    assert_eq!(reply["transcriptToShow"][0][2], "hi Ann", "{reply}");
+    assert_eq!(server.post_internal(&agent_url("leave"), &[]).await.0, 200);
+    let (_, reply) = server.post_form(&refresh, &[]).await;
+    assert_eq!(reply["chatIxnState"], "DISCONNECTED", "{reply}");
+    let (status, answer) = ask(&server, &id, "cancel").await;
+    assert_eq!((status, &answer), (200, &json!({"_id": id})));
 }
