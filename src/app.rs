@@ -165,6 +165,7 @@ impl App {
             config: config.clone(),
         };
         let cometd = cometd::Server::new(cometd::Settings::default());
+        crate::chat::comet::ChatComet::install(cometd.clone(), &chat.chats);
         let notify = {
             let current = config.get();
             notify::Service::new(

@@ -21,6 +21,7 @@
 //! the chat, [`Error::Ended`] (clients take an error answer as "the chat is over"). Position 0 reads from the
 //! start; a negative position, or one past the next, is refused.
 
+pub mod comet;
 pub mod routing;
 pub mod transcript;
 
@@ -224,6 +225,11 @@ fn read_key(service: &str) -> String {
     format!("chat:{service}:read")
 }
 
+/// The chats of CometD user `user` (`notify_by=comet`).
+fn comet_key(user: &str, service: &str) -> String {
+    format!("chat-comet:{user}:{service}")
+}
+
 fn agent_key(agent: &str, service: &str) -> String {
     format!("chat-agent:{agent}:{service}")
 }
@@ -232,17 +238,38 @@ fn corrupt(what: &str, error: impl std::fmt::Display) -> Error {
     Error::Store(store::Error::Corrupt(format!("{what}: {error}")))
 }
 
+/// Told of every entry a chat gets (the CometD mode, [`comet`]).
+pub trait ChatListener: Send + Sync + std::fmt::Debug {
+    /// `entry` was added to the chat `meta` at `position`; `state` is the chat's state after it.
+    fn added(&self, meta: &ChatMeta, position: u64, entry: &Entry, state: ChatState);
+}
+
 /// The chats of this GMS, kept in the store.
 #[derive(Debug, Clone)]
 pub struct Chats {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    listener: Arc<std::sync::OnceLock<Arc<dyn ChatListener>>>,
 }
 
 impl Chats {
     /// Chats kept in `store`, timed by `clock`.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Chats {
-        Chats { store, clock }
+        Chats {
+            store,
+            clock,
+            listener: Arc::new(std::sync::OnceLock::new()),
+        }
+    }
+
+    /// Sets the listener told of every new entry (once; later calls are ignored).
+    pub fn set_listener(&self, listener: Arc<dyn ChatListener>) {
+        let _ = self.listener.set(listener);
+    }
+
+    /// The store the chats are kept in (for the CometD mode's own keys).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     fn ttl(&self, meta: &ChatMeta) -> Duration {
@@ -298,12 +325,16 @@ impl Chats {
             // Another writer took this place: the next one is ours to try.
             n += 1;
         }
-        if n as usize == entries.len() + 1 {
-            entries.push(entry);
-            Ok(entries)
+        let entries = if n as usize == entries.len() + 1 {
+            entries.push(entry.clone());
+            entries
         } else {
-            self.entries(&meta.service).await
+            self.entries(&meta.service).await?
+        };
+        if let Some(listener) = self.listener.get() {
+            listener.added(meta, n, &entry, transcript::state_of(&entries));
         }
+        Ok(entries)
     }
 
     fn view(&self, meta: ChatMeta, entries: Vec<Entry>, from: u64) -> ChatView {
@@ -366,6 +397,15 @@ impl Chats {
             .await?
         {
             return Err(Error::AlreadyExists(service.to_string()));
+        }
+        if let Some(user) = &meta.comet_user {
+            self.store
+                .set(
+                    &comet_key(user, service),
+                    Bytes::copy_from_slice(service.as_bytes()),
+                    Some(start.ttl),
+                )
+                .await?;
         }
         let joined = self.entry(
             EventType::Joined,
@@ -564,6 +604,27 @@ impl Chats {
     pub async fn agent_leave(&self, service: &str, agent: &str) -> Result<ChatView> {
         self.agent_entry(service, agent, EventType::Left, "has left the session")
             .await
+    }
+
+    /// The chats created with `notify_by=comet` by CometD user `user`, with the entries from `position`.
+    pub async fn chats_of_comet_user(&self, user: &str, position: u64) -> Result<Vec<ChatView>> {
+        let mut views = Vec::new();
+        for (_, service) in self
+            .store
+            .scan_prefix(&format!("chat-comet:{user}:"), 1000)
+            .await?
+        {
+            let service = String::from_utf8_lossy(&service).into_owned();
+            match self.meta(&service).await {
+                Ok(meta) => {
+                    let entries = self.entries(&service).await?;
+                    views.push(self.view(meta, entries, position));
+                }
+                Err(Error::NotFound(_)) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(views)
     }
 
     /// The chats agent `agent` is in, with their whole transcripts.

@@ -16,4 +16,4 @@ pub mod server;
 pub mod session;
 
 pub use message::{Advice, Message};
-pub use server::{GENESYS_CHANNEL, Server, Settings, Transport};
+pub use server::{GENESYS_CHANNEL, Server, SessionListener, Settings, Transport};

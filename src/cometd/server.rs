@@ -52,6 +52,18 @@ pub enum Transport {
 pub struct Server {
     settings: Settings,
     registry: Mutex<Registry>,
+    listener: std::sync::OnceLock<Arc<dyn SessionListener>>,
+}
+
+/// Told of what a user's clients do, for services that keep state per user (chat resumes after
+/// `/meta/disconnect` with `ext.transcriptPosition`). Called without any lock of the server held; it must not
+/// block (hand slow work to a task).
+pub trait SessionListener: Send + Sync + std::fmt::Debug {
+    /// A client of `user` disconnected, with the `ext` of its `/meta/disconnect`.
+    fn disconnected(&self, user: &str, ext: Option<&Value>);
+
+    /// A client of `user` subscribed to `/_genesys`.
+    fn subscribed(&self, user: &str);
 }
 
 #[derive(Debug, Default)]
@@ -67,7 +79,13 @@ impl Server {
         Arc::new(Server {
             settings,
             registry: Mutex::new(Registry::default()),
+            listener: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Sets the listener of users' clients (once; later calls are ignored).
+    pub fn set_listener(&self, listener: Arc<dyn SessionListener>) {
+        let _ = self.listener.set(listener);
     }
 
     /// The settings in force.
@@ -207,6 +225,7 @@ impl Server {
             reply.error = Some(format!("403::{bad}::subscription denied"));
             return reply;
         }
+        let genesys = subscribe && channels.iter().any(|name| name == GENESYS_CHANNEL);
         let mut registry = self.registry();
         let mut state = session.lock();
         state.last_seen = Instant::now();
@@ -228,10 +247,20 @@ impl Server {
                 }
             }
         }
+        drop(state);
+        drop(registry);
+        if genesys && let (Some(user), Some(listener)) = (&session.user, self.listener.get()) {
+            listener.subscribed(user);
+        }
         reply
     }
 
     fn disconnect(&self, request: &Message) -> Message {
+        if let (Some(session), Some(listener)) = (self.session_of(request), self.listener.get())
+            && let Some(user) = &session.user
+        {
+            listener.disconnected(user, request.ext.as_ref());
+        }
         match request.client_id.as_deref() {
             Some(client_id) if self.remove(client_id, EndReason::Disconnected) => {
                 Message::reply_to(request, true)

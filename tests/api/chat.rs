@@ -361,3 +361,100 @@ async fn a_chat_no_agent_takes_ends_after_the_request_timeout() {
         "{ended}"
     );
 }
+
+/// The next line of the client that starts with `prefix` (bounded).
+async fn client_line(lines: &mut tokio::sync::mpsc::Receiver<String>, prefix: &str) -> String {
+    loop {
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no `{prefix}` line in time"))
+            .unwrap_or_else(|| panic!("the client ended before printing `{prefix}`"));
+        if line.starts_with(prefix) {
+            return line;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_npm_cometd_client_follows_a_chat_and_resumes_after_a_disconnect() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let server = TestServer::sample().await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/cometd-npm");
+    let mut child = tokio::process::Command::new("node")
+        .current_dir(&dir)
+        .arg(dir.join("chat.mjs"))
+        .arg(format!("http://{}", server.public))
+        .arg("ann-phone")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs the client");
+    let stdout = child.stdout.take().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let (tx, mut lines) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(async move {
+        let mut reader = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = reader.next_line().await {
+            eprintln!("client: {line}");
+            if tx.send(line).await.is_err() {
+                break;
+            }
+        }
+    });
+    let created = client_line(&mut lines, "created").await;
+    let id = created.split(' ').nth(1).unwrap().to_string();
+    assert!(created.ends_with("CONNECTED"), "{created}");
+    assert_eq!(
+        client_line(&mut lines, "entry").await,
+        "entry 1 Notice.Joined has joined the session"
+    );
+    agent_joins(&server, "agent1", &id).await;
+    assert_eq!(
+        client_line(&mut lines, "entry").await,
+        "entry 2 Notice.Joined has joined the session"
+    );
+    assert_eq!(
+        agent(&server, "agent1", &id, "send", &[("message", "one")])
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        client_line(&mut lines, "entry").await,
+        "entry 3 Message.Text one"
+    );
+    assert_eq!(
+        client_line(&mut lines, "disconnected").await,
+        "disconnected 4"
+    );
+    // While the app is away the agent goes on; the app comes back and misses nothing.
+    assert_eq!(
+        agent(&server, "agent1", &id, "send", &[("message", "two")])
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        agent(&server, "agent1", &id, "send", &[("message", "three")])
+            .await
+            .0,
+        200
+    );
+    stdin.write_all(b"resume\n").await.unwrap();
+    assert_eq!(
+        client_line(&mut lines, "entry").await,
+        "entry 4 Message.Text two"
+    );
+    assert_eq!(
+        client_line(&mut lines, "entry").await,
+        "entry 5 Message.Text three"
+    );
+    assert_eq!(client_line(&mut lines, "done").await, "done");
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("the client exits")
+        .unwrap();
+    assert!(status.success(), "client exit status {status}");
+}
