@@ -147,3 +147,61 @@ async fn acknowledged_request_access_bookings_survive_kill_9() {
         assert_eq!(matched["_id"], id.as_str(), "match of {number}");
     }
 }
+
+#[tokio::test]
+async fn an_acknowledged_chat_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gms.ini");
+    std::fs::write(&config, crate::server::SAMPLE).unwrap();
+    let data = dir.path().join("data");
+    let http = reqwest::Client::new();
+    let mut server = Binary::start(&config, &data);
+    let post = |base: String, form: Vec<(&'static str, String)>| {
+        let http = http.clone();
+        async move {
+            let reply = http.post(base).form(&form).send().await.unwrap();
+            assert_eq!(reply.status(), 200);
+            reply.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let public = server.public;
+    let service = post(
+        format!("http://{public}/genesys/1/service/request-chat"),
+        vec![],
+    )
+    .await;
+    let id = service["_id"].as_str().unwrap().to_string();
+    let chat = format!("http://{public}/genesys/1/service/{id}/ixn/chat");
+    let created = post(chat.clone(), vec![("userDisplayName", "Ann".to_string())]).await;
+    for n in 0..10 {
+        post(
+            format!("{chat}/send"),
+            vec![("message", format!("message {n}"))],
+        )
+        .await;
+    }
+    server.kill();
+    let server = Binary::start(&config, &data);
+    let chat = format!("http://{}/genesys/1/service/{id}/ixn/chat", server.public);
+    let reply = post(
+        format!("{chat}/refresh"),
+        vec![("transcriptPosition", "1".to_string())],
+    )
+    .await;
+    assert_eq!(reply["chatSessionId"], created["chatSessionId"]);
+    assert_eq!(reply["transcriptPosition"], 12, "{reply}");
+    let texts: Vec<&str> = reply["transcriptToShow"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry[2].as_str().unwrap())
+        .collect();
+    assert_eq!(texts[1], "message 0");
+    assert_eq!(texts[10], "message 9");
+    // The chat goes on after the restart.
+    post(
+        format!("{chat}/send"),
+        vec![("message", "after".to_string())],
+    )
+    .await;
+}
