@@ -146,6 +146,16 @@ impl App {
         for warning in &config.get().warnings {
             tracing::warn!("{warning}");
         }
+        let cometd = cometd::Server::new(cometd::Settings::default());
+        let notify = {
+            let current = config.get();
+            notify::Service::new(
+                notify::PushConfig::from_raw(current.raw()),
+                crate::outbound::HttpSettings::from_gms(&current.gms),
+                Arc::new(notify::StoreSubscriptions::new(store.clone())),
+                Some(cometd.clone()),
+            )
+        };
         let chats = Arc::new(crate::chat::Chats::new(
             store.clone(),
             options.clock.clone(),
@@ -163,18 +173,10 @@ impl App {
             clock: options.clock.clone(),
             routing,
             config: config.clone(),
+            notify: notify.clone(),
         };
-        let cometd = cometd::Server::new(cometd::Settings::default());
         crate::chat::comet::ChatComet::install(cometd.clone(), &chat.chats);
-        let notify = {
-            let current = config.get();
-            notify::Service::new(
-                notify::PushConfig::from_raw(current.raw()),
-                crate::outbound::HttpSettings::from_gms(&current.gms),
-                Arc::new(notify::StoreSubscriptions::new(store.clone())),
-                Some(cometd.clone()),
-            )
-        };
+
         Ok(App {
             chat,
             notify,

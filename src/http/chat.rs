@@ -39,6 +39,8 @@ pub struct ChatApi {
     pub routing: Arc<ChatRouting>,
     /// The configuration (the chat's queue and routing timeout).
     pub config: Arc<ConfigHandle>,
+    /// The Notification service (internal poke).
+    pub notify: Arc<crate::notify::Service>,
 }
 
 /// The customer's routes (the public listener's Allow list has `ixn/chat/*`).
@@ -63,13 +65,14 @@ pub fn internal_router(api: ChatApi) -> Router {
             "/genesys/1/contact-center/agents/{agent}/chats/{id}/{operation}",
             post(agent_operate),
         )
+        .route("/genesys/1/chat/{id}/poke", post(poke))
         .with_state(api)
 }
 
 /// The description of the chat routes.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(create, operate, agent_chats, agent_operate),
+    paths(create, operate, agent_chats, agent_operate, poke),
     components(schemas(ErrorBody)),
     tags((name = "chat", description = "Chat API v1 (public) and the agent side of chats (internal listener)"))
 )]
@@ -253,6 +256,16 @@ async fn create(
             .saturating_sub(api.clock.now_ms())
             .max(1000),
     );
+    let config = api.config.get();
+    if let Some(url) = crate::chat::poke::url(&config, &record.service, &id) {
+        start.user_data.insert("_poke_url".into(), url.into());
+    }
+    let device_field = |name: &str| field(&fields, name).map(str::to_string);
+    crate::chat::poke::subscribe_device(&api.notify, &id, device_field, start.ttl)
+        .await
+        .map_err(|error| {
+            ApiError::bad_request(format!("push notification subscription refused: {error}"))
+        })?;
     let view = api.chats.create(&id, start).await?;
     let routed = if api.services.routes_chats(&record) {
         let udata = view
@@ -263,7 +276,7 @@ async fn create(
             .collect();
         api.routing.forward(&id, udata)
     } else {
-        let (queue, timeout) = queue_for(&api.config.get(), &record.service);
+        let (queue, timeout) = queue_for(&config, &record.service);
         api.routing.submit(&id, &queue, timeout)
     };
     if let Err(error) = routed {
@@ -394,4 +407,36 @@ async fn agent_operate(
         }
     };
     Ok(Json(view.to_json()))
+}
+
+/// Internal poke: sends `poke_message` (else the service's `default_poke_message`) to the customer's device
+/// subscribed at chat creation (`push_notification_deviceid`, `push_notification_type`).
+#[utoipa::path(post, path = "/genesys/1/chat/{id}/poke", tag = "chat",
+    params(("id" = String, Path, description = "Service id of the chat")),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`poke_message` (optional)"),
+    responses((status = 200, description = "The Notification service's delivery report", body = Object),
+        (status = 400, description = "No message and no `default_poke_message`", body = ErrorBody),
+        (status = 404, description = "No chat on this service", body = ErrorBody)))]
+async fn poke(
+    State(api): State<ChatApi>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Json<JsonValue>, ApiError> {
+    let fields = fields(request).await?;
+    api.chats.meta(&id).await?;
+    let record = api.services.core().load(&id).await?;
+    let config = api.config.get();
+    let message = field(&fields, "poke_message")
+        .filter(|message| !message.is_empty())
+        .or_else(|| crate::chat::poke::default_message(&config, &record.service))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "no `poke_message`, and the service has no `default_poke_message`",
+            )
+        })?
+        .to_string();
+    let report = crate::chat::poke::poke(&api.notify, &id, &message)
+        .await
+        .map_err(|error| ApiError::bad_request(error.to_string()))?;
+    Ok(Json(report))
 }

@@ -458,3 +458,52 @@ async fn the_npm_cometd_client_follows_a_chat_and_resumes_after_a_disconnect() {
         .unwrap();
     assert!(status.success(), "client exit status {status}");
 }
+
+#[tokio::test]
+async fn an_agent_pokes_the_customers_device() {
+    let server = TestServer::sample().await;
+    let mut device = crate::sample_flows::PushReceiver::start().await;
+    let id = request_chat(&server).await;
+    let base = format!("/genesys/1/service/{id}/ixn/chat");
+    let (status, created) = server
+        .post_form(
+            &base,
+            &[
+                ("push_notification_deviceid", device.url.as_str()),
+                ("push_notification_type", "httpcb"),
+                ("push_notification_language", "en"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    agent_joins(&server, "agent1", &id).await;
+    // The agent desktop finds the poke URL in the chat's user data.
+    let (_, chats) = server
+        .send(
+            server
+                .http
+                .get(server.internal_url("/genesys/1/contact-center/agents/agent1/chats")),
+        )
+        .await;
+    let poke_url = chats["chats"][0]["userData"]["_poke_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/genesys/1/chat/{id}/poke");
+    assert_eq!(poke_url, format!("http://127.0.0.1:8081{path}"));
+    let (status, report) = server.post_internal(&path, &[]).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        device.next().await.1,
+        "Your agent is waiting for you in the chat"
+    );
+    let (status, _) = server
+        .post_internal(&path, &[("poke_message", "Still there?")])
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(device.next().await.1, "Still there?");
+    // The poke is for agents: the public listener does not serve it.
+    assert_eq!(server.post_form(&path, &[]).await.0, 404);
+    let answer = server.post_internal("/genesys/1/chat/nope/poke", &[]).await;
+    assert_error(&answer, 404, "NotFound");
+}

@@ -4,6 +4,8 @@
 //!
 //! [`server`] starts the server under test (in-process, or the real binary).
 
+#[path = "../support/sample_flows.rs"]
+mod sample_flows;
 #[path = "../support/server.rs"]
 mod server;
 
