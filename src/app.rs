@@ -222,6 +222,8 @@ impl App {
             .describe(http::contact_center::describe())
             .public(http::chat::public_router(self.chat.clone()))
             .internal(http::chat::internal_router(self.chat.clone()))
+            .internal(http::agent_page::routes())
+            .describe(http::agent_page::describe())
             .describe(http::chat::describe())
             .build();
         let server = &self.state.config.get().server;

@@ -16,6 +16,7 @@
 //! across areas: `/genesys/1/service/{id}/...`, `/genesys/1/storage/{id}/{key}`.
 
 pub mod access;
+pub mod agent_page;
 pub mod chat;
 pub mod contact_center;
 pub mod edge;

@@ -152,7 +152,12 @@ fn served_paths() -> Vec<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
     let mut paths = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|ext| ext != "rs") {
+            // Pages and other assets the routers serve, not routers.
+            continue;
+        }
+        let text = std::fs::read_to_string(path).unwrap();
         // Test modules mount routes of their own.
         let text = text.split("#[cfg(test)]").next().unwrap();
         for piece in text.split(".route(").skip(1) {

@@ -507,3 +507,60 @@ async fn an_agent_pokes_the_customers_device() {
     let answer = server.post_internal("/genesys/1/chat/nope/poke", &[]).await;
     assert_error(&answer, 404, "NotFound");
 }
+
+#[tokio::test]
+async fn the_agent_page_in_chromium_answers_a_customer() {
+    let server = TestServer::sample().await;
+    let id = request_chat(&server).await;
+    let base = format!("/genesys/1/service/{id}/ixn/chat");
+    assert_eq!(
+        server
+            .post_form(&base, &[("userDisplayName", "Ann")])
+            .await
+            .0,
+        200
+    );
+    let mut page =
+        crate::browser::Browser::open(&server.internal_url("/agent/?agent=agent1")).await;
+    // The agent makes itself ready on the page and is routed the waiting chat.
+    page.eval("document.getElementById('ready').click()").await;
+    page.until(&format!(
+        "document.querySelector('#chats li[data-id=\"{id}\"]') !== null"
+    ))
+    .await;
+    let (status, _) = server
+        .post_form(&format!("{base}/refresh"), &[("message", "hello from Ann")])
+        .await;
+    assert_eq!(status, 200);
+    page.until("document.getElementById('transcript').innerText.includes('Ann: hello from Ann')")
+        .await;
+    // The agent types (a typing notice) and sends.
+    page.eval(
+        "(() => { const input = document.getElementById('message'); input.value = 'hi Ann, how can I help?'; \
+         input.dispatchEvent(new Event('input')); })()",
+    )
+    .await;
+    let (_, reply) = server.post_form(&format!("{base}/refresh"), &[]).await;
+    let mut seen = texts(&reply);
+    page.eval("document.getElementById('send').click()").await;
+    page.until("document.getElementById('transcript').innerText.includes('agent1: hi Ann, how can I help?')")
+        .await;
+    let (_, reply) = server.post_form(&format!("{base}/refresh"), &[]).await;
+    seen.extend(texts(&reply));
+    assert!(
+        seen.contains(&("Notice.TypingStarted".to_string(), "is typing".to_string())),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&(
+            "Message.Text".to_string(),
+            "hi Ann, how can I help?".to_string()
+        )),
+        "{seen:?}"
+    );
+    let png = page.screenshot().await;
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+    let artifacts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    std::fs::write(artifacts.join("agent-page.png"), png).unwrap();
+}

@@ -10,6 +10,7 @@ mod sample_flows;
 mod server;
 
 mod access;
+mod browser;
 mod chat;
 mod config_files;
 mod config_fuzz;
