@@ -109,10 +109,30 @@ def dial(number, ani, code=""):
     show(f"dial {number}", *post(INTERNAL, f"/genesys/1/contact-center/calls?{query}"))
 
 
-def start_chat(service_id, **params):
-    """The customer's chat reaches the Chat Server, whose workflow forwards it to the service."""
-    query = urllib.parse.urlencode({"service": service_id, **params})
-    show("chat forwarded", *post(INTERNAL, f"/genesys/1/contact-center/chats?{query}"))
+def chat(path, **params):
+    """A Chat API call of the app (`path` under the service's `ixn/chat`, e.g. `/refresh`); returns the chat state."""
+    status, body = post(PUBLIC, path, **params)
+    show(f"chat {path.rsplit('/ixn/chat', 1)[-1] or 'create'}", status, body)
+    return body
+
+
+def agent_chat(agent, service_id, operation, **params):
+    """What the agent does in the chat of `service_id` on its desktop: `send`, `typing`, `leave`."""
+    status, body = post(INTERNAL, f"/genesys/1/contact-center/agents/{agent}/chats/{service_id}/{operation}", **params)
+    show(f"agent {agent} {operation}", status, body)
+    return body
+
+
+def agent_joined(agent, service_id):
+    """Waits until `agent` has joined the chat of `service_id`."""
+    deadline = time.monotonic() + PATIENCE
+    while time.monotonic() < deadline:
+        _, body = get(INTERNAL, f"/genesys/1/contact-center/agents/{agent}/chats")
+        if any(chat.get("_id") == service_id for chat in (body or {}).get("chats", [])):
+            print(f"agent {agent} joined the chat")
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"{agent} never joined the chat of {service_id}")
 
 
 class Comet:

@@ -101,4 +101,14 @@ async fn request_chat_poll_script() {
     let out = play("request-chat-poll").await;
     assert!(out.contains("\"_status\": \"waiting\""), "{out}");
     assert!(out.contains("chat routed to agent1"), "{out}");
+    assert!(out.contains("agent agent1 joined the chat"), "{out}");
+    assert!(out.contains("Hello Dan, let me look"), "{out}");
+}
+
+#[tokio::test]
+async fn request_chat_script() {
+    let out = play("chat").await;
+    assert!(out.contains("agent agent1 joined the chat"), "{out}");
+    assert!(out.contains("It ships tomorrow"), "{out}");
+    assert!(out.contains("\"chatIxnState\": \"DISCONNECTED\""), "{out}");
 }
