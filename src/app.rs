@@ -168,12 +168,15 @@ impl App {
         let tap = routing.clone();
         let _ = node.event_tap.set(Arc::new(move |event| tap.take(event)));
         let chat = crate::http::chat::ChatApi {
-            chats,
-            services: registry.clone(),
-            clock: options.clock.clone(),
-            routing,
-            config: config.clone(),
-            notify: notify.clone(),
+            chats: chats.clone(),
+            desk: Arc::new(crate::chat::desk::ChatDesk {
+                chats,
+                services: registry.clone(),
+                clock: options.clock.clone(),
+                routing,
+                config: config.clone(),
+                notify: notify.clone(),
+            }),
         };
         crate::chat::comet::ChatComet::install(cometd.clone(), &chat.chats);
 

@@ -22,6 +22,7 @@
 //! start; a negative position, or one past the next, is refused.
 
 pub mod comet;
+pub mod desk;
 pub mod poke;
 pub mod routing;
 pub mod transcript;

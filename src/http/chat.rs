@@ -17,35 +17,25 @@ use axum::routing::{get, post};
 use serde_json::Value as JsonValue;
 
 use super::error::{ApiError, ErrorBody};
-use crate::chat::routing::{ChatRouting, queue_for};
-use crate::chat::{ChatStart, Chats};
-use crate::clock::Clock;
-use crate::config::ConfigHandle;
-use crate::services::ServiceRegistry;
+use crate::chat::Chats;
+use crate::chat::desk::{self, ChatDesk};
 
 /// The most bytes a chat request body may have.
 const BODY_LIMIT: usize = 64 * 1024;
 
-/// What the chat routes need.
+/// What the chat routes need: the chats, and the desk of operations that join them to services.
 #[derive(Debug, Clone)]
 pub struct ChatApi {
     /// The chats.
     pub chats: Arc<Chats>,
-    /// The Service API, to find the instance a chat belongs to.
-    pub services: Arc<ServiceRegistry>,
-    /// The clock (the chat lives as long as its service).
-    pub clock: Arc<dyn Clock>,
-    /// Finds the chat an agent.
-    pub routing: Arc<ChatRouting>,
-    /// The configuration (the chat's queue and routing timeout).
-    pub config: Arc<ConfigHandle>,
-    /// The Notification service (internal poke).
-    pub notify: Arc<crate::notify::Service>,
+    /// The operations over chats, services, routing and pokes.
+    pub desk: Arc<ChatDesk>,
 }
 
 /// The customer's routes (the public listener's Allow list has `ixn/chat/*`).
 pub fn public_router(api: ChatApi) -> Router {
     Router::new()
+        .route("/genesys/1/service/chat-sync", post(chat_sync))
         .route("/genesys/1/service/{id}/ixn/chat", post(create))
         .route(
             "/genesys/1/service/{id}/ixn/chat/{operation}",
@@ -72,7 +62,7 @@ pub fn internal_router(api: ChatApi) -> Router {
 /// The description of the chat routes.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(create, operate, agent_chats, agent_operate, poke),
+    paths(create, chat_sync, operate, agent_chats, agent_operate, poke),
     components(schemas(ErrorBody)),
     tags((name = "chat", description = "Chat API v1 (public) and the agent side of chats (internal listener)"))
 )]
@@ -161,77 +151,6 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, value)| value.as_str())
 }
 
-fn flag(fields: &[(String, String)], name: &str) -> bool {
-    field(fields, name)
-        .is_some_and(|value| crate::config::value::parse_bool(value).unwrap_or(false))
-}
-
-/// The fields of `ixn/chat` that mean something to the chat; the others are kept as user data.
-const KNOWN: &[&str] = &[
-    "firstName",
-    "lastName",
-    "FirstName",
-    "LastName",
-    "email",
-    "EmailAddress",
-    "subject",
-    "userDisplayName",
-    "notify_by",
-];
-
-fn start_of(
-    fields: &[(String, String)],
-    headers: &axum::http::HeaderMap,
-) -> Result<ChatStart, ApiError> {
-    let name = |keys: &[&str]| {
-        keys.iter()
-            .find_map(|key| field(fields, key))
-            .unwrap_or("")
-            .trim()
-            .to_string()
-    };
-    let full = format!(
-        "{} {}",
-        name(&["firstName", "FirstName"]),
-        name(&["lastName", "LastName"])
-    );
-    let nickname = Some(name(&["userDisplayName"]))
-        .filter(|nickname| !nickname.is_empty())
-        .or_else(|| Some(full.trim().to_string()).filter(|full| !full.is_empty()))
-        .unwrap_or_else(|| "Customer".to_string());
-    let comet_user = match field(fields, "notify_by") {
-        Some(notify) if notify.eq_ignore_ascii_case("comet") => Some(
-            headers
-                .get("gms_user")
-                .and_then(|value| value.to_str().ok())
-                .filter(|user| !user.is_empty())
-                .map(str::to_string)
-                .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "notify_by=comet needs the gms_user header of the CometD client",
-                    )
-                })?,
-        ),
-        _ => None,
-    };
-    let user_data = fields
-        .iter()
-        .filter(|(key, _)| !key.starts_with('_') && !KNOWN.contains(&key.as_str()))
-        .map(|(key, value)| (key.clone(), JsonValue::from(value.as_str())))
-        .collect();
-    Ok(ChatStart {
-        nickname,
-        subject: field(fields, "subject").map(str::to_string),
-        email: field(fields, "email")
-            .or(field(fields, "EmailAddress"))
-            .map(str::to_string),
-        user_data,
-        comet_user,
-        verbose: flag(fields, "_verbose"),
-        ttl: std::time::Duration::ZERO,
-    })
-}
-
 /// Creates the chat of service instance `id` (any live service: `request-chat` or an `ors` service).
 #[utoipa::path(post, path = "/genesys/1/service/{id}/ixn/chat", tag = "chat",
     params(("id" = String, Path, description = "Service id (`_id`)")),
@@ -246,45 +165,38 @@ async fn create(
     Path(id): Path<String>,
     request: Request,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let headers = request.headers().clone();
+    let user = gms_user(&request);
     let fields = fields(request).await?;
-    let mut start = start_of(&fields, &headers)?;
-    let record = api.services.core().load(&id).await?;
-    start.ttl = std::time::Duration::from_millis(
-        record
-            .expires_ms
-            .saturating_sub(api.clock.now_ms())
-            .max(1000),
-    );
-    let config = api.config.get();
-    if let Some(url) = crate::chat::poke::url(&config, &record.service, &id) {
-        start.user_data.insert("_poke_url".into(), url.into());
-    }
-    let device_field = |name: &str| field(&fields, name).map(str::to_string);
-    crate::chat::poke::subscribe_device(&api.notify, &id, device_field, start.ttl)
-        .await
-        .map_err(|error| {
-            ApiError::bad_request(format!("push notification subscription refused: {error}"))
-        })?;
-    let view = api.chats.create(&id, start).await?;
-    let routed = if api.services.routes_chats(&record) {
-        let udata = view
-            .meta
-            .user_data
-            .iter()
-            .map(|(key, value)| (key.clone(), value.as_str().unwrap_or_default().to_string()))
-            .collect();
-        api.routing.forward(&id, udata)
-    } else {
-        let (queue, timeout) = queue_for(&config, &record.service);
-        api.routing.submit(&id, &queue, timeout)
-    };
-    if let Err(error) = routed {
-        // The chat stays open; the customer is told by the back end's notice.
-        tracing::warn!(service = %id, %error, "chat not submitted for routing");
-        api.chats.end(&id, "the chat could not be routed").await?;
-    }
-    Ok(Json(view.to_json()))
+    Ok(Json(
+        api.desk
+            .open(&id, &fields, user.as_deref())
+            .await?
+            .to_json(),
+    ))
+}
+
+/// `chat-sync`: creates a `request-chat` service and its chat in one call.
+#[utoipa::path(post, path = "/genesys/1/service/chat-sync", tag = "chat",
+    request_body(content_type = "application/x-www-form-urlencoded",
+        description = "The fields of `ixn/chat`; those starting with `_` are the service's parameters (`_ttl`, `_verbose`)"),
+    responses((status = 200, description = "The chat state with the service's `_id` and `_chatIxnAPI-CREATE-URL`", body = Object),
+        (status = 400, body = ErrorBody), (status = 404, description = "No `request-chat` service is configured", body = ErrorBody),
+        (status = 415, body = ErrorBody)))]
+async fn chat_sync(
+    State(api): State<ChatApi>,
+    request: Request,
+) -> Result<Json<JsonValue>, ApiError> {
+    let user = gms_user(&request);
+    let fields = fields(request).await?;
+    Ok(Json(api.desk.open_sync(&fields, user.as_deref()).await?))
+}
+
+fn gms_user(request: &Request) -> Option<String> {
+    request
+        .headers()
+        .get("gms_user")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_string)
 }
 
 fn position(fields: &[(String, String)]) -> Result<Option<i64>, ApiError> {
@@ -423,20 +335,19 @@ async fn poke(
     request: Request,
 ) -> Result<Json<JsonValue>, ApiError> {
     let fields = fields(request).await?;
-    api.chats.meta(&id).await?;
-    let record = api.services.core().load(&id).await?;
-    let config = api.config.get();
-    let message = field(&fields, "poke_message")
-        .filter(|message| !message.is_empty())
-        .or_else(|| crate::chat::poke::default_message(&config, &record.service))
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "no `poke_message`, and the service has no `default_poke_message`",
-            )
-        })?
-        .to_string();
-    let report = crate::chat::poke::poke(&api.notify, &id, &message)
-        .await
-        .map_err(|error| ApiError::bad_request(error.to_string()))?;
-    Ok(Json(report))
+    Ok(Json(
+        api.desk.poke(&id, field(&fields, "poke_message")).await?,
+    ))
+}
+
+impl From<desk::Error> for ApiError {
+    fn from(error: desk::Error) -> ApiError {
+        match error {
+            desk::Error::BadParameter(message) | desk::Error::Notify(message) => {
+                ApiError::bad_request(message)
+            }
+            desk::Error::Chat(error) => error.into(),
+            desk::Error::Service(error) => error.into(),
+        }
+    }
 }

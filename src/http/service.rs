@@ -81,14 +81,30 @@ pub async fn create(
     Ok(Json(state.services.create(&name, params, data).await?))
 }
 
-/// Reads a live service.
+/// Reads a live service; given the name of a configured service instead of an id, creates an instance of it
+/// from the query string, as a bodiless `POST` would (deployed chat clients create their service this way).
 #[utoipa::path(get, path = "/genesys/1/service/{id}", tag = "service",
-    params(("id" = String, Path, description = "Service id (`_id`)")),
+    params(("id" = String, Path, description = "Service id (`_id`), or a configured service name to create an instance")),
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
 pub async fn query(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(query): Query<Vec<(String, String)>>,
 ) -> Result<Json<Reply>, ApiError> {
+    if state.config.get().service(&id).is_some() {
+        // Ids are random: a configured name is never one.
+        let mut params = BTreeMap::new();
+        let mut data = DataSet::default();
+        for (key, value) in query {
+            if key.starts_with('_') {
+                params.insert(key, value);
+            } else {
+                data.entries
+                    .insert(key, crate::storage::Value::text(&value));
+            }
+        }
+        return Ok(Json(state.services.create(&id, params, data).await?));
+    }
     Ok(Json(state.services.query(&id).await?))
 }
 

@@ -564,3 +564,39 @@ async fn the_agent_page_in_chromium_answers_a_customer() {
     std::fs::create_dir_all(&artifacts).unwrap();
     std::fs::write(artifacts.join("agent-page.png"), png).unwrap();
 }
+
+#[tokio::test]
+async fn chat_sync_and_a_bodiless_get_create_a_chat_service() {
+    let server = TestServer::sample().await;
+    let (status, reply) = server
+        .post_form(
+            "/genesys/1/service/chat-sync",
+            &[("userDisplayName", "Ann"), ("_verbose", "true")],
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let id = reply["_id"].as_str().unwrap().to_string();
+    assert_eq!(reply["chatIxnState"], "CONNECTED");
+    assert_eq!(
+        reply["_chatIxnAPI-CREATE-URL"],
+        format!("/genesys/1/service/{id}/ixn/chat")
+    );
+    assert!(reply["_chatIxnAPI_SEND_URL"].is_string(), "{reply}");
+    let (status, _) = server
+        .post_form(
+            &format!("/genesys/1/service/{id}/ixn/chat/send"),
+            &[("message", "hi")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    // A client that creates its service with a bodiless GET.
+    let (status, created) = server.get("/genesys/1/service/request-chat").await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["_id"].as_str().unwrap().to_string();
+    let (status, record) = server.get(&format!("/genesys/1/service/{id}")).await;
+    assert_eq!(
+        (status, record["_service"].as_str()),
+        (200, Some("request-chat")),
+        "{record}"
+    );
+}
