@@ -458,9 +458,10 @@ impl Chats {
             None => self.entries(service).await?,
         };
         let next = entries.len() as u64 + 1;
+        let read = self.read_position(service).await?;
         let from = match position {
             None => {
-                let from = self.read_position(service).await?.min(next);
+                let from = read.min(next);
                 // An ended chat whose end the app has been shown has nothing more to say.
                 if from == next && transcript::state_of(&entries) == ChatState::Disconnected {
                     return Err(Error::Ended(service.to_string()));
@@ -472,7 +473,10 @@ impl Chats {
             }
             Some(given) => (given as u64).max(1),
         };
-        self.mark_read(&meta, next).await?;
+        // A poll that finds nothing new writes nothing.
+        if read != next {
+            self.mark_read(&meta, next).await?;
+        }
         Ok(self.view(meta, entries, from))
     }
 
