@@ -339,11 +339,6 @@ impl Ors {
         self.shared.live.load(Ordering::SeqCst)
     }
 
-    /// The clock sessions run on.
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.shared.clock
-    }
-
     /// Wakes every worker to fire what has come due: for tests that move a manual clock by hand (the system clock
     /// needs no wake-up, workers sleep until their next deadline).
     pub fn tick(&self) {
