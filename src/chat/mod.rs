@@ -242,7 +242,8 @@ fn corrupt(what: &str, error: impl std::fmt::Display) -> Error {
 
 /// Told of every entry a chat gets (the CometD mode, [`comet`]).
 pub trait ChatListener: Send + Sync + std::fmt::Debug {
-    /// `entry` was added to the chat `meta` at `position`; `state` is the chat's state after it.
+    /// `entry` was added to the chat `meta` (one with a CometD user) at `position`; `state` is the chat's state
+    /// after it.
     fn added(&self, meta: &ChatMeta, position: u64, entry: &Entry, state: ChatState);
 }
 
@@ -305,7 +306,17 @@ impl Chats {
 
     /// Appends `entry` at the first free position (see the module doc); returns the transcript after it.
     async fn append(&self, meta: &ChatMeta, entry: Entry) -> Result<Vec<Entry>> {
-        let mut entries = self.entries(&meta.service).await?;
+        let entries = self.entries(&meta.service).await?;
+        self.append_to(meta, entries, entry).await
+    }
+
+    /// As [`Chats::append`], given the transcript as the caller has just read it.
+    async fn append_to(
+        &self,
+        meta: &ChatMeta,
+        mut entries: Vec<Entry>,
+        entry: Entry,
+    ) -> Result<Vec<Entry>> {
         if transcript::state_of(&entries) == ChatState::Disconnected {
             return Err(Error::Ended(meta.service.clone()));
         }
@@ -333,7 +344,10 @@ impl Chats {
         } else {
             self.entries(&meta.service).await?
         };
-        if let Some(listener) = self.listener.get() {
+        // Only chats in the CometD mode are delivered: the others need no state worked out here.
+        if meta.comet_user.is_some()
+            && let Some(listener) = self.listener.get()
+        {
             listener.added(meta, n, &entry, transcript::state_of(&entries));
         }
         Ok(entries)
@@ -577,7 +591,7 @@ impl Chats {
             .map_or_else(|| agent.to_string(), |entry| entry.nickname.clone());
         let mut entry = self.entry(event, &nickname, text, PartyType::Agent);
         entry.agent = Some(agent.to_string());
-        let entries = self.append(&meta, entry).await?;
+        let entries = self.append_to(&meta, entries, entry).await?;
         if event == EventType::Left {
             self.store.delete(&agent_key(agent, service)).await?;
         }

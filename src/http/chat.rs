@@ -17,8 +17,10 @@ use axum::routing::{get, post};
 use serde_json::Value as JsonValue;
 
 use super::error::{ApiError, ErrorBody};
+use super::extract::parameters;
 use crate::chat::Chats;
-use crate::chat::desk::{self, ChatDesk};
+use crate::chat::desk::{self, ChatDesk, field};
+use crate::scxml::Value as ScxmlValue;
 
 /// The most bytes a chat request body may have.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -110,6 +112,12 @@ async fn fields(request: Request) -> Result<Vec<(String, String)>, ApiError> {
         }
         return Ok(fields);
     }
+    if !(media.is_empty() || media == crate::media::FORM || media == crate::media::JSON) {
+        return Err(ApiError::unsupported_media_type(format!(
+            "the body must be a form, multipart/form-data or a JSON object, not {media}"
+        )));
+    }
+    let headers = request.headers().clone();
     let body = axum::body::to_bytes(request.into_body(), BODY_LIMIT)
         .await
         .map_err(|_| {
@@ -117,38 +125,16 @@ async fn fields(request: Request) -> Result<Vec<(String, String)>, ApiError> {
                 "the request body is larger than {BODY_LIMIT} bytes"
             ))
         })?;
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(fields);
-    }
-    if media == crate::media::JSON {
-        let json: JsonValue = serde_json::from_slice(&body).map_err(|error| {
-            ApiError::bad_request(format!("the JSON body is not valid: {error}"))
-        })?;
-        let JsonValue::Object(map) = json else {
-            return Err(ApiError::bad_request("the JSON body must be an object"));
+    // The query string is already in `fields`; the body reads as every form or JSON body of the API does.
+    let body_fields = parameters(Vec::new(), &headers, &body)?;
+    fields.extend(body_fields.into_iter().map(|(name, value)| {
+        let text = match value {
+            ScxmlValue::String(text) => text.to_string(),
+            other => other.to_json().to_string(),
         };
-        fields.extend(map.into_iter().map(|(name, value)| {
-            let text = match value {
-                JsonValue::String(text) => text,
-                other => other.to_string(),
-            };
-            (name, text)
-        }));
-    } else if media == crate::media::FORM || media.is_empty() {
-        fields.extend(form_urlencoded::parse(&body).into_owned());
-    } else {
-        return Err(ApiError::unsupported_media_type(format!(
-            "the body must be a form, multipart/form-data or a JSON object, not {media}"
-        )));
-    }
+        (name, text)
+    }));
     Ok(fields)
-}
-
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields
-        .iter()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.as_str())
 }
 
 /// Creates the chat of service instance `id` (any live service: `request-chat` or an `ors` service).
