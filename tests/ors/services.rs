@@ -4,7 +4,7 @@
 //! with the service's record when the clock jumps), and a broken `service` document. The release when a sample
 //! flow ends by cancel or TTL is in `tests/flows/release.rs`.
 
-use crate::sample_flows::{PATIENCE, POOL, STEP, in_use};
+use crate::sample_flows::{PATIENCE, POOL, STEP, ended, in_use};
 use crate::server::{SAMPLE, TestServer, assert_error};
 
 /// Takes `gms.start` and never answers it.
@@ -140,17 +140,7 @@ async fn requests_after_the_flow_ended_are_404_and_the_ttl_ends_the_session() {
     // A second instance is ended by its TTL (one second).
     let (_, reply) = server.post_form("/genesys/1/service/answering", &[]).await;
     let id = reply["_id"].as_str().unwrap().to_string();
-    let mut gone = false;
-    for _ in 0..300 {
-        let (status, _) = server
-            .post_internal(&format!("/scxml/session/{id}/query"), &[])
-            .await;
-        if status == 404 {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let gone = ended(&server, &id).await;
     assert!(gone, "the session outlived its TTL");
 }
 
@@ -178,17 +168,7 @@ async fn the_session_ttl_and_the_service_expiry_run_on_one_clock() {
     assert_eq!(status, 200);
     // Past the TTL, without waiting ten minutes: the session ends on the same clock as the record.
     server.advance(std::time::Duration::from_secs(61));
-    let mut gone = false;
-    for _ in 0..300 {
-        let (status, _) = server
-            .post_internal(&format!("/scxml/session/{id}/query"), &[])
-            .await;
-        if status == 404 {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let gone = ended(&server, &id).await;
     assert!(gone, "the session outlived its TTL on the server's clock");
     assert_error(
         &server.get(&format!("/genesys/1/service/{id}")).await,
