@@ -151,6 +151,7 @@ fn main() {
         let sample = include_str!("../samples/gms.ini");
         let raw = RawConfig::parse(Path::new("bench.ini"), sample).expect("options");
         let app = App::build(AppOptions {
+            overrides: Default::default(),
             store: Default::default(),
             config: GmsConfig::from_raw(raw).expect("typed options"),
             config_path: None,

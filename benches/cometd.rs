@@ -31,7 +31,7 @@ async fn serve() {
     };
     let server = gms::cometd::Server::new(settings);
     let trigger = server.clone();
-    let router = gms::http::cometd::router(server.clone()).route(
+    let router = gms::http::cometd::router(server.clone(), "01").route(
         "/bench/publish",
         axum::routing::post(move || {
             let server = trigger.clone();

@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::clock::Clock;
+use crate::cluster::Cluster;
 use crate::cometd;
 use crate::config::{ConfigHandle, GmsConfig};
 use crate::http;
@@ -44,6 +45,8 @@ pub struct AppOptions {
     pub clock: Arc<dyn Clock>,
     /// How the embedded store syncs and checkpoints.
     pub store: crate::store::embedded::Options,
+    /// Command-line options that win over the option file (`--node-id`).
+    pub overrides: crate::config::Overrides,
 }
 
 /// Why the application could not start.
@@ -55,6 +58,9 @@ pub enum Error {
     /// A listener failed.
     #[error("listener failed: {0}")]
     Io(#[from] std::io::Error),
+    /// The node could not join the nodes of its store.
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::Error),
 }
 
 /// The listeners [`App::serve_all`] serves, bound by the caller (so the caller chooses addresses and ports).
@@ -81,6 +87,8 @@ pub struct App {
     pub ors: OrsParts,
     /// The chats and the routes they are served on.
     pub chat: crate::http::chat::ChatApi,
+    /// This node among the nodes of its store.
+    pub cluster: Arc<Cluster>,
 }
 
 /// What the ORS layer adds to the application.
@@ -102,7 +110,11 @@ impl App {
             .as_deref()
             .and_then(std::path::Path::parent)
             .map(std::path::Path::to_path_buf);
-        let config = Arc::new(ConfigHandle::new(options.config, options.config_path));
+        let config = Arc::new(ConfigHandle::with_overrides(
+            options.config,
+            options.config_path,
+            options.overrides,
+        ));
         let timed = Timed::new(Embedded::open_with(
             &options.data_dir,
             options.clock.clone(),
@@ -127,11 +139,22 @@ impl App {
             in_process.clone(),
             options.clock.clone(),
         );
+        let cluster = {
+            let server = &config.get().server;
+            Cluster::new(
+                store.clone(),
+                options.clock.clone(),
+                crate::cluster::Settings::default(),
+                &format!("{:02}", server.node_id),
+                &server.route(),
+            )
+        };
         let kind = Arc::new(FlowService::new(
             config.clone(),
             node.ors.clone(),
             node.ors_client.clone(),
             node.section.url.clone(),
+            cluster.clone(),
         ));
         registry.register("ors", kind.clone());
         let registry = Arc::new(registry);
@@ -181,6 +204,7 @@ impl App {
         crate::chat::comet::ChatComet::install(cometd.clone(), &chat.chats);
 
         Ok(App {
+            cluster,
             chat,
             notify,
             cometd,
@@ -192,6 +216,7 @@ impl App {
                 resources,
                 clock: options.clock,
                 metrics,
+                status: Arc::new(crate::http::node::NodeStatus::default()),
             }),
             ors: OrsParts {
                 node,
@@ -205,7 +230,10 @@ impl App {
     /// `.public(router)` for the "Allow" list, `.internal(router)` for internal-only routes.
     pub fn listeners(&self) -> Listeners {
         let listeners = Routers::new(self.state.clone())
-            .public(crate::http::cometd::router(self.cometd.clone()))
+            .public(crate::http::cometd::router(
+                self.cometd.clone(),
+                &self.state.config.get().server.route(),
+            ))
             .public(crate::http::notification::public_router(
                 self.notify.clone(),
             ))
@@ -282,6 +310,11 @@ impl App {
             ors,
         } = bound;
         let listeners = self.listeners();
+        let config = self.state.config.get();
+        let internal_url = match &config.server.internal_url {
+            Some(url) => url.clone(),
+            None => format!("http://{}", internal.local_addr()?),
+        };
         if let Ok(address) = internal.local_addr() {
             // Flows receive BasicHTTP events on the internal listener's `/scxml/basichttp/{id}`.
             self.ors
@@ -289,6 +322,15 @@ impl App {
                 .ors
                 .set_basichttp_base(format!("http://{address}"));
         }
+        self.cluster
+            .join(&internal_url, &self.ors.node.ors_client)
+            .await?;
+        tracing::info!(node = %self.cluster.id(), url = %internal_url, "node registered in the store");
+        // Sessions this node id ran before a restart died with that process: end their instances before serving.
+        self.ors
+            .kind
+            .sweep_dead_nodes(self.state.services.core(), true)
+            .await;
         let sweeper = self.cometd.spawn_sweeper();
         // Relays comet deliveries between nodes that share a store; one node needs no relay to work.
         if let Err(error) = self
@@ -298,9 +340,25 @@ impl App {
         {
             tracing::warn!("comet relay between nodes not started: {error}");
         }
+        // `stop` ends the listeners once the drain is over; `left` once the node has left the store.
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        let status = self.state.status.clone();
+        let cometd = self.cometd.clone();
+        let drain_config = self.state.config.clone();
         tokio::spawn(async move {
-            shutdown.await;
+            tokio::select! {
+                _ = shutdown => {}
+                _ = status.offline() => {}
+            }
+            status.go_offline();
+            let drain = drain_config.get().server.drain_timeout;
+            let dropped = cometd.close();
+            tracing::info!(
+                drain_secs = drain.as_secs(),
+                cometd_clients = dropped,
+                "node OFFLINE: draining before it stops"
+            );
+            tokio::time::sleep(drain).await;
             let _ = stop.send(true);
         });
         let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
@@ -312,6 +370,23 @@ impl App {
                 .clone()
                 .watch(CONFIG_POLL, until_stopped(stopped.clone())),
         );
+        let heartbeat = tokio::spawn(
+            self.cluster
+                .clone()
+                .heartbeat(until_stopped(stopped.clone())),
+        );
+        let (flow, registry) = (self.ors.kind.clone(), self.state.services.clone());
+        let sweep_stop = until_stopped(stopped.clone());
+        tokio::spawn(async move {
+            tokio::pin!(sweep_stop);
+            let mut ticks = tokio::time::interval(crate::cluster::Settings::default().ttl);
+            loop {
+                tokio::select! {
+                    _ = &mut sweep_stop => return,
+                    _ = ticks.tick() => flow.sweep_dead_nodes(registry.core(), false).await,
+                }
+            }
+        });
         let resources = self.state.resources.clone();
         let mut changes = self.state.config.subscribe();
         changes.borrow_and_update();
@@ -345,6 +420,7 @@ impl App {
             .with_graceful_shutdown(until_stopped(stopped));
         let (public, internal) = tokio::join!(public.into_future(), internal.into_future());
         sweeper.abort();
+        let _ = heartbeat.await;
         public?;
         internal?;
         Ok(())

@@ -22,6 +22,7 @@ pub mod app;
 pub mod chat;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod cometd;
 pub mod config;
 pub mod contact_center;

@@ -259,6 +259,7 @@ pub fn run(args: RunArgs, script: Option<Script>) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let code = runtime.block_on(async {
         let app = App::build(AppOptions {
+            overrides: Default::default(),
             store: Default::default(),
             config,
             config_path,
@@ -292,6 +293,7 @@ pub fn run(args: RunArgs, script: Option<Script>) -> anyhow::Result<ExitCode> {
             access: None,
             created_ms: now,
             expires_ms: now + ttl.as_millis() as u64,
+            node: None,
         };
         app.state
             .services

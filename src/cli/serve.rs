@@ -60,6 +60,10 @@ pub struct ServeArgs {
     /// loss may lose the last second) or `commit` (every acknowledged write survives power loss).
     #[arg(long, value_enum, default_value_t = StoreSync::Periodic)]
     pub store_sync: StoreSync,
+    /// This node's two-digit id (overrides server/node_id): embedded in access codes, and unique among the
+    /// live nodes of one store.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=99))]
+    pub node_id: Option<u8>,
     /// Write logs as JSON lines.
     #[arg(long)]
     pub log_json: bool,
@@ -93,6 +97,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             config_path: path.clone(),
             data_dir: args.data_dir.clone(),
             clock: Arc::new(SystemClock),
+            overrides: crate::config::Overrides {
+                node_id: args.node_id,
+            },
         })
         .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
         let public = tokio::net::TcpListener::bind(public_addr)
@@ -126,7 +133,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
         app.serve_all(Bound { public, internal, ors }, shutdown_signal())
             .await
-            .context("server failed")?;
+            .context("gms stopped")?;
         Ok(ExitCode::SUCCESS)
     })
 }

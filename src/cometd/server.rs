@@ -53,6 +53,7 @@ pub struct Server {
     settings: Settings,
     registry: Mutex<Registry>,
     listener: std::sync::OnceLock<Arc<dyn SessionListener>>,
+    closing: std::sync::atomic::AtomicBool,
 }
 
 /// Told of what a user's clients do, for services that keep state per user (chat resumes after
@@ -80,6 +81,7 @@ impl Server {
             settings,
             registry: Mutex::new(Registry::default()),
             listener: std::sync::OnceLock::new(),
+            closing: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -152,6 +154,15 @@ impl Server {
     }
 
     fn handshake(&self, request: &Message, user: Option<String>, transport: Transport) -> Message {
+        if self.closing.load(std::sync::atomic::Ordering::Relaxed) {
+            // The client retries its handshake, which a load balancer sends to a node that stays.
+            let mut reply = Message::failure(request, 503, "This node is going offline");
+            reply.advice = Some(Advice::reconnect(
+                "handshake",
+                self.settings.interval.as_millis().max(1000) as u64,
+            ));
+            return reply;
+        }
         let client_id = new_client_id();
         let user = request.ext_user().or(user);
         let session = Arc::new(ClientSession::new(
@@ -398,6 +409,16 @@ impl Server {
     /// Drops a client as if it had expired: its held connect returns and tells it to handshake again.
     pub fn drop_client(&self, client_id: &str) -> bool {
         self.remove(client_id, EndReason::Dropped)
+    }
+
+    /// The node is stopping: every client is dropped (a held connect returns at once and tells its client to
+    /// handshake again, which reaches another node through a load balancer) and new handshakes are refused with
+    /// advice to retry. Returns how many clients were dropped.
+    pub fn close(&self) -> usize {
+        self.closing
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let ids: Vec<String> = self.registry().sessions.keys().cloned().collect();
+        ids.iter().filter(|id| self.drop_client(id)).count()
     }
 
     /// Drops every client of `user`; returns how many.

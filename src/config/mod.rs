@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 pub use gms::GmsSection;
 pub use raw::{Location, RawConfig, RawOption, RawSection};
-pub use reload::ConfigHandle;
+pub use reload::{ConfigHandle, Overrides};
 pub use resources::{AllocationStrategy, DuplicateResource, ResourceGroup, ResourcesSection};
 pub use server::ServerSection;
 pub use service::ServiceConfig;

@@ -23,17 +23,44 @@ pub struct ConfigHandle {
     current: ArcSwap<GmsConfig>,
     path: Option<PathBuf>,
     changes: watch::Sender<Arc<GmsConfig>>,
+    overrides: Overrides,
+}
+
+/// Options given on the command line, which win over the option file at every reload.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `--node-id`: replaces `server/node_id`.
+    pub node_id: Option<u8>,
+}
+
+impl Overrides {
+    fn apply(&self, mut config: GmsConfig) -> GmsConfig {
+        if let Some(node_id) = self.node_id {
+            config.server.node_id = node_id;
+        }
+        config
+    }
 }
 
 impl ConfigHandle {
     /// Wraps `config`, read from `path` (`None`: nothing to reload from).
     pub fn new(config: GmsConfig, path: Option<PathBuf>) -> ConfigHandle {
-        let config = Arc::new(config);
+        ConfigHandle::with_overrides(config, path, Overrides::default())
+    }
+
+    /// Wraps `config` as [`ConfigHandle::new`] does, with `overrides` applied to it and to every reload.
+    pub fn with_overrides(
+        config: GmsConfig,
+        path: Option<PathBuf>,
+        overrides: Overrides,
+    ) -> ConfigHandle {
+        let config = Arc::new(overrides.apply(config));
         let (changes, _) = watch::channel(config.clone());
         ConfigHandle {
             current: ArcSwap::new(config),
             path,
             changes,
+            overrides,
         }
     }
 
@@ -54,7 +81,7 @@ impl ConfigHandle {
 
     /// Swaps in `config` (used by reload, and by tests that build a configuration in memory).
     pub fn replace(&self, config: GmsConfig) {
-        let config = Arc::new(config);
+        let config = Arc::new(self.overrides.apply(config));
         self.current.store(config.clone());
         self.changes.send_replace(config);
     }

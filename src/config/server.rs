@@ -21,6 +21,24 @@ pub struct ServerSection {
     pub app_name: String,
     /// `external_url_base` (optional): the URL apps use to reach this node through the gateway.
     pub external_url_base: Option<String>,
+    /// `route` (default: the node id, two digits): this node's worker name for a load balancer's sticky sessions,
+    /// sent as the suffix of the `JSESSIONID` cookie (`<session>.<route>`), as Jetty's `WorkerName` is.
+    pub route: Option<String>,
+    /// `internal_url` (default: `http://` + the bound address of the internal listener): where the other nodes
+    /// reach this node's internal listener, when that is not the address it binds to.
+    pub internal_url: Option<String>,
+    /// `drain_timeout` (seconds, default 5): how long a stopping node answers the Node API with 503 `OFFLINE`
+    /// before it stops taking requests, so a load balancer's health check sends traffic elsewhere first.
+    pub drain_timeout: std::time::Duration,
+}
+
+impl ServerSection {
+    /// The route of this node's sticky sessions (`route`, default the two-digit node id).
+    pub fn route(&self) -> String {
+        self.route
+            .clone()
+            .unwrap_or_else(|| format!("{:02}", self.node_id))
+    }
 }
 
 impl ServerSection {
@@ -38,6 +56,9 @@ impl ServerSection {
             http_settings_port: 8081,
             app_name: "gsg_web".into(),
             external_url_base: None,
+            route: None,
+            internal_url: None,
+            drain_timeout: std::time::Duration::from_secs(5),
         };
         let Some(section) = section else {
             errors.push(Diagnostic {
@@ -73,6 +94,25 @@ impl ServerSection {
         server.date_format = text("dateFormat");
         server.web_host = text("web_host");
         server.external_url_base = text("external_url_base");
+        server.route = text("route");
+        if let Some(route) = &server.route
+            && !route
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            && let Some(option) = section.get("route")
+        {
+            errors.push(Diagnostic::at(
+                option,
+                format!("option `route` must be letters, digits, `-` or `_`, found `{route}`"),
+            ));
+        }
+        server.internal_url = text("internal_url").map(|url| url.trim_end_matches('/').to_string());
+        if let Some(option) = section.get("drain_timeout") {
+            match value::integer::<u32>(option, 0, 3600) {
+                Ok(seconds) => server.drain_timeout = std::time::Duration::from_secs(seconds.into()),
+                Err(diagnostic) => errors.push(diagnostic),
+            }
+        }
         if let Some(app_name) = text("app_name") {
             server.app_name = app_name;
         }

@@ -1,5 +1,11 @@
 //! Axum glue for `/genesys/cometd`: long-polling POSTs and the WebSocket transport, both handing batches to
 //! `cometd::Server`. The protocol itself lives in `crate::cometd`.
+//!
+//! A CometD client lives on one node (its client id is known there only), so behind a load balancer it must keep
+//! reaching that node: as Jetty does for GMS, a successful handshake (and a WebSocket upgrade) sets the cookie
+//! `JSESSIONID=<id>.<route>`, `route` being this node's `server/route`, which Apache's
+//! `stickysession=JSESSIONID` with `BalancerMember ... route=<route>` follows. When the node goes away the
+//! balancer sends the client elsewhere, where its client id is unknown: it is told to handshake again (402).
 
 use std::sync::Arc;
 
@@ -19,14 +25,32 @@ use crate::cometd::{Message, Server, Transport, message};
 /// The header GMS clients name their user with on every transport request.
 pub const GMS_USER_HEADER: &str = "gms_user";
 
+/// What the CometD routes need: the Bayeux server and this node's sticky-session route.
+#[derive(Debug, Clone)]
+struct Cometd {
+    server: Arc<Server>,
+    route: Arc<str>,
+}
+
+impl Cometd {
+    fn session_cookie(&self, id: &str) -> header::HeaderValue {
+        let cookie = format!("JSESSIONID={id}.{}; Path=/; HttpOnly", self.route);
+        header::HeaderValue::from_str(&cookie)
+            .unwrap_or_else(|_| header::HeaderValue::from_static("JSESSIONID=x; Path=/"))
+    }
+}
+
 /// Routes for `/genesys/cometd` (and `/genesys/cometd/<message type>`, which clients append by default), with
-/// the server already applied as state. Belongs on the public listener.
-pub fn router(server: Arc<Server>) -> Router {
+/// the server already applied as state; handshakes set `JSESSIONID=<id>.<route>`. Belongs on the public listener.
+pub fn router(server: Arc<Server>, route: &str) -> Router {
     Router::new()
         .route("/genesys/cometd", post(long_poll).get(websocket))
         .route("/genesys/cometd/", post(long_poll).get(websocket))
         .route("/genesys/cometd/{*kind}", post(long_poll).get(websocket))
-        .with_state(server)
+        .with_state(Cometd {
+            server,
+            route: route.into(),
+        })
 }
 
 /// The description of the CometD endpoint, for `Routers::describe`.
@@ -78,15 +102,25 @@ fn json_reply(replies: &[Message]) -> Response {
     request_body(content = Object, content_type = "application/json", description = "A Bayeux message or an array of them (handshake, connect, subscribe, unsubscribe, publish, disconnect)"),
     responses((status = 200, description = "The array of Bayeux replies", body = [Object]),
         (status = 400, description = "Not a Bayeux message batch", body = super::error::ErrorBody)))]
-async fn long_poll(State(server): State<Arc<Server>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn long_poll(State(cometd): State<Cometd>, headers: HeaderMap, body: Bytes) -> Response {
     let batch = match message::parse_batch(&body) {
         Ok(batch) => batch,
         Err(error) => return bad_batch(error),
     };
-    let replies = server
+    let replies = cometd
+        .server
         .handle(batch, user_of(&headers), Transport::LongPolling)
         .await;
-    json_reply(&replies)
+    let mut response = json_reply(&replies);
+    let handshaken = replies.iter().find(|reply| {
+        reply.channel == "/meta/handshake" && reply.successful == Some(true)
+    });
+    if let Some(client_id) = handshaken.and_then(|reply| reply.client_id.as_deref()) {
+        response
+            .headers_mut()
+            .insert(header::SET_COOKIE, cometd.session_cookie(client_id));
+    }
+    response
 }
 
 /// WebSocket transport (subprotocol `cometd`): each text frame is a batch, answered on the same socket.
@@ -95,14 +129,21 @@ async fn long_poll(State(server): State<Arc<Server>>, headers: HeaderMap, body: 
     responses((status = 101, description = "Switching to the WebSocket transport"),
         (status = 400, description = "Not a WebSocket upgrade request", body = super::error::ErrorBody)))]
 async fn websocket(
-    State(server): State<Arc<Server>>,
+    State(cometd): State<Cometd>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let user = user_of(&headers);
-    upgrade
+    let server = cometd.server.clone();
+    let mut response = upgrade
         .protocols(["cometd"])
-        .on_upgrade(move |socket| run_socket(server, user, socket))
+        .on_upgrade(move |socket| run_socket(server, user, socket));
+    let bytes: [u8; 8] = rand::random();
+    let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, cometd.session_cookie(&id));
+    response
 }
 
 /// Reads frames and answers each batch on its own task, so a held connect never blocks a subscribe or publish

@@ -126,7 +126,7 @@ impl From<services::Error> for ApiError {
             E::MissingParameter(_) | E::InvalidParameter { .. } => {
                 ApiError::bad_request(error.to_string())
             }
-            E::NotFound(_) => ApiError::not_found(error.to_string()),
+            E::NotFound(_) | E::NodeGone { .. } => ApiError::not_found(error.to_string()),
             E::NoMatch(_) => ApiError::new(StatusCode::NOT_FOUND, "NoMatch", error.to_string()),
             E::Exhausted(_) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -24,6 +24,7 @@ use super::error::ErrorBody;
         super::service::request,
         super::node::node,
         super::node::status,
+        super::node::change_status,
         super::node::metrics,
     ),
     components(schemas(ErrorBody)),

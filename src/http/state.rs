@@ -30,6 +30,8 @@ pub struct Handles {
     pub clock: Arc<dyn Clock>,
     /// Request and store metrics.
     pub metrics: Arc<Metrics>,
+    /// ONLINE, or OFFLINE once the node is stopping.
+    pub status: Arc<super::node::NodeStatus>,
 }
 
 /// The state of the API routes: the node's [`Handles`], cheap to clone.

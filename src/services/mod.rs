@@ -66,6 +66,14 @@ pub enum Error {
     /// No live service has this id.
     #[error("no service with id `{0}` (it never existed or has expired)")]
     NotFound(String),
+    /// The instance ended with the node that ran its flow (killed, or stopped).
+    #[error("service `{id}` has ended: its flow ran on node {node}, which is gone")]
+    NodeGone {
+        /// The service id.
+        id: String,
+        /// The node that ran it.
+        node: String,
+    },
     /// match-interaction found nothing.
     #[error("no service matches access number `{0}` and the given phone number and code")]
     NoMatch(String),
@@ -280,6 +288,10 @@ pub struct ServiceRecord {
     pub created_ms: u64,
     /// When the service expires (ms since the epoch).
     pub expires_ms: u64,
+    /// The node whose in-process ORS runtime runs the instance's flow (`type=ors` on this `gms`); requests
+    /// landing on another node are forwarded there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 impl AccessInfo {
@@ -314,6 +326,7 @@ impl ServiceRecord {
             access: None,
             created_ms: now_ms,
             expires_ms: now_ms + ttl.as_millis() as u64,
+            node: None,
         }
     }
 

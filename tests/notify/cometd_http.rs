@@ -13,7 +13,7 @@ async fn start() -> (std::sync::Arc<Server>, String) {
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/genesys/cometd", listener.local_addr().unwrap());
-    let router = gms::http::cometd::router(server.clone());
+    let router = gms::http::cometd::router(server.clone(), "01");
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     (server, url)
 }

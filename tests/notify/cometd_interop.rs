@@ -20,7 +20,7 @@ async fn start_server() -> (Arc<Server>, String) {
     let server = Server::new(Settings::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let router = gms::http::cometd::router(server.clone());
+    let router = gms::http::cometd::router(server.clone(), "01");
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     (server, format!("http://{address}/genesys/cometd"))
 }

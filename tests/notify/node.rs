@@ -67,7 +67,7 @@ pub async fn start(sections: &[(&str, &[(&str, &str)])], http: HttpSettings) -> 
     );
     let public = serve(
         gms::http::notification::public_router(service.clone())
-            .merge(gms::http::cometd::router(cometd.clone())),
+            .merge(gms::http::cometd::router(cometd.clone(), "01")),
     )
     .await;
     let internal = serve(gms::http::notification::internal_router(service.clone())).await;

@@ -48,6 +48,7 @@ impl TestServer {
         let config = GmsConfig::load(&config_path).unwrap();
         let clock = ShiftedClock::new();
         let app = App::build(AppOptions {
+            overrides: Default::default(),
             store: Default::default(),
             config,
             config_path: Some(config_path.clone()),
