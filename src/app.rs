@@ -89,6 +89,8 @@ pub struct App {
     pub chat: crate::http::chat::ChatApi,
     /// This node among the nodes of its store.
     pub cluster: Arc<Cluster>,
+    /// The CometD mode of chats.
+    pub chat_comet: Arc<crate::chat::comet::ChatComet>,
 }
 
 /// What the ORS layer adds to the application.
@@ -201,9 +203,10 @@ impl App {
                 notify: notify.clone(),
             }),
         };
-        crate::chat::comet::ChatComet::install(cometd.clone(), &chat.chats);
+        let chat_comet = crate::chat::comet::ChatComet::install(cometd.clone(), &chat.chats);
 
         Ok(App {
+            chat_comet,
             cluster,
             chat,
             notify,
@@ -339,6 +342,9 @@ impl App {
             .await
         {
             tracing::warn!("comet relay between nodes not started: {error}");
+        }
+        if let Some(relay) = self.notify.comet_relay() {
+            self.chat_comet.set_relay(relay);
         }
         // `stop` ends the listeners once the drain is over; `left` once the node has left the store.
         let (stop, stopped) = tokio::sync::watch::channel(false);

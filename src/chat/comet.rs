@@ -4,7 +4,9 @@
 //! `/meta/disconnect` with `ext.transcriptPosition` gets, once it has handshaken again and subscribed to
 //! `/_genesys`, every entry from that position: nothing lost, nothing repeated.
 //!
-//! Deliveries reach the user's clients on this node ([`crate::cometd::Server::deliver_to_user`]).
+//! Deliveries reach the user's clients on this node ([`crate::cometd::Server::deliver_to_user`]); when the user
+//! has none here (behind a load balancer its client may be connected to another node), they go through the
+//! notification service's comet relay to the other nodes of the store.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -15,6 +17,7 @@ use serde_json::{Value, json};
 use crate::chat::transcript::{ChatState, Entry};
 use crate::chat::{ChatListener, ChatMeta, ChatView, Chats};
 use crate::cometd::{GENESYS_CHANNEL, Server, SessionListener};
+use crate::notify::deliver::comet::Relay;
 
 /// How long a resume position waits for the client's new handshake.
 const RESUME_TTL: Duration = Duration::from_secs(3600);
@@ -37,6 +40,7 @@ pub fn message(view: &ChatView) -> Value {
 pub struct ChatComet {
     cometd: Arc<Server>,
     chats: Weak<Chats>,
+    relay: std::sync::OnceLock<Arc<Relay>>,
 }
 
 impl ChatComet {
@@ -45,10 +49,31 @@ impl ChatComet {
         let comet = Arc::new(ChatComet {
             cometd: cometd.clone(),
             chats: Arc::downgrade(chats),
+            relay: std::sync::OnceLock::new(),
         });
         chats.set_listener(comet.clone());
         cometd.set_listener(comet.clone());
         comet
+    }
+
+    /// Sends deliveries for users with no client on this node through `relay` (set once).
+    pub fn set_relay(&self, relay: Arc<Relay>) {
+        let _ = self.relay.set(relay);
+    }
+
+    /// Delivers `data` to the user's clients here, or hands it to the other nodes.
+    fn deliver(&self, user: &str, data: Value) {
+        if self.cometd.deliver_to_user(user, GENESYS_CHANNEL, data.clone()) > 0 {
+            return;
+        }
+        if let Some(relay) = self.relay.get().cloned() {
+            let user = user.to_string();
+            tokio::spawn(async move {
+                if let Err(error) = relay.send(&user, data).await {
+                    tracing::warn!(%user, %error, "chat delivery not relayed to the other nodes");
+                }
+            });
+        }
     }
 }
 
@@ -64,8 +89,7 @@ impl ChatListener for ChatComet {
             next_position: position + 1,
             agents: Vec::new(),
         };
-        self.cometd
-            .deliver_to_user(user, GENESYS_CHANNEL, message(&view));
+        self.deliver(user, message(&view));
     }
 }
 

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::{chat, services, storage};
+use crate::{chat, services, storage, store};
 
 /// An error answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +75,22 @@ impl ApiError {
         )
     }
 
+    /// The answer to a failed store: 503 `StoreUnavailable` when the store does not answer (a Redis outage:
+    /// the client may retry, and nothing was done), 500 for corrupt data. The detail goes to the log only.
+    pub fn store(error: &store::Error) -> ApiError {
+        match error {
+            store::Error::Backend(_) | store::Error::Closed => {
+                tracing::warn!(%error, "store unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "StoreUnavailable",
+                    "the store does not answer, so the request was not carried out; try again shortly",
+                )
+            }
+            store::Error::Corrupt(_) => ApiError::internal(error),
+        }
+    }
+
     /// The kind used for a bare status code (routing errors and the like).
     pub fn kind_of(status: StatusCode) -> &'static str {
         match status.as_u16() {
@@ -108,7 +124,7 @@ impl From<storage::Error> for ApiError {
             E::NotFound(_) | E::KeyNotFound { .. } => ApiError::not_found(error.to_string()),
             E::InvalidKey(_) => ApiError::bad_request(error.to_string()),
             E::TooManyKeys { .. } => ApiError::too_large(error.to_string()),
-            E::Store(_) => ApiError::internal(error),
+            E::Store(error) => ApiError::store(&error),
         }
     }
 }
@@ -146,7 +162,7 @@ impl From<services::Error> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "RequestNotHandled", error.to_string())
             }
             E::Storage(error) => error.into(),
-            E::Store(error) => ApiError::internal(error),
+            E::Store(error) => ApiError::store(&error),
         }
     }
 }
@@ -162,7 +178,7 @@ impl From<chat::Error> for ApiError {
             }
             E::BadPosition { .. } => ApiError::bad_request(error.to_string()),
             E::TooLong { .. } => ApiError::too_large(error.to_string()),
-            E::Store(_) => ApiError::internal(error),
+            E::Store(error) => ApiError::store(&error),
         }
     }
 }

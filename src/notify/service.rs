@@ -195,6 +195,11 @@ impl Service {
         Ok(())
     }
 
+    /// The relay of comet deliveries between nodes, once [`Service::start_comet_relay`] has started it.
+    pub fn comet_relay(&self) -> Option<Arc<deliver::comet::Relay>> {
+        self.relay.get().cloned()
+    }
+
     /// The typed `push` configuration in force.
     pub fn config(&self) -> &PushConfig {
         &self.config

@@ -57,7 +57,8 @@ impl Relay {
         Ok(Arc::new(Relay { node, store }))
     }
 
-    async fn send(&self, user: &str, data: Value) -> Result<(), String> {
+    /// Hands `data` for the `/_genesys` clients of `user` to the other nodes.
+    pub async fn send(&self, user: &str, data: Value) -> Result<(), String> {
         let relayed = Relayed {
             origin: self.node.clone(),
             user: user.to_string(),
