@@ -87,7 +87,7 @@ impl ApiError {
                     "the store does not answer, so the request was not carried out; try again shortly",
                 )
             }
-            store::Error::Corrupt(_) => ApiError::internal(error),
+            store::Error::Corrupt(_) | store::Error::BadPrefix(_) => ApiError::internal(error),
         }
     }
 

@@ -71,7 +71,8 @@ impl std::fmt::Debug for Routers {
 }
 
 impl Routers {
-    /// The core routes: Storage and Service APIs on both listeners; node and metrics on the internal one.
+    /// The core routes: Storage and Service APIs on both listeners; node and metrics on the internal one, but for
+    /// the node's status, which a load balancer's health check reads on the public one too.
     pub fn new(state: AppState) -> Routers {
         let shared: Router = Router::new()
             .merge(storage::routes())
@@ -82,8 +83,10 @@ impl Routers {
         let internal = shared
             .clone()
             .merge(node::routes().with_state(state.clone()));
+        // A load balancer's health check reaches the public port only; the status says ONLINE or OFFLINE, no more.
+        let public = shared.merge(node::public_routes().with_state(state.clone()));
         Routers {
-            public: shared,
+            public,
             internal,
             ors: Router::new(),
             metrics: state.metrics.clone(),

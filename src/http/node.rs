@@ -33,6 +33,12 @@ pub fn routes() -> Router<AppState> {
         .route("/metrics", get(metrics))
 }
 
+/// The node status for the public listener (`GET /genesys/1/admin/node/status`), which is where a load
+/// balancer's health check (Apache `mod_proxy_hcheck`, `hcuri`) reaches a node.
+pub fn public_routes() -> Router<AppState> {
+    Router::new().route("/genesys/1/admin/node/status", get(status))
+}
+
 /// Whether this node takes traffic: ONLINE until it starts stopping, then OFFLINE for good.
 #[derive(Debug)]
 pub struct NodeStatus {

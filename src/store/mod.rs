@@ -15,6 +15,7 @@
 //!   entry, write both in one [`Store::write_batch`], and list the index with [`Store::scan_prefix`].
 
 pub mod embedded;
+pub mod redis;
 pub mod timed;
 
 use std::sync::Arc;
@@ -39,6 +40,9 @@ pub enum Error {
     /// The store was shut down.
     #[error("the store is closed")]
     Closed,
+    /// A prefix scan was asked with a prefix that does not end with `:` or holds fewer than two `:`.
+    #[error("`{0}` is no scan prefix: it must end with `:` and hold at least two `:`")]
+    BadPrefix(String),
 }
 
 /// Result of store operations.
@@ -137,7 +141,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Applies every op atomically (all or none) and durably, in order.
     async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<()>;
 
-    /// Live keys starting with `prefix`, in key order, at most `limit` of them, with their values.
+    /// Live keys directly under `prefix`, in key order, at most `limit` of them, with their values. `prefix` ends
+    /// with `:` and holds at least two `:` (`match:{number}:`), else [`Error::BadPrefix`]; a key is directly under
+    /// it when the rest after it has no `:` (so `p:q:a` is under `p:q:`, `p:q:a:b` is not).
     async fn scan_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<(String, Bytes)>>;
 
     /// Books the first of `candidates` that is free in `pool` for `holder` until `ttl` has passed, atomically:
@@ -179,7 +185,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Adds `delta` to the counter `key` (created at 0) and returns the new value.
     async fn incr(&self, key: &str, delta: i64) -> Result<i64>;
 
-    /// Publishes `payload` on `channel`; returns how many subscribers of this node received it.
+    /// Publishes `payload` on `channel`; returns how many subscribers received it, counted as the backend can:
+    /// each local subscriber (embedded), each subscribing connection, one per node (Redis); 0 when nobody listens.
     async fn publish(&self, channel: &str, payload: Bytes) -> Result<usize>;
 
     /// Subscribes to `channel`.

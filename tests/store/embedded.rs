@@ -7,7 +7,7 @@ use gms::clock::ManualClock;
 use gms::store::Embedded;
 use gms::store::embedded::{Options, SyncPolicy, key_count};
 
-fn make() -> (Embedded, ManualClock, tempfile::TempDir) {
+async fn make() -> (Embedded, ManualClock, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(1_700_000_000_000);
     let store = Embedded::open(dir.path(), Arc::new(clock.clone())).unwrap();
@@ -16,7 +16,7 @@ fn make() -> (Embedded, ManualClock, tempfile::TempDir) {
 
 crate::store_suite!(make);
 
-fn make_commit_synced() -> (Embedded, ManualClock, tempfile::TempDir) {
+async fn make_commit_synced() -> (Embedded, ManualClock, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(1_700_000_000_000);
     let options = Options {
@@ -187,29 +187,29 @@ async fn a_log_replayed_after_its_checkpoint_changes_nothing() {
 
 #[tokio::test]
 async fn reads_see_writes_before_during_and_after_a_checkpoint() {
-    let (store, clock, _dir) = make();
-    store.set("a:1", b("file"), None).await.unwrap();
-    store.set("a:2", b("file"), None).await.unwrap();
+    let (store, clock, _dir) = make().await;
+    store.set("a:x:1", b("file"), None).await.unwrap();
+    store.set("a:x:2", b("file"), None).await.unwrap();
     store.purge_expired().await.unwrap();
-    // Now "a:1" and "a:2" are in the file; newer states of them live in the memtable.
-    store.set("a:1", b("memory"), None).await.unwrap();
-    assert!(store.delete("a:2").await.unwrap());
-    store.set("a:3", b("memory"), None).await.unwrap();
-    let listed = store.scan_prefix("a:", 10).await.unwrap();
+    // Now "a:x:1" and "a:x:2" are in the file; newer states of them live in the memtable.
+    store.set("a:x:1", b("memory"), None).await.unwrap();
+    assert!(store.delete("a:x:2").await.unwrap());
+    store.set("a:x:3", b("memory"), None).await.unwrap();
+    let listed = store.scan_prefix("a:x:", 10).await.unwrap();
     assert_eq!(
         listed,
         vec![
-            ("a:1".to_string(), b("memory")),
-            ("a:3".to_string(), b("memory"))
+            ("a:x:1".to_string(), b("memory")),
+            ("a:x:3".to_string(), b("memory"))
         ]
     );
-    assert_eq!(store.scan_prefix("a:", 1).await.unwrap().len(), 1);
+    assert_eq!(store.scan_prefix("a:x:", 1).await.unwrap().len(), 1);
     assert_eq!(key_count(&store).unwrap(), 2);
     store.purge_expired().await.unwrap();
-    assert_eq!(store.scan_prefix("a:", 10).await.unwrap(), listed);
+    assert_eq!(store.scan_prefix("a:x:", 10).await.unwrap(), listed);
     assert_eq!(key_count(&store).unwrap(), 2);
     clock.advance(Duration::from_secs(1));
-    assert_eq!(store.get("a:1").await.unwrap(), Some(b("memory")));
+    assert_eq!(store.get("a:x:1").await.unwrap(), Some(b("memory")));
 }
 
 #[tokio::test]
@@ -248,7 +248,7 @@ async fn data_survives_reopening() {
 
 #[tokio::test]
 async fn expired_keys_are_purged_from_the_file() {
-    let (store, clock, _dir) = make();
+    let (store, clock, _dir) = make().await;
     store
         .set("short", b("v"), Some(Duration::from_secs(5)))
         .await

@@ -2,4 +2,8 @@
 
 mod suite;
 
+#[path = "../support/redis.rs"]
+mod redis_peer;
+
 mod embedded;
+mod redis;

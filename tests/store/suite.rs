@@ -2,7 +2,7 @@
 //! store driven by a `ManualClock`, and must pass every test here.
 
 /// Expands to one `#[tokio::test]` per store behaviour. `$make` is an expression of type
-/// `fn() -> (S, gms::clock::ManualClock, G)` where `S: Store` and `G` is kept alive for the test (a temp dir,
+/// `async fn() -> (S, gms::clock::ManualClock, G)` where `S: Store` and `G` is kept alive for the test (a temp dir,
 /// a server process).
 #[macro_export]
 macro_rules! store_suite {
@@ -18,7 +18,7 @@ macro_rules! store_suite {
 
         #[tokio::test]
         async fn set_get_delete() {
-            let (store, _clock, _guard) = $make();
+            let (store, _clock, _guard) = $make().await;
             assert_eq!(store.get("a").await.unwrap(), None);
             store.set("a", b("1"), None).await.unwrap();
             assert_eq!(store.get("a").await.unwrap(), Some(b("1")));
@@ -31,22 +31,22 @@ macro_rules! store_suite {
 
         #[tokio::test]
         async fn values_expire_after_their_ttl() {
-            let (store, clock, _guard) = $make();
+            let (store, clock, _guard) = $make().await;
             store
-                .set("t", b("x"), Some(Duration::from_secs(30)))
+                .set("t:t:t", b("x"), Some(Duration::from_secs(30)))
                 .await
                 .unwrap();
             clock.advance(Duration::from_secs(29));
-            assert_eq!(store.get("t").await.unwrap(), Some(b("x")));
+            assert_eq!(store.get("t:t:t").await.unwrap(), Some(b("x")));
             clock.advance(Duration::from_secs(2));
-            assert_eq!(store.get("t").await.unwrap(), None);
-            assert!(store.scan_prefix("t", 10).await.unwrap().is_empty());
-            assert!(!store.delete("t").await.unwrap());
+            assert_eq!(store.get("t:t:t").await.unwrap(), None);
+            assert!(store.scan_prefix("t:t:", 10).await.unwrap().is_empty());
+            assert!(!store.delete("t:t:t").await.unwrap());
         }
 
         #[tokio::test]
         async fn set_replaces_the_ttl() {
-            let (store, clock, _guard) = $make();
+            let (store, clock, _guard) = $make().await;
             store
                 .set("k", b("1"), Some(Duration::from_secs(5)))
                 .await
@@ -58,7 +58,7 @@ macro_rules! store_suite {
 
         #[tokio::test]
         async fn set_if_absent_only_sets_absent_or_expired_keys() {
-            let (store, clock, _guard) = $make();
+            let (store, clock, _guard) = $make().await;
             assert!(
                 store
                     .set_if_absent("c", b("1"), Some(Duration::from_secs(1)))
@@ -74,26 +74,45 @@ macro_rules! store_suite {
 
         #[tokio::test]
         async fn scan_prefix_lists_live_keys_in_order() {
-            let (store, clock, _guard) = $make();
-            store.set("p:b", b("2"), None).await.unwrap();
-            store.set("p:a", b("1"), None).await.unwrap();
+            let (store, clock, _guard) = $make().await;
+            store.set("p:q:b", b("2"), None).await.unwrap();
+            store.set("p:q:a", b("1"), None).await.unwrap();
             store
-                .set("p:c", b("3"), Some(Duration::from_secs(1)))
+                .set("p:q:c", b("3"), Some(Duration::from_secs(1)))
                 .await
                 .unwrap();
-            store.set("q:a", b("x"), None).await.unwrap();
+            store.set("q:q:a", b("x"), None).await.unwrap();
+            // Deeper keys are not directly under the prefix.
+            store.set("p:q:a:deeper", b("d"), None).await.unwrap();
             clock.advance(Duration::from_secs(2));
-            let found = store.scan_prefix("p:", 10).await.unwrap();
+            let found = store.scan_prefix("p:q:", 10).await.unwrap();
             assert_eq!(
                 found,
-                vec![("p:a".to_string(), b("1")), ("p:b".to_string(), b("2"))]
+                vec![("p:q:a".to_string(), b("1")), ("p:q:b".to_string(), b("2"))]
             );
-            assert_eq!(store.scan_prefix("p:", 1).await.unwrap().len(), 1);
+            assert_eq!(store.scan_prefix("p:q:", 1).await.unwrap().len(), 1);
+            // A deleted key leaves the listing.
+            assert!(store.delete("p:q:a").await.unwrap());
+            assert_eq!(store.scan_prefix("p:q:", 10).await.unwrap().len(), 1);
+        }
+
+        #[tokio::test]
+        async fn a_scan_prefix_ends_with_a_colon_and_holds_two() {
+            let (store, _clock, _guard) = $make().await;
+            for prefix in ["p:", "p:q", "", "pq"] {
+                assert!(
+                    matches!(
+                        store.scan_prefix(prefix, 10).await,
+                        Err(gms::store::Error::BadPrefix(_))
+                    ),
+                    "{prefix}"
+                );
+            }
         }
 
         #[tokio::test]
         async fn write_batch_applies_every_op() {
-            let (store, _clock, _guard) = $make();
+            let (store, _clock, _guard) = $make().await;
             store.set("gone", b("x"), None).await.unwrap();
             store
                 .write_batch(vec![
@@ -118,7 +137,7 @@ macro_rules! store_suite {
 
         #[tokio::test]
         async fn booking_hands_out_each_resource_once_until_released_or_expired() {
-            let (store, clock, _guard) = $make();
+            let (store, clock, _guard) = $make().await;
             let pool: gms::store::Candidates = vec!["r1".to_string(), "r2".to_string()].into();
             let ttl = Duration::from_secs(20);
             assert_eq!(
@@ -153,7 +172,7 @@ macro_rules! store_suite {
 
         #[tokio::test]
         async fn candidates_are_tried_from_their_start_and_wrap_around() {
-            let (store, _clock, _guard) = $make();
+            let (store, _clock, _guard) = $make().await;
             let list: std::sync::Arc<[String]> =
                 vec!["a".to_string(), "b".to_string(), "c".to_string()].into();
             let from_b = gms::store::Candidates::new(list.clone(), 4);
@@ -191,7 +210,7 @@ macro_rules! store_suite {
 
         #[tokio::test]
         async fn a_holder_keeps_one_resource_per_pool() {
-            let (store, _clock, _guard) = $make();
+            let (store, _clock, _guard) = $make().await;
             let pool: gms::store::Candidates = vec!["r1".to_string(), "r2".to_string()].into();
             let ttl = Duration::from_secs(20);
             assert_eq!(
@@ -221,7 +240,7 @@ macro_rules! store_suite {
 
         #[tokio::test]
         async fn book_then_writes_only_when_a_resource_was_booked() {
-            let (store, _clock, _guard) = $make();
+            let (store, _clock, _guard) = $make().await;
             let pool: gms::store::Candidates = vec!["r1".to_string()].into();
             let ttl = Duration::from_secs(20);
             let then = |holder: &'static str| -> gms::store::BookThen {
@@ -254,7 +273,7 @@ macro_rules! store_suite {
 
         #[tokio::test]
         async fn concurrent_bookings_of_the_last_resource_have_one_winner() {
-            let (store, _clock, _guard) = $make();
+            let (store, _clock, _guard) = $make().await;
             let store = std::sync::Arc::new(store);
             let pool: gms::store::Candidates = vec!["last".to_string()].into();
             let mut tasks = Vec::new();
@@ -279,7 +298,7 @@ macro_rules! store_suite {
 
         #[tokio::test]
         async fn counters_add_atomically() {
-            let (store, _clock, _guard) = $make();
+            let (store, _clock, _guard) = $make().await;
             let store = std::sync::Arc::new(store);
             let mut tasks = Vec::new();
             for _ in 0..20 {
@@ -296,12 +315,13 @@ macro_rules! store_suite {
 
         #[tokio::test]
         async fn publish_reaches_every_subscriber_of_the_channel() {
-            let (store, _clock, _guard) = $make();
+            let (store, _clock, _guard) = $make().await;
             assert_eq!(store.publish("c1", b("nobody")).await.unwrap(), 0);
             let mut first = store.subscribe("c1").await.unwrap();
             let mut second = store.subscribe("c1").await.unwrap();
             let mut other = store.subscribe("c2").await.unwrap();
-            assert_eq!(store.publish("c1", b("m1")).await.unwrap(), 2);
+            // Counted per subscriber or per subscribing node, as the backend can.
+            assert!(store.publish("c1", b("m1")).await.unwrap() >= 1);
             store.publish("c1", b("m2")).await.unwrap();
             store.publish("c2", b("o1")).await.unwrap();
             assert_eq!(first.recv().await, Some(b("m1")));
@@ -309,7 +329,8 @@ macro_rules! store_suite {
             assert_eq!(second.recv().await, Some(b("m1")));
             assert_eq!(other.recv().await, Some(b("o1")));
             drop(second);
-            assert_eq!(store.publish("c1", b("m3")).await.unwrap(), 1);
+            assert!(store.publish("c1", b("m3")).await.unwrap() >= 1);
+            assert_eq!(first.recv().await, Some(b("m3")));
         }
     };
 }

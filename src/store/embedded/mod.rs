@@ -828,6 +828,9 @@ impl Store for Embedded {
     }
 
     async fn scan_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<(String, Bytes)>> {
+        if !prefix.ends_with(':') || prefix.bytes().filter(|byte| *byte == b':').count() < 2 {
+            return Err(Error::BadPrefix(prefix.to_string()));
+        }
         let now = self.now();
         // The memtables first, then the file: a write that moves from one to the other in between is still seen.
         let memory = self.memtables().prefixed(Space::Kv, prefix);
@@ -854,6 +857,10 @@ impl Store for Embedded {
                 break;
             }
             let (key, record) = item?;
+            // Only the keys directly under the prefix, as every backend lists them.
+            if key[prefix.len()..].contains(':') {
+                continue;
+            }
             if let Some(payload) = live_payload(&record, now)? {
                 found.push((key, payload));
             }
