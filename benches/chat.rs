@@ -152,6 +152,7 @@ fn main() {
         let raw = RawConfig::parse(Path::new("bench.ini"), sample).expect("options");
         let app = App::build(AppOptions {
             overrides: Default::default(),
+            redis: None,
             store: Default::default(),
             config: GmsConfig::from_raw(raw).expect("typed options"),
             config_path: None,

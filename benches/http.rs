@@ -132,6 +132,7 @@ fn main() {
         let raw = RawConfig::parse(Path::new("bench.ini"), &options).expect("options");
         let app = App::build(AppOptions {
             overrides: Default::default(),
+            redis: None,
             store: Default::default(),
             config: GmsConfig::from_raw(raw).expect("typed options"),
             config_path: None,

@@ -60,6 +60,7 @@ async fn run(flows: usize, concurrency: usize, parked: usize) {
     let config = GmsConfig::load(&config_path).expect("options");
     let app = App::build(AppOptions {
             overrides: Default::default(),
+            redis: None,
         store: Default::default(),
         config,
         config_path: Some(config_path),

@@ -47,6 +47,9 @@ pub struct AppOptions {
     pub store: crate::store::embedded::Options,
     /// Command-line options that win over the option file (`--node-id`).
     pub overrides: crate::config::Overrides,
+    /// The store shared with other nodes, when one was opened (`--store redis://...`); `None`: the embedded store
+    /// in `data_dir`.
+    pub redis: Option<crate::store::redis::Redis>,
 }
 
 /// Why the application could not start.
@@ -117,13 +120,23 @@ impl App {
             options.config_path,
             options.overrides,
         ));
-        let timed = Timed::new(Embedded::open_with(
-            &options.data_dir,
-            options.clock.clone(),
-            options.store,
-        )?);
-        let metrics = Arc::new(Metrics::new(timed.latency()));
-        let store: Arc<dyn Store> = Arc::new(timed);
+        let (store, latency): (Arc<dyn Store>, _) = match options.redis {
+            Some(redis) => {
+                let timed = Timed::new(redis);
+                let latency = timed.latency();
+                (Arc::new(timed), latency)
+            }
+            None => {
+                let timed = Timed::new(Embedded::open_with(
+                    &options.data_dir,
+                    options.clock.clone(),
+                    options.store,
+                )?);
+                let latency = timed.latency();
+                (Arc::new(timed), latency)
+            }
+        };
+        let metrics = Arc::new(Metrics::new(latency));
         let storage = Arc::new(Storage::new(store.clone()));
         let resources = Arc::new(Resources::new(store.clone()));
         let core = Arc::new(ServiceCore {

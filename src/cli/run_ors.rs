@@ -260,6 +260,7 @@ pub fn run(args: RunArgs, script: Option<Script>) -> anyhow::Result<ExitCode> {
     let code = runtime.block_on(async {
         let app = App::build(AppOptions {
             overrides: Default::default(),
+            redis: None,
             store: Default::default(),
             config,
             config_path,

@@ -43,6 +43,11 @@ pub struct ServeArgs {
     /// Directory of the embedded store.
     #[arg(long, default_value = "data")]
     pub data_dir: PathBuf,
+    /// The store: `embedded` (the default, in --data-dir), `redis://HOST:PORT[/DB]` (one Redis server shared by
+    /// the nodes) or `redis+cluster://HOST:PORT,HOST:PORT,...` (a Redis Cluster, by seed nodes). Overrides
+    /// store/url in the option file.
+    #[arg(long)]
+    pub store: Option<String>,
     /// Address both listeners bind to.
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     pub bind: IpAddr,
@@ -86,8 +91,32 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         args.internal_port
             .unwrap_or(config.server.http_settings_port),
     );
+    let store_url = args
+        .store
+        .clone()
+        .or_else(|| config.raw().section("store").and_then(|section| section.value("url").map(str::to_string)))
+        .filter(|url| !url.trim().is_empty() && url.trim() != "embedded");
+    if let Some(url) = &store_url
+        && !crate::store::redis::is_redis_url(url)
+    {
+        anyhow::bail!(
+            "--store `{url}`: expected `embedded`, `redis://HOST:PORT[/DB]` or `redis+cluster://HOST:PORT,...`"
+        );
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        let clock: Arc<dyn crate::clock::Clock> = Arc::new(SystemClock);
+        let redis = match &store_url {
+            Some(url) => Some(
+                crate::store::redis::Redis::open(url, clock.clone(), Default::default())
+                    .await
+                    .with_context(|| format!("cannot open the store {url}"))?,
+            ),
+            None => None,
+        };
+        let store_name = store_url
+            .clone()
+            .unwrap_or_else(|| format!("embedded in {}", args.data_dir.display()));
         let app = App::build(AppOptions {
             store: crate::store::embedded::Options {
                 sync: args.store_sync.into(),
@@ -96,12 +125,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             config,
             config_path: path.clone(),
             data_dir: args.data_dir.clone(),
-            clock: Arc::new(SystemClock),
+            clock,
             overrides: crate::config::Overrides {
                 node_id: args.node_id,
             },
+            redis,
         })
-        .with_context(|| format!("cannot open the store in {}", args.data_dir.display()))?;
+        .with_context(|| format!("cannot open the store {store_name}"))?;
         let public = tokio::net::TcpListener::bind(public_addr)
             .await
             .with_context(|| format!("cannot listen on {public_addr} (public listener)"))?;
@@ -128,7 +158,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             internal = %internal.local_addr()?,
             ors = %ors_addr,
             config = %path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in sample".into()),
-            data_dir = %args.data_dir.display(),
+            store = %store_name,
             "gms listening"
         );
         app.serve_all(Bound { public, internal, ors }, shutdown_signal())

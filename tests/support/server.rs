@@ -49,6 +49,7 @@ impl TestServer {
         let clock = ShiftedClock::new();
         let app = App::build(AppOptions {
             overrides: Default::default(),
+            redis: None,
             store: Default::default(),
             config,
             config_path: Some(config_path.clone()),
@@ -179,6 +180,11 @@ impl Binary {
     /// Runs `gms serve --log-json` in the working directory `cwd`, with `config` (or the default options when
     /// `None`) and `data_dir`, on ports chosen by the system.
     pub fn start_in(config: Option<&Path>, data_dir: &Path, cwd: &Path) -> Binary {
+        Binary::start_with(config, data_dir, cwd, &[])
+    }
+
+    /// As [`Binary::start_in`], with more arguments for `serve` (`--store`, `--node-id`...).
+    pub fn start_with(config: Option<&Path>, data_dir: &Path, cwd: &Path, extra: &[&str]) -> Binary {
         let mut command = Command::new(env!("CARGO_BIN_EXE_gms"));
         command.current_dir(cwd).args([
             "serve",
@@ -193,6 +199,7 @@ impl Binary {
         if let Some(config) = config {
             command.arg("--config").arg(config);
         }
+        command.args(extra);
         let mut child = command
             .arg("--data-dir")
             .arg(data_dir)
