@@ -115,6 +115,7 @@ impl App {
             .as_deref()
             .and_then(std::path::Path::parent)
             .map(std::path::Path::to_path_buf);
+        let ors_url = options.overrides.ors_url.clone();
         let config = Arc::new(ConfigHandle::with_overrides(
             options.config,
             options.config_path,
@@ -168,7 +169,7 @@ impl App {
             config.clone(),
             node.ors.clone(),
             node.ors_client.clone(),
-            node.section.url.clone(),
+            ors_url.or_else(|| node.section.url.clone()),
             cluster.clone(),
         ));
         registry.register("ors", kind.clone());

@@ -69,6 +69,11 @@ pub struct ServeArgs {
     /// live nodes of one store.
     #[arg(long, value_parser = clap::value_parser!(u8).range(0..=99))]
     pub node_id: Option<u8>,
+    /// Runs every `type=ors` service of this node on the ORS (or other `gms` node) at this URL
+    /// (`http://host:port`, overrides ors/url): with several nodes, one node can run the flows and the contact
+    /// center for all of them.
+    #[arg(long)]
+    pub ors_url: Option<String>,
     /// Write logs as JSON lines.
     #[arg(long)]
     pub log_json: bool,
@@ -128,6 +133,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             clock,
             overrides: crate::config::Overrides {
                 node_id: args.node_id,
+                ors_url: args.ors_url.clone(),
             },
             redis,
         })

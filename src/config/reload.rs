@@ -31,6 +31,8 @@ pub struct ConfigHandle {
 pub struct Overrides {
     /// `--node-id`: replaces `server/node_id`.
     pub node_id: Option<u8>,
+    /// `--ors-url`: replaces `ors/url` (the ORS that runs every `type=ors` service of this node).
+    pub ors_url: Option<String>,
 }
 
 impl Overrides {

@@ -8,6 +8,7 @@ mod redis_peer;
 #[allow(dead_code)]
 mod server;
 
+mod balancer;
 mod common;
 mod lifecycle;
 mod nodes;

@@ -23,7 +23,9 @@ cometd.addListener("/meta/handshake", (reply) => {
   }
   // A new handshake clears the client's subscriptions, so they are made again every time.
   cometd.subscribe("/_genesys", onNotification, (subscribed) => {
-    console.log(`subscribed ${subscribed.successful} ${cometd.getTransport().getType()}`);
+    const used = cometd.getTransport();
+    const type = typeof used.getType === "function" ? used.getType() : (used.type ?? transport);
+    console.log(`subscribed ${subscribed.successful} ${type}`);
   });
 });
 
