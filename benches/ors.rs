@@ -59,8 +59,8 @@ async fn run(flows: usize, concurrency: usize, parked: usize) {
     std::fs::write(&config_path, options).expect("write options");
     let config = GmsConfig::load(&config_path).expect("options");
     let app = App::build(AppOptions {
-            overrides: Default::default(),
-            redis: None,
+        overrides: Default::default(),
+        redis: None,
         store: Default::default(),
         config,
         config_path: Some(config_path),

@@ -63,7 +63,11 @@ impl ChatComet {
 
     /// Delivers `data` to the user's clients here, or hands it to the other nodes.
     fn deliver(&self, user: &str, data: Value) {
-        if self.cometd.deliver_to_user(user, GENESYS_CHANNEL, data.clone()) > 0 {
+        if self
+            .cometd
+            .deliver_to_user(user, GENESYS_CHANNEL, data.clone())
+            > 0
+        {
             return;
         }
         if let Some(relay) = self.relay.get().cloned() {

@@ -99,7 +99,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let store_url = args
         .store
         .clone()
-        .or_else(|| config.raw().section("store").and_then(|section| section.value("url").map(str::to_string)))
+        .or_else(|| {
+            config
+                .raw()
+                .section("store")
+                .and_then(|section| section.value("url").map(str::to_string))
+        })
         .filter(|url| !url.trim().is_empty() && url.trim() != "embedded");
     if let Some(url) = &store_url
         && !crate::store::redis::is_redis_url(url)

@@ -191,7 +191,11 @@ impl Cluster {
     /// comes back).
     pub async fn renew(&self) -> Result<(), Error> {
         self.store
-            .set(&live_key(&self.id()), self.record()?, Some(self.settings.ttl))
+            .set(
+                &live_key(&self.id()),
+                self.record()?,
+                Some(self.settings.ttl),
+            )
             .await?;
         Ok(())
     }

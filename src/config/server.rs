@@ -109,7 +109,9 @@ impl ServerSection {
         server.internal_url = text("internal_url").map(|url| url.trim_end_matches('/').to_string());
         if let Some(option) = section.get("drain_timeout") {
             match value::integer::<u32>(option, 0, 3600) {
-                Ok(seconds) => server.drain_timeout = std::time::Duration::from_secs(seconds.into()),
+                Ok(seconds) => {
+                    server.drain_timeout = std::time::Duration::from_secs(seconds.into())
+                }
                 Err(diagnostic) => errors.push(diagnostic),
             }
         }

@@ -112,9 +112,9 @@ async fn long_poll(State(cometd): State<Cometd>, headers: HeaderMap, body: Bytes
         .handle(batch, user_of(&headers), Transport::LongPolling)
         .await;
     let mut response = json_reply(&replies);
-    let handshaken = replies.iter().find(|reply| {
-        reply.channel == "/meta/handshake" && reply.successful == Some(true)
-    });
+    let handshaken = replies
+        .iter()
+        .find(|reply| reply.channel == "/meta/handshake" && reply.successful == Some(true));
     if let Some(client_id) = handshaken.and_then(|reply| reply.client_id.as_deref()) {
         response
             .headers_mut()

@@ -124,7 +124,7 @@ impl From<storage::Error> for ApiError {
             E::NotFound(_) | E::KeyNotFound { .. } => ApiError::not_found(error.to_string()),
             E::InvalidKey(_) => ApiError::bad_request(error.to_string()),
             E::TooManyKeys { .. } => ApiError::too_large(error.to_string()),
-            E::Store(error) => ApiError::store(&error),
+            E::Store(error) => ApiError::store(error),
         }
     }
 }
@@ -178,7 +178,7 @@ impl From<chat::Error> for ApiError {
             }
             E::BadPosition { .. } => ApiError::bad_request(error.to_string()),
             E::TooLong { .. } => ApiError::too_large(error.to_string()),
-            E::Store(error) => ApiError::store(&error),
+            E::Store(error) => ApiError::store(error),
         }
     }
 }

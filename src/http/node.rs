@@ -9,11 +9,11 @@ use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::Router;
+use axum::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use axum::extract::Path;
 use axum::routing::{get, post};
 use serde_json::json;
 use tokio::sync::watch;
@@ -147,10 +147,10 @@ pub async fn change_status(State(state): State<AppState>, Path(status): Path<Str
             "the node is stopping; start it again to bring it ONLINE",
         )
         .into_response(),
-        other => ApiError::bad_request(format!(
-            "status must be ONLINE or OFFLINE, found `{other}`"
-        ))
-        .into_response(),
+        other => {
+            ApiError::bad_request(format!("status must be ONLINE or OFFLINE, found `{other}`"))
+                .into_response()
+        }
     }
 }
 

@@ -105,7 +105,12 @@ impl FlowService {
     }
 
     /// Ends instance `record`, whose flow ran on node `node`, which is gone.
-    async fn ended_with_node(&self, core: &ServiceCore, record: &ServiceRecord, node: &str) -> Error {
+    async fn ended_with_node(
+        &self,
+        core: &ServiceCore,
+        record: &ServiceRecord,
+        node: &str,
+    ) -> Error {
         if let Err(failure) = core.instance_ended(record).await {
             tracing::warn!(service = %record.id, error = %failure, "access number of an ended service not released");
         }
@@ -216,7 +221,11 @@ impl ServiceKind for FlowService {
             record.node = Some(self.cluster.id());
         }
         let saved = match core.save(&record).await {
-            Ok(()) if in_process => self.cluster.track(&id, call.ttl).await.map_err(cluster_error),
+            Ok(()) if in_process => self
+                .cluster
+                .track(&id, call.ttl)
+                .await
+                .map_err(cluster_error),
             other => other,
         };
         if let Err(error) = saved {

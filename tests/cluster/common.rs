@@ -13,8 +13,14 @@ use crate::server::Binary;
 /// The sample option file with its access numbers shared by every node (CLUSTER), written to `dir`.
 pub fn cluster_options(dir: &Path, extra: &str) -> PathBuf {
     let sample = std::fs::read_to_string("samples/gms.ini").unwrap();
-    let text = sample.replace("_allocation_strategy = LOCAL", "_allocation_strategy = CLUSTER");
-    assert_ne!(text, sample, "the sample option file has a LOCAL group to change");
+    let text = sample.replace(
+        "_allocation_strategy = LOCAL",
+        "_allocation_strategy = CLUSTER",
+    );
+    assert_ne!(
+        text, sample,
+        "the sample option file has a LOCAL group to change"
+    );
     let path = dir.join("gms.ini");
     std::fs::write(&path, format!("{text}\n{extra}")).unwrap();
     path
@@ -57,7 +63,15 @@ pub async fn json(response: reqwest::Response) -> (u16, Value) {
 
 /// POSTs a form.
 pub async fn post_form(url: &str, form: &[(&str, &str)]) -> (u16, Value) {
-    json(reqwest::Client::new().post(url).form(form).send().await.unwrap()).await
+    json(
+        reqwest::Client::new()
+            .post(url)
+            .form(form)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
 }
 
 /// GETs.

@@ -29,7 +29,15 @@ fn exit_status(node: &mut Binary) -> std::process::ExitStatus {
 fn refused(args: &[&str]) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_gms"))
-        .args(["serve", "--public-port", "0", "--internal-port", "0", "--ors-port", "0"])
+        .args([
+            "serve",
+            "--public-port",
+            "0",
+            "--internal-port",
+            "0",
+            "--ors-port",
+            "0",
+        ])
         .arg("--data-dir")
         .arg(dir.path())
         .args(args)
@@ -79,7 +87,10 @@ async fn a_second_live_node_with_the_same_id_is_refused() {
 async fn a_bad_or_unreachable_store_is_refused_at_start() {
     let (ok, stderr) = refused(&["--store", "mysql://127.0.0.1/gms"]);
     assert!(!ok);
-    assert!(stderr.contains("expected `embedded`, `redis://HOST:PORT[/DB]`"), "{stderr}");
+    assert!(
+        stderr.contains("expected `embedded`, `redis://HOST:PORT[/DB]`"),
+        "{stderr}"
+    );
     let unreachable = format!("redis://127.0.0.1:{}", free_port());
     let (ok, stderr) = refused(&["--store", &unreachable]);
     assert!(!ok);

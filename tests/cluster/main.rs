@@ -5,7 +5,6 @@
 #[path = "../support/redis.rs"]
 mod redis_peer;
 #[path = "../support/server.rs"]
-#[allow(dead_code)]
 mod server;
 
 mod balancer;

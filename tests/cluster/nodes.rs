@@ -31,7 +31,10 @@ async fn a_cluster_group_is_shared_and_a_match_is_found_on_any_node() {
     let options = cluster_options(dir.path(), "");
     let nodes = start_nodes(&redis, &options, dir.path(), 3);
     let request = |node: usize| {
-        let url = format!("{}/genesys/1/service/request-interaction", public(&nodes[node]));
+        let url = format!(
+            "{}/genesys/1/service/request-interaction",
+            public(&nodes[node])
+        );
         async move { post_form(&url, &[("_phone_number", "5550100")]).await }
     };
 
@@ -40,9 +43,15 @@ async fn a_cluster_group_is_shared_and_a_match_is_found_on_any_node() {
     assert_eq!(status, 200, "{first}");
     let number = first["_access_number"].as_str().unwrap().to_string();
     let code = first["_access_code"].as_str().unwrap().to_string();
-    assert!(code.starts_with("01"), "the code carries node A's id: {code}");
+    assert!(
+        code.starts_with("01"),
+        "the code carries node A's id: {code}"
+    );
     let (status, matched) = post_form(
-        &format!("{}/genesys/1/service/match-interaction", internal(&nodes[1])),
+        &format!(
+            "{}/genesys/1/service/match-interaction",
+            internal(&nodes[1])
+        ),
         &[("_access_number", &number), ("_access_code", &code)],
     )
     .await;
@@ -117,11 +126,14 @@ async fn a_publish_on_one_node_reaches_a_comet_client_on_another() {
     .await;
     assert_eq!(status, 200, "{subscribed}");
     let (status, report) = crate::common::json(
-        http.post(format!("{}/genesys/1/notification/publish", internal(&nodes[0])))
-            .json(&json!({"tag": "cluster.1", "message": "hello from A"}))
-            .send()
-            .await
-            .unwrap(),
+        http.post(format!(
+            "{}/genesys/1/notification/publish",
+            internal(&nodes[0])
+        ))
+        .json(&json!({"tag": "cluster.1", "message": "hello from A"}))
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(status, 200, "{report}");
@@ -153,15 +165,21 @@ async fn an_ors_flow_created_on_one_node_is_answered_on_every_node() {
     let options = cluster_options(dir.path(), "");
     let nodes = start_nodes(&redis, &options, dir.path(), 3);
     let (status, created) = post_form(
-        &format!("{}/genesys/1/service/request-inbound-poll", public(&nodes[0])),
+        &format!(
+            "{}/genesys/1/service/request-inbound-poll",
+            public(&nodes[0])
+        ),
         &[("_phone_number", "5551234")],
     )
     .await;
     assert_eq!(status, 200, "{created}");
     let id = created["_id"].as_str().unwrap();
     for node in &nodes {
-        let (status, wait) =
-            post_form(&format!("{}/genesys/1/service/{id}/status", public(node)), &[]).await;
+        let (status, wait) = post_form(
+            &format!("{}/genesys/1/service/{id}/status", public(node)),
+            &[],
+        )
+        .await;
         assert_eq!(status, 200, "{wait}");
         assert_eq!(wait["_action"], "Message", "{wait}");
         assert_eq!(wait["_id"], id);
@@ -174,8 +192,11 @@ async fn an_ors_flow_created_on_one_node_is_answered_on_every_node() {
         .unwrap();
     assert_eq!(response.status(), 200);
     for node in &nodes {
-        let (status, gone) =
-            post_form(&format!("{}/genesys/1/service/{id}/status", public(node)), &[]).await;
+        let (status, gone) = post_form(
+            &format!("{}/genesys/1/service/{id}/status", public(node)),
+            &[],
+        )
+        .await;
         assert_eq!(status, 404, "{gone}");
     }
 }

@@ -65,11 +65,20 @@ async fn two_nodes_share_values_bookings_and_messages() {
     let pool: Candidates = vec!["last".to_string()].into();
     let mut tasks = Vec::new();
     for idx in 0..16 {
-        let store = if idx % 2 == 0 { a.clone() } else { b_node.clone() };
+        let store = if idx % 2 == 0 {
+            a.clone()
+        } else {
+            b_node.clone()
+        };
         let pool = pool.clone();
         tasks.push(tokio::spawn(async move {
             store
-                .book("cluster:g", &pool, &format!("s{idx}"), Duration::from_secs(30))
+                .book(
+                    "cluster:g",
+                    &pool,
+                    &format!("s{idx}"),
+                    Duration::from_secs(30),
+                )
                 .await
                 .unwrap()
         }));
@@ -141,14 +150,22 @@ async fn an_outage_fails_fast_and_the_store_recovers_by_itself() {
             break;
         }
     }
-    assert!(delivered, "the subscription receives again after the outage");
+    assert!(
+        delivered,
+        "the subscription receives again after the outage"
+    );
 }
 
 #[tokio::test]
 async fn bad_urls_and_unreachable_servers_are_refused_at_open() {
     let clock: Arc<ManualClock> = Arc::new(ManualClock::new(0));
     let unreachable = format!("redis://127.0.0.1:{}", crate::redis_peer::free_port());
-    for url in ["redis://", "redis://:notaport", unreachable.as_str(), "redis+cluster://"] {
+    for url in [
+        "redis://",
+        "redis://:notaport",
+        unreachable.as_str(),
+        "redis+cluster://",
+    ] {
         let opened = tokio::time::timeout(
             Duration::from_secs(30),
             Redis::open(url, clock.clone(), Options::default()),

@@ -184,7 +184,12 @@ impl Binary {
     }
 
     /// As [`Binary::start_in`], with more arguments for `serve` (`--store`, `--node-id`...).
-    pub fn start_with(config: Option<&Path>, data_dir: &Path, cwd: &Path, extra: &[&str]) -> Binary {
+    pub fn start_with(
+        config: Option<&Path>,
+        data_dir: &Path,
+        cwd: &Path,
+        extra: &[&str],
+    ) -> Binary {
         let mut command = Command::new(env!("CARGO_BIN_EXE_gms"));
         command.current_dir(cwd).args([
             "serve",

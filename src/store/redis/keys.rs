@@ -80,15 +80,7 @@ mod tests {
     #[test]
     fn distinct_keys_stay_distinct() {
         let keys = [
-            "a:b:c",
-            "a:b:}c",
-            "{a:b:}c",
-            "a:b",
-            "a:{b:}c",
-            "a::",
-            "a:b:",
-            ":a:",
-            "}a:b:c",
+            "a:b:c", "a:b:}c", "{a:b:}c", "a:b", "a:{b:}c", "a::", "a:b:", ":a:", "}a:b:c",
             "a}:b:c",
         ];
         let mut seen = std::collections::HashSet::new();

@@ -138,8 +138,7 @@ impl Op {
         Op {
             kind,
             key: keys::data(key),
-            index: keys::split(key)
-                .map(|(parent, leaf)| (keys::index(parent), leaf.to_string())),
+            index: keys::split(key).map(|(parent, leaf)| (keys::index(parent), leaf.to_string())),
             value: if kind == "D" {
                 Vec::new()
             } else {
@@ -157,46 +156,49 @@ impl Op {
 impl Redis {
     /// Connects to the server or Cluster at `url`; fails with a clear error when the URL is bad or nothing answers.
     pub async fn open(url: &str, clock: Arc<dyn Clock>, options: Options) -> Result<Redis> {
-        let (conn, clustered, label, first) = if let Some(seeds) =
-            url.strip_prefix("redis+cluster://")
-        {
-            let seeds: Vec<String> = seeds
-                .split(',')
-                .map(str::trim)
-                .filter(|seed| !seed.is_empty())
-                .map(|seed| format!("redis://{seed}"))
-                .collect();
-            let first = seeds
-                .first()
-                .cloned()
-                .ok_or_else(|| Error::Backend(format!("`{url}` names no Redis Cluster node")))?;
-            let label = format!("the Redis Cluster at {}", url.trim_start_matches("redis+cluster://"));
-            let client = redis::cluster::ClusterClient::builder(seeds)
-                .connection_timeout(options.connection_timeout)
-                .response_timeout(options.response_timeout)
-                .retries(1)
-                .build()
-                .map_err(|error| Error::Backend(format!("bad Redis Cluster URL `{url}`: {error}")))?;
-            let conn = client
-                .get_async_connection()
-                .await
-                .map_err(|error| Error::Backend(format!("{label} is unreachable: {error}")))?;
-            (Conn::Cluster(conn), true, label, first)
-        } else {
-            let client = redis::Client::open(url)
-                .map_err(|error| Error::Backend(format!("bad Redis URL `{url}`: {error}")))?;
-            let label = format!("Redis at {}", client.get_connection_info().addr());
-            let config = ConnectionManagerConfig::new()
-                .set_connection_timeout(Some(options.connection_timeout))
-                .set_response_timeout(Some(options.response_timeout))
-                .set_number_of_retries(1)
-                .set_max_delay(Duration::from_millis(500));
-            let conn = client
-                .get_connection_manager_with_config(config)
-                .await
-                .map_err(|error| Error::Backend(format!("{label} is unreachable: {error}")))?;
-            (Conn::Single(conn), false, label, url.to_string())
-        };
+        let (conn, clustered, label, first) =
+            if let Some(seeds) = url.strip_prefix("redis+cluster://") {
+                let seeds: Vec<String> = seeds
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|seed| !seed.is_empty())
+                    .map(|seed| format!("redis://{seed}"))
+                    .collect();
+                let first = seeds.first().cloned().ok_or_else(|| {
+                    Error::Backend(format!("`{url}` names no Redis Cluster node"))
+                })?;
+                let label = format!(
+                    "the Redis Cluster at {}",
+                    url.trim_start_matches("redis+cluster://")
+                );
+                let client = redis::cluster::ClusterClient::builder(seeds)
+                    .connection_timeout(options.connection_timeout)
+                    .response_timeout(options.response_timeout)
+                    .retries(1)
+                    .build()
+                    .map_err(|error| {
+                        Error::Backend(format!("bad Redis Cluster URL `{url}`: {error}"))
+                    })?;
+                let conn = client
+                    .get_async_connection()
+                    .await
+                    .map_err(|error| Error::Backend(format!("{label} is unreachable: {error}")))?;
+                (Conn::Cluster(conn), true, label, first)
+            } else {
+                let client = redis::Client::open(url)
+                    .map_err(|error| Error::Backend(format!("bad Redis URL `{url}`: {error}")))?;
+                let label = format!("Redis at {}", client.get_connection_info().addr());
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(options.connection_timeout))
+                    .set_response_timeout(Some(options.response_timeout))
+                    .set_number_of_retries(1)
+                    .set_max_delay(Duration::from_millis(500));
+                let conn = client
+                    .get_connection_manager_with_config(config)
+                    .await
+                    .map_err(|error| Error::Backend(format!("{label} is unreachable: {error}")))?;
+                (Conn::Single(conn), false, label, url.to_string())
+            };
         let hub = pubsub::Hub::open(&first, options)
             .await
             .map_err(|error| Error::Backend(format!("{label} refused pub/sub: {error}")))?;
@@ -269,7 +271,9 @@ impl Redis {
             for (_, op) in &group {
                 let key = key_position(&op.key, &mut invocation);
                 let (index, member) = match &op.index {
-                    Some((index, member)) => (key_position(index, &mut invocation), member.as_str()),
+                    Some((index, member)) => {
+                        (key_position(index, &mut invocation), member.as_str())
+                    }
                     None => (0, ""),
                 };
                 invocation
@@ -364,7 +368,11 @@ impl Store for Redis {
         for key in keys::pool(pool) {
             invocation.key(key);
         }
-        invocation.arg(now).arg(now + ttl_ms).arg(holder).arg(ttl_ms);
+        invocation
+            .arg(now)
+            .arg(now + ttl_ms)
+            .arg(holder)
+            .arg(ttl_ms);
         for candidate in candidates.iter() {
             invocation.arg(candidate.as_str());
         }

@@ -38,16 +38,13 @@ impl Hub {
     /// Connects (RESP3) to the server at `url` for subscriptions.
     pub async fn open(url: &str, options: Options) -> RedisResult<Hub> {
         let client = redis::Client::open(url)?;
-        let info = client
-            .get_connection_info()
-            .clone()
-            .set_redis_settings(
-                client
-                    .get_connection_info()
-                    .redis_settings()
-                    .clone()
-                    .set_protocol(ProtocolVersion::RESP3),
-            );
+        let info = client.get_connection_info().clone().set_redis_settings(
+            client
+                .get_connection_info()
+                .redis_settings()
+                .clone()
+                .set_protocol(ProtocolVersion::RESP3),
+        );
         let client = redis::Client::open(info)?;
         let (pushes, mut received) = mpsc::unbounded_channel();
         let config = ConnectionManagerConfig::new()
