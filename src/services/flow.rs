@@ -267,17 +267,14 @@ impl ServiceKind for FlowService {
         };
         match backend.request(&record.id, name, params).await {
             Ok(flow_answer) => Ok(answer(flow_answer)),
-            Err(OrsError::Remote { .. }) if node.is_some() => {
-                let node = node.unwrap_or_default();
-                if self.still_there(&node).await {
-                    Err(Error::Backend(format!(
-                        "node {node}, which runs service `{}`, failed to answer",
-                        record.id
-                    )))
-                } else {
-                    Err(self.ended_with_node(core, record, &node).await)
-                }
-            }
+            Err(remote @ OrsError::Remote { .. }) => match &node {
+                Some(node) if self.still_there(node).await => Err(Error::Backend(format!(
+                    "node {node}, which runs service `{}`, failed to answer",
+                    record.id
+                ))),
+                Some(node) => Err(self.ended_with_node(core, record, node).await),
+                None => Err(service_error(remote)),
+            },
             Err(OrsError::NotFound(_) | OrsError::Ended(_)) => {
                 // The session is gone; in-process ones have let go already, a remote ORS said nothing until now.
                 if let Err(failure) = core.instance_ended(record).await {

@@ -96,6 +96,12 @@ async fn a_bad_or_unreachable_store_is_refused_at_start() {
     assert!(!ok);
     assert!(stderr.contains("cannot open the store"), "{stderr}");
     assert!(stderr.contains("unreachable"), "{stderr}");
+    // The option file's `[store] url` is read the same way.
+    let dir = tempfile::tempdir().unwrap();
+    let options = cluster_options(dir.path(), &format!("[store]\nurl = {unreachable}\n"));
+    let (ok, stderr) = refused(&["--config", options.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains(&format!("cannot open the store {unreachable}")), "{stderr}");
     let (ok, stderr) = refused(&["--node-id", "100"]);
     assert!(!ok);
     assert!(stderr.contains("--node-id"), "{stderr}");

@@ -79,17 +79,26 @@ async fn a_cluster_group_is_shared_and_a_match_is_found_on_any_node() {
 /// Handshakes a long-polling CometD client of `user` on `base`, subscribed to `/_genesys`; returns its id.
 async fn comet_client(http: &reqwest::Client, base: &str, user: &str) -> String {
     let url = format!("{base}/genesys/cometd");
-    let replies: Value = http
+    let response = http
         .post(&url)
         .header("gms_user", user)
         .json(&json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}]))
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let replies: Value = response.json().await.unwrap();
     let client = replies[0]["clientId"].as_str().unwrap().to_string();
+    // Sticky sessions as Jetty does them: `<session>.<route>`, the route being the node id by default.
+    assert!(
+        cookie.starts_with(&format!("JSESSIONID={client}.")),
+        "{cookie}"
+    );
     let batch = json!([
         {"channel": "/meta/subscribe", "clientId": client, "subscription": "/_genesys"},
         {"channel": "/meta/connect", "clientId": client, "connectionType": "long-polling"},
@@ -116,6 +125,14 @@ async fn a_publish_on_one_node_reaches_a_comet_client_on_another() {
     let nodes = start_nodes(&redis, &options, dir.path(), 3);
     let http = reqwest::Client::new();
     let client = comet_client(&http, &public(&nodes[2]), "carol").await;
+    let handshake = http
+        .post(format!("{}/genesys/cometd", public(&nodes[2])))
+        .json(&json!([{"channel": "/meta/handshake", "version": "1.0"}]))
+        .send()
+        .await
+        .unwrap();
+    let cookie = handshake.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains(".03; Path=/"), "node 03's route: {cookie}");
     let (status, subscribed) = crate::common::json(
         http.post(format!("{}/genesys/1/notification/subscription", public(&nodes[2])))
             .json(&json!({"subscriberId": "carol", "notificationDetails": {"deviceId": "carol", "type": "comet"}, "filter": "cluster.*"}))
