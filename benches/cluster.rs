@@ -79,7 +79,9 @@ fn wrk(name: &str, url: &str, script: Option<&Path>) -> Figures {
     for line in text.lines() {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
-            ["Requests/sec:", value] => figures.requests_per_sec = value.parse().unwrap_or(f64::NAN),
+            ["Requests/sec:", value] => {
+                figures.requests_per_sec = value.parse().unwrap_or(f64::NAN)
+            }
             ["50%", value] => figures.p50_ms = millis(value),
             ["99%", value] => figures.p99_ms = millis(value),
             ["Non-2xx", "or", "3xx", "responses:", value] => {
@@ -180,8 +182,12 @@ fn main() {
             .route(
                 "/floor/book",
                 axum::routing::post(move || {
-                    let (mut conn, book, holders, candidates) =
-                        (conn.clone(), book.clone(), holders.clone(), candidates.clone());
+                    let (mut conn, book, holders, candidates) = (
+                        conn.clone(),
+                        book.clone(),
+                        holders.clone(),
+                        candidates.clone(),
+                    );
                     async move {
                         let now = std::time::SystemTime::now()
                             .duration_since(std::time::UNIX_EPOCH)
@@ -270,7 +276,11 @@ fn main() {
     let mut runs: Vec<[Figures; 4]> = Vec::with_capacity(rounds);
     for _ in 0..rounds {
         runs.push([
-            wrk("bare axum: one Redis GET", &format!("http://{floor}/floor/get"), None),
+            wrk(
+                "bare axum: one Redis GET",
+                &format!("http://{floor}/floor/get"),
+                None,
+            ),
             wrk(
                 "GET /genesys/1/storage/{id}/{key} on Redis",
                 &format!("{base}/genesys/1/storage/{data_id}/greeting"),
@@ -301,7 +311,11 @@ fn main() {
             .unwrap_or(&runs[0][case])
             .clone();
         let ratio = (case % 2 == 1).then(|| {
-            let floor = median(runs.iter().map(|run| run[case - 1].requests_per_sec).collect());
+            let floor = median(
+                runs.iter()
+                    .map(|run| run[case - 1].requests_per_sec)
+                    .collect(),
+            );
             let ratios: Vec<f64> = runs
                 .iter()
                 .map(|run| run[case].requests_per_sec / run[case - 1].requests_per_sec)
@@ -333,7 +347,11 @@ fn main() {
         if node.is_empty()
             && let Some(rest) = line.strip_prefix("node 01: public ")
         {
-            node = rest.split_whitespace().next().unwrap_or_default().to_string();
+            node = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
         }
         if let Some(url) = line.strip_prefix("gms cluster: load balancer ") {
             balancer = url

@@ -33,15 +33,39 @@ pub fn start_nodes(redis: &RedisServer, options: &Path, dir: &Path, n: usize) ->
         .collect()
 }
 
-/// Node `id` on `redis`.
+/// Node `id` on `redis`, once it has joined the store (its Node API answers only after that).
 pub fn start_node(redis: &RedisServer, options: &Path, dir: &Path, id: &str) -> Binary {
     let data = dir.join(format!("node-{id}"));
-    Binary::start_with(
+    let node = Binary::start_with(
         Some(options),
         &data,
         Path::new("."),
         &["--store", &redis.url(), "--node-id", id],
-    )
+    );
+    wait_until_serving(&node);
+    node
+}
+
+/// Waits (bounded) until the node's Node API answers 200.
+pub fn wait_until_serving(node: &Binary) {
+    use std::io::{Read, Write};
+    for _ in 0..600 {
+        if let Ok(mut stream) = std::net::TcpStream::connect(node.internal) {
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+            let mut answer = String::new();
+            if stream
+                .write_all(b"GET /genesys/1/node HTTP/1.0\r\nHost: gms\r\n\r\n")
+                .is_ok()
+                && stream.read_to_string(&mut answer).is_ok()
+                && answer.starts_with("HTTP/1.")
+                && answer[8..].starts_with(" 200")
+            {
+                return;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("the node never served; log:\n{}", node.log());
 }
 
 /// `http://` + the node's public listener.

@@ -101,7 +101,10 @@ async fn a_bad_or_unreachable_store_is_refused_at_start() {
     let options = cluster_options(dir.path(), &format!("[store]\nurl = {unreachable}\n"));
     let (ok, stderr) = refused(&["--config", options.to_str().unwrap()]);
     assert!(!ok);
-    assert!(stderr.contains(&format!("cannot open the store {unreachable}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot open the store {unreachable}")),
+        "{stderr}"
+    );
     let (ok, stderr) = refused(&["--node-id", "100"]);
     assert!(!ok);
     assert!(stderr.contains("--node-id"), "{stderr}");

@@ -131,7 +131,10 @@ async fn a_publish_on_one_node_reaches_a_comet_client_on_another() {
         .send()
         .await
         .unwrap();
-    let cookie = handshake.headers()["set-cookie"].to_str().unwrap().to_string();
+    let cookie = handshake.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(cookie.contains(".03; Path=/"), "node 03's route: {cookie}");
     let (status, subscribed) = crate::common::json(
         http.post(format!("{}/genesys/1/notification/subscription", public(&nodes[2])))
