@@ -99,18 +99,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let store_url = args
         .store
         .clone()
-        .or_else(|| {
-            config
-                .raw()
-                .section("store")
-                .and_then(|section| section.value("url").map(str::to_string))
-        })
+        .or_else(|| config.store_url.clone())
         .filter(|url| !url.trim().is_empty() && url.trim() != "embedded");
     if let Some(url) = &store_url
         && !crate::store::redis::is_redis_url(url)
     {
         anyhow::bail!(
-            "--store `{url}`: expected `embedded`, `redis://HOST:PORT[/DB]` or `redis+cluster://HOST:PORT,...`"
+            "--store `{}`: expected `embedded`, `redis://HOST:PORT[/DB]` or `redis+cluster://HOST:PORT,...`",
+            crate::store::redis::shown(url)
         );
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -120,12 +116,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             Some(url) => Some(
                 crate::store::redis::Redis::open(url, clock.clone(), Default::default())
                     .await
-                    .with_context(|| format!("cannot open the store {url}"))?,
+                    .with_context(|| {
+                        format!("cannot open the store {}", crate::store::redis::shown(url))
+                    })?,
             ),
             None => None,
         };
         let store_name = store_url
-            .clone()
+            .as_deref()
+            .map(crate::store::redis::shown)
             .unwrap_or_else(|| format!("embedded in {}", args.data_dir.display()));
         let app = App::build(AppOptions {
             store: crate::store::embedded::Options {

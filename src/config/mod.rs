@@ -71,6 +71,9 @@ pub struct GmsConfig {
     pub resources: ResourcesSection,
     /// `chat` section.
     pub chat: ChatSection,
+    /// `store` section, `url`: the store shared by the nodes (`redis://...`, `redis+cluster://...`); `None` or
+    /// `embedded`: the embedded store. Read at start only (`gms serve --store` wins).
+    pub store_url: Option<String>,
     /// `service.NAME` sections by NAME.
     pub services: BTreeMap<String, Arc<ServiceConfig>>,
     /// Problems that did not stop the configuration (a default was used instead), with `file:line`.
@@ -95,6 +98,12 @@ impl GmsConfig {
         let server = ServerSection::from_raw(raw.section("server"), &file_location, &mut errors);
         let resources = ResourcesSection::from_raw(&raw, &mut errors, &mut warnings);
         let chat = chat_from_raw(raw.section("chat"), &mut errors);
+        let store_url = raw
+            .section("store")
+            .and_then(|section| section.value("url"))
+            .map(str::trim)
+            .filter(|url| !url.is_empty() && *url != "embedded")
+            .map(str::to_string);
         let mut services = BTreeMap::new();
         for section in raw.sections_with_prefix("service.") {
             if let Some(service) = ServiceConfig::from_raw(section, &mut errors) {
@@ -140,6 +149,7 @@ impl GmsConfig {
             server,
             resources,
             chat,
+            store_url,
             services,
             warnings,
         })

@@ -220,3 +220,54 @@ async fn an_ors_flow_created_on_one_node_is_answered_on_every_node() {
         assert_eq!(status, 404, "{gone}");
     }
 }
+
+#[tokio::test]
+async fn a_chat_line_sent_on_one_node_reaches_the_comet_client_on_another() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let options = cluster_options(dir.path(), "");
+    let nodes = start_nodes(&redis, &options, dir.path(), 3);
+    let http = reqwest::Client::new();
+    let client = comet_client(&http, &public(&nodes[2]), "frank").await;
+    let post = |node: usize, path: String, form: Vec<(&'static str, &'static str)>| {
+        let request = http
+            .post(format!("{}{path}", public(&nodes[node])))
+            .header("gms_user", "frank")
+            .form(&form);
+        async move { crate::common::json(request.send().await.unwrap()).await }
+    };
+    let (status, service) = post(0, "/genesys/1/service/request-chat".into(), vec![]).await;
+    assert_eq!(status, 200, "{service}");
+    let id = service["_id"].as_str().unwrap().to_string();
+    let (status, chat) = post(
+        0,
+        format!("/genesys/1/service/{id}/ixn/chat"),
+        vec![("notify_by", "comet"), ("userDisplayName", "Frank")],
+    )
+    .await;
+    assert_eq!(status, 200, "{chat}");
+    let (status, sent) = post(
+        1,
+        format!("/genesys/1/service/{id}/ixn/chat/send"),
+        vec![("message", "hello across nodes")],
+    )
+    .await;
+    assert_eq!(status, 200, "{sent}");
+    // The client on C long-polls until the line, written on B for a chat created on A, reaches it: a held connect
+    // returns as soon as something arrives (the chat's own entries may come first).
+    for _ in 0..3 {
+        let replies: Value = http
+            .post(format!("{}/genesys/cometd", public(&nodes[2])))
+            .json(&json!([{"channel": "/meta/connect", "clientId": client, "connectionType": "long-polling"}]))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if replies.to_string().contains("hello across nodes") {
+            return;
+        }
+    }
+    panic!("the chat line never reached the CometD client on another node");
+}

@@ -94,6 +94,20 @@ pub fn is_redis_url(url: &str) -> bool {
     url.starts_with("redis://") || url.starts_with("redis+cluster://")
 }
 
+/// `url` as it may be shown in logs and errors: a password in it (`redis://user:secret@host`) is masked.
+pub fn shown(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_string(),
+    }
+}
+
 /// A value's encoding: its logical expiry (16 digits) then its bytes.
 fn encode(value: &[u8], deadline: u64) -> Vec<u8> {
     let mut encoded = format!("{deadline:016}").into_bytes();
@@ -185,8 +199,9 @@ impl Redis {
                     .map_err(|error| Error::Backend(format!("{label} is unreachable: {error}")))?;
                 (Conn::Cluster(conn), true, label, first)
             } else {
-                let client = redis::Client::open(url)
-                    .map_err(|error| Error::Backend(format!("bad Redis URL `{url}`: {error}")))?;
+                let client = redis::Client::open(url).map_err(|error| {
+                    Error::Backend(format!("bad Redis URL `{}`: {error}", shown(url)))
+                })?;
                 let label = format!("Redis at {}", client.get_connection_info().addr());
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(options.connection_timeout))
@@ -422,5 +437,23 @@ impl Store for Redis {
             .subscribe(channel)
             .await
             .map_err(|error| self.failed(error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+
+    #[test]
+    fn passwords_are_masked_in_shown_urls() {
+        assert_eq!(
+            shown("redis://127.0.0.1:6379/2"),
+            "redis://127.0.0.1:6379/2"
+        );
+        assert_eq!(
+            shown("redis://gms:s3cret@10.0.0.1:6379"),
+            "redis://gms:***@10.0.0.1:6379"
+        );
+        assert_eq!(shown("redis://:s3cret@h:1"), "redis://:***@h:1");
     }
 }
