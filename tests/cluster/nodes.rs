@@ -76,13 +76,13 @@ async fn a_cluster_group_is_shared_and_a_match_is_found_on_any_node() {
     }
 }
 
-/// Handshakes a long-polling CometD client of `user` on `base`, subscribed to `/_genesys`; returns its id.
-async fn comet_client(http: &reqwest::Client, base: &str, user: &str) -> String {
-    let url = format!("{base}/genesys/cometd");
+/// Posts a Bayeux `batch` to `base`'s `/genesys/cometd` as `user`; the `Set-Cookie` header (empty when none) and
+/// the replies.
+async fn bayeux(http: &reqwest::Client, base: &str, user: &str, batch: Value) -> (String, Value) {
     let response = http
-        .post(&url)
+        .post(format!("{base}/genesys/cometd"))
         .header("gms_user", user)
-        .json(&json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}]))
+        .json(&batch)
         .send()
         .await
         .unwrap();
@@ -92,29 +92,32 @@ async fn comet_client(http: &reqwest::Client, base: &str, user: &str) -> String 
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let replies: Value = response.json().await.unwrap();
+    (cookie, response.json().await.unwrap())
+}
+
+/// A long-polling connect of `client`, held until something arrives for it.
+fn connect(client: &str) -> Value {
+    json!([{"channel": "/meta/connect", "clientId": client, "connectionType": "long-polling"}])
+}
+
+/// Handshakes a long-polling CometD client of `user` on `base`, subscribed to `/_genesys`; returns its id and the
+/// handshake's session cookie.
+async fn comet_client(http: &reqwest::Client, base: &str, user: &str) -> (String, String) {
+    let handshake = json!([{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}]);
+    let (cookie, replies) = bayeux(http, base, user, handshake).await;
     let client = replies[0]["clientId"].as_str().unwrap().to_string();
     // Sticky sessions as Jetty does them: `<session>.<route>`, the route being the node id by default.
     assert!(
         cookie.starts_with(&format!("JSESSIONID={client}.")),
         "{cookie}"
     );
-    let batch = json!([
-        {"channel": "/meta/subscribe", "clientId": client, "subscription": "/_genesys"},
-        {"channel": "/meta/connect", "clientId": client, "connectionType": "long-polling"},
-    ]);
-    let replies: Value = http
-        .post(&url)
-        .header("gms_user", user)
-        .json(&batch)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let subscribe =
+        json!([{"channel": "/meta/subscribe", "clientId": client, "subscription": "/_genesys"}]);
+    let (_, replies) = bayeux(http, base, user, subscribe).await;
     assert_eq!(replies[0]["successful"], true, "{replies}");
-    client
+    // The first connect returns at once; the next ones are held.
+    bayeux(http, base, user, connect(&client)).await;
+    (client, cookie)
 }
 
 #[tokio::test]
@@ -124,17 +127,7 @@ async fn a_publish_on_one_node_reaches_a_comet_client_on_another() {
     let options = cluster_options(dir.path(), "");
     let nodes = start_nodes(&redis, &options, dir.path(), 3);
     let http = reqwest::Client::new();
-    let client = comet_client(&http, &public(&nodes[2]), "carol").await;
-    let handshake = http
-        .post(format!("{}/genesys/cometd", public(&nodes[2])))
-        .json(&json!([{"channel": "/meta/handshake", "version": "1.0"}]))
-        .send()
-        .await
-        .unwrap();
-    let cookie = handshake.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let (client, cookie) = comet_client(&http, &public(&nodes[2]), "carol").await;
     assert!(cookie.contains(".03; Path=/"), "node 03's route: {cookie}");
     let (status, subscribed) = crate::common::json(
         http.post(format!("{}/genesys/1/notification/subscription", public(&nodes[2])))
@@ -159,16 +152,7 @@ async fn a_publish_on_one_node_reaches_a_comet_client_on_another() {
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["deliveries"][0]["status"], "relayed", "{report}");
     // The held connect on C returns with the message relayed from A.
-    let replies: Value = http
-        .post(format!("{}/genesys/cometd", public(&nodes[2])))
-        .header("gms_user", "carol")
-        .json(&json!([{"channel": "/meta/connect", "clientId": client, "connectionType": "long-polling"}]))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, replies) = bayeux(&http, &public(&nodes[2]), "carol", connect(&client)).await;
     let message = replies
         .as_array()
         .unwrap()
@@ -228,7 +212,7 @@ async fn a_chat_line_sent_on_one_node_reaches_the_comet_client_on_another() {
     let options = cluster_options(dir.path(), "");
     let nodes = start_nodes(&redis, &options, dir.path(), 3);
     let http = reqwest::Client::new();
-    let client = comet_client(&http, &public(&nodes[2]), "frank").await;
+    let (client, _) = comet_client(&http, &public(&nodes[2]), "frank").await;
     let post = |node: usize, path: String, form: Vec<(&'static str, &'static str)>| {
         let request = http
             .post(format!("{}{path}", public(&nodes[node])))
@@ -256,15 +240,7 @@ async fn a_chat_line_sent_on_one_node_reaches_the_comet_client_on_another() {
     // The client on C long-polls until the line, written on B for a chat created on A, reaches it: a held connect
     // returns as soon as something arrives (the chat's own entries may come first).
     for _ in 0..3 {
-        let replies: Value = http
-            .post(format!("{}/genesys/cometd", public(&nodes[2])))
-            .json(&json!([{"channel": "/meta/connect", "clientId": client, "connectionType": "long-polling"}]))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, replies) = bayeux(&http, &public(&nodes[2]), "frank", connect(&client)).await;
         if replies.to_string().contains("hello across nodes") {
             return;
         }
