@@ -1,6 +1,7 @@
 // Drives the npm CometD client against gms: handshake as a gms_user, subscribe to /_genesys, print each
 // notification, handshake and subscribe again whenever the server drops the client, disconnect after two.
-// Usage: COMETD_TRANSPORT=<websocket|long-polling> node interop.mjs <cometd url> <gms_user>
+// Usage: COMETD_TRANSPORT=<websocket|long-polling> [COMETD_NOTIFICATIONS=N] node interop.mjs <cometd url> <gms_user>
+// (N: how many notifications before it disconnects, default 2).
 import { adapt } from "cometd-nodejs-client";
 import { CometD } from "cometd";
 
@@ -32,7 +33,7 @@ cometd.addListener("/meta/handshake", (reply) => {
 function onNotification(message) {
   console.log(`received ${message.data.message}`);
   received += 1;
-  if (received === 2) {
+  if (received === Number(process.env.COMETD_NOTIFICATIONS ?? 2)) {
     cometd.disconnect((reply) => {
       console.log(`disconnected ${reply.successful}`);
       process.exit(0);
