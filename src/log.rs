@@ -3,6 +3,9 @@
 //! GMS's rule for sensitive data: a parameter whose name starts with `XXX` never appears in a log (neither name
 //! nor value), and one whose name starts with `MMM` appears with the value `MMM`. Every request log line goes
 //! through [`mask_params`].
+//!
+//! Text logs escape control characters (CR, LF, ESC...) in every field they print ([`escape_controls`]), so a
+//! value sent by a client cannot forge a log line or a terminal sequence; JSON logs escape them as JSON does.
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -30,9 +33,39 @@ pub fn init_with(format: Format) {
         .with_ansi(ansi);
     // A second call (tests that start several servers) is harmless, so the error is ignored.
     let _ = match format {
-        Format::Text => builder.try_init(),
+        Format::Text => {
+            use tracing_subscriber::field::MakeExt;
+            let fields = tracing_subscriber::fmt::format::debug_fn(|writer, field, value| {
+                let raw = format!("{value:?}");
+                let text = escape_controls(&raw);
+                if field.name() == "message" {
+                    write!(writer, "{text}")
+                } else {
+                    write!(writer, "{field}={text}")
+                }
+            })
+            .delimited(" ");
+            builder.fmt_fields(fields).try_init()
+        }
         Format::Json => builder.json().try_init(),
     };
+}
+
+/// `text` with every control character written as an escape (`\n`, `\r`, `\t`, `\u{1b}`...), so it stays on
+/// one line and sends nothing to a terminal.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            escaped.extend(c.escape_default());
+        } else {
+            escaped.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(escaped)
 }
 
 /// Renders parameters for a log line as `name=value&...`, dropping `XXX*` parameters and masking `MMM*` values.
@@ -64,6 +97,15 @@ where
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(super::escape_controls("plain"), "plain");
+        assert_eq!(
+            super::escape_controls("x\n2026 ERROR forged\r\u{1b}[31m\t"),
+            "x\\n2026 ERROR forged\\r\\u{1b}[31m\\t"
+        );
+    }
+
     #[test]
     fn filters_and_masks() {
         let line = super::mask_params([

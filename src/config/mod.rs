@@ -199,6 +199,16 @@ mod tests {
     }
 
     #[test]
+    fn the_store_section_is_read_and_is_no_resource_group() {
+        let config =
+            typed("[server]\nnode_id = 01\n[store]\nurl = redis://127.0.0.1:6379\n").unwrap();
+        assert_eq!(config.store_url.as_deref(), Some("redis://127.0.0.1:6379"));
+        assert!(!config.resources.groups.contains_key("store"));
+        let embedded = typed("[server]\nnode_id = 01\n[store]\nurl = embedded\n").unwrap();
+        assert_eq!(embedded.store_url, None);
+    }
+
+    #[test]
     fn seed_resource_list_example_loads_unchanged() {
         let config = typed(
             "[server]\nnode_id = 01\n[Dnis_Pool]\n_allocation_strategy = LOCAL\n_booking_expiration_timeout = 20\ndnis1 = 1-888-call-me1\ndnis2 = 1-888-call-me2\ndnis3 = 1-888-call-me3\n",

@@ -77,6 +77,7 @@ pub fn is_application_section(name: &str) -> bool {
             | "dfm"
             | "contact_center"
             | "geo"
+            | "store"
     ) || name.starts_with("service.")
         || name.starts_with("push.")
 }
