@@ -163,6 +163,7 @@ where
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
+        normalize_path(&mut request);
         // Only the GMS API promises JSON errors; other interfaces (ORS's `/scxml/...`) keep their own bodies.
         let gms_api = request.uri().path().starts_with("/genesys");
         // The log line's parts are gathered only when it is written: masking parameters costs more than routing.
@@ -204,6 +205,39 @@ where
         EdgeFuture {
             state,
             observed: Some(observed),
+        }
+    }
+}
+
+/// Routes and access rules see one spelling of a path: runs of `/` become one (the deployment guide itself writes
+/// `//genesys/cometd`), and a GMS API path (`/genesys/...`) loses one trailing `/`, as clients add it.
+fn normalize_path(request: &mut Request) {
+    let path = request.uri().path();
+    let trailing =
+        path.len() > "/genesys/".len() && path.starts_with("/genesys/") && path.ends_with('/');
+    if !path.contains("//") && !trailing {
+        return;
+    }
+    let mut normal = String::with_capacity(path.len());
+    for c in path.chars() {
+        if c == '/' && normal.ends_with('/') {
+            continue;
+        }
+        normal.push(c);
+    }
+    if normal.len() > "/genesys/".len() && normal.starts_with("/genesys/") && normal.ends_with('/')
+    {
+        normal.pop();
+    }
+    if let Some(query) = request.uri().query() {
+        normal.push('?');
+        normal.push_str(query);
+    }
+    let mut parts = request.uri().clone().into_parts();
+    if let Ok(path_and_query) = normal.parse() {
+        parts.path_and_query = Some(path_and_query);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
         }
     }
 }

@@ -143,9 +143,11 @@ async fn no_route(method: Method, uri: Uri) -> ApiError {
 }
 
 fn finish(router: Router, public: bool, metrics: Arc<Metrics>) -> Router {
-    router
-        .route_layer(edge::TagRouteLayer)
-        .fallback(no_route)
+    let routed = router.route_layer(edge::TagRouteLayer).fallback(no_route);
+    // The edge wraps the whole router rather than its routes (`Router::layer` runs after routing), so the path it
+    // normalises is the one routing sees.
+    Router::new()
+        .fallback_service(routed)
         .layer(edge::EdgeLayer::new(metrics, public))
 }
 

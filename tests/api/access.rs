@@ -217,3 +217,45 @@ async fn openapi_describes_every_route_served() {
         }
     }
 }
+
+#[tokio::test]
+async fn doubled_and_trailing_slashes_reach_the_same_routes_and_rules() {
+    let server = TestServer::sample().await;
+    let (status, stored) = server
+        .post_form("/genesys/1/storage/60/", &[("a", "1")])
+        .await;
+    assert_eq!(status, 200, "{stored}");
+    let id = stored["id"].as_str().unwrap();
+    let (status, read) = server.get(&format!("//genesys//1/storage/{id}/")).await;
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(read["a"], "1");
+    let (status, created) = server
+        .post_form(
+            "/genesys/1/service/request-interaction/",
+            &[("_phone_number", "5550100")],
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    // The deployment guide's own spelling of the CometD URL.
+    let handshake = server
+        .send(
+            server
+                .http
+                .post(server.public_url("//genesys/cometd"))
+                .json(&serde_json::json!([{"channel": "/meta/handshake", "version": "1.0"}])),
+        )
+        .await;
+    assert_eq!(handshake.0, 200, "{:?}", handshake.1);
+    assert_eq!(handshake.1[0]["successful"], true);
+    // The Block list holds for every spelling.
+    let form = [("_access_number", "1-888-call-me1")];
+    for path in [
+        "/genesys/1/service/match-interaction/",
+        "//genesys//1//service//match-interaction",
+    ] {
+        let public = server
+            .send(server.http.post(server.public_url(path)).form(&form))
+            .await;
+        assert_error(&public, 404, "NotFound");
+    }
+}
