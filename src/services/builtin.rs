@@ -159,14 +159,12 @@ async fn request_chat(core: &ServiceCore, call: ServiceCall) -> Result<Reply> {
     Ok(reply)
 }
 
+/// `request-interaction`: books an access number (and code) for a new instance. `_phone_number` is optional, as
+/// in GMS: without it, a match goes by the number and code alone.
 async fn request_interaction(core: &ServiceCore, call: ServiceCall) -> Result<Reply> {
-    let phone = call.params.require("_phone_number")?.to_string();
     let id = storage::new_id();
     let now = core.clock.now_ms();
-    let record = ServiceRecord {
-        phone_number: Some(phone),
-        ..ServiceRecord::of_call(id.clone(), &call, now)
-    };
+    let record = ServiceRecord::of_call(id.clone(), &call, now);
     let access = attach_access(core, &call, record, None).await?;
     Ok(access_reply(&id, &access, now))
 }
@@ -234,14 +232,37 @@ async fn match_interaction(core: &ServiceCore, call: ServiceCall) -> Result<Repl
             .release(&access.allocation, &record.id)
             .await?;
     }
+    // The answer always names the instance's user data (clients read `_data_id`): an instance created without
+    // any gets an empty data set now, living as long as the instance.
+    let data_id = match &record.data_id {
+        Some(data_id) => data_id.clone(),
+        None => {
+            let left = record
+                .expires_ms
+                .saturating_sub(core.clock.now_ms())
+                .div_ceil(1000)
+                .max(1);
+            let data_id = core
+                .storage
+                .create(
+                    storage::DataSet::default(),
+                    std::time::Duration::from_secs(left),
+                    call.config.gms.storage_max_keys,
+                )
+                .await?;
+            record.data_id = Some(data_id.clone());
+            if !delete_match {
+                core.save(&record).await?;
+            }
+            data_id
+        }
+    };
     if delete_match {
         let previous = record.access.take();
         core.save_replacing(&record, previous.as_ref()).await?;
     }
     let mut reply = Reply::new();
     reply.insert("_id".into(), record.id.clone().into());
-    if let Some(data_id) = &record.data_id {
-        reply.insert("_data_id".into(), data_id.clone().into());
-    }
+    reply.insert("_data_id".into(), data_id.into());
     Ok(reply)
 }

@@ -182,13 +182,6 @@ async fn bad_parameters_are_400_and_unknown_services_404() {
     let server = TestServer::sample().await;
     assert_error(
         &server
-            .post_form("/genesys/1/service/request-interaction", &[])
-            .await,
-        400,
-        "InvalidParameter",
-    );
-    assert_error(
-        &server
             .post_form("/genesys/1/service/request-access", &[])
             .await,
         400,
@@ -455,4 +448,35 @@ async fn extra_parameters_are_kept_as_data_or_ignored_and_services_expire() {
         404,
         "NotFound",
     );
+}
+
+/// Genesys's own functional tests of GMS create request-interaction with an empty form and read `_data_id` from
+/// match-interaction.
+#[tokio::test]
+async fn request_interaction_needs_no_phone_number_and_a_match_always_names_user_data() {
+    let server = TestServer::sample().await;
+    let (status, created) = server
+        .post_form("/genesys/1/service/request-interaction", &[])
+        .await;
+    assert_eq!(status, 200, "{created}");
+    for field in ["_access_code", "_access_number", "_expiration_time", "_id"] {
+        assert!(!created[field].is_null(), "{field} in {created}");
+    }
+    let form = [
+        (
+            "_access_number",
+            created["_access_number"].as_str().unwrap(),
+        ),
+        ("_access_code", created["_access_code"].as_str().unwrap()),
+    ];
+    let (status, matched) = server
+        .post_internal("/genesys/1/service/match-interaction", &form)
+        .await;
+    assert_eq!(status, 200, "{matched}");
+    assert_eq!(matched["_id"], created["_id"]);
+    let data_id = matched["_data_id"].as_str().expect("a _data_id");
+    // It is a real (empty) data set of the Storage API.
+    let (status, data) = server.get(&format!("/genesys/1/storage/{data_id}")).await;
+    assert_eq!(status, 200, "{data}");
+    assert_eq!(data, serde_json::json!({}));
 }
