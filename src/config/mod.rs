@@ -116,8 +116,10 @@ impl GmsConfig {
                     "a2c-match",
                     "a2c-reserve-accessinfo",
                 ];
+                // A misspelt builtin is refused with the file, as the other errors of the file are, not found at
+                // the first request.
                 if service.kind == "builtin" && !builtins.contains(&service.service.as_str()) {
-                    warnings.push(Diagnostic {
+                    errors.push(Diagnostic {
                         location: service.location.clone(),
                         message: format!(
                             "service `{}` names builtin `{}`; the builtins are request-interaction, \

@@ -55,6 +55,8 @@ pub struct Alarms {
 pub struct Resources {
     store: Arc<dyn Store>,
     alarms: Alarms,
+    /// The duplicates alarm 2000 was last raised for, so a reload that changes nothing raises nothing.
+    reported: std::sync::Mutex<Vec<(String, Vec<String>)>>,
 }
 
 /// The store pool of a booking group.
@@ -72,6 +74,7 @@ impl Resources {
         Resources {
             store,
             alarms: Alarms::default(),
+            reported: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -80,9 +83,24 @@ impl Resources {
         &self.alarms
     }
 
-    /// Raises alarm 2000 for every duplicated resource of a configuration being applied.
+    /// Raises alarm 2000 for every duplicated resource of a configuration being applied, once: a reload that keeps
+    /// a duplicate does not raise it again.
     pub fn check_config(&self, config: &GmsConfig) {
+        let current: Vec<(String, Vec<String>)> = config
+            .resources
+            .duplicates
+            .iter()
+            .map(|duplicate| (duplicate.value.clone(), duplicate.groups.clone()))
+            .collect();
+        let previous = std::mem::replace(&mut *crate::sync::lock(&self.reported), current);
         for duplicate in &config.resources.duplicates {
+            // Raised once per problem: a reload that keeps it does not raise it again.
+            if previous
+                .iter()
+                .any(|(value, groups)| *value == duplicate.value && *groups == duplicate.groups)
+            {
+                continue;
+            }
             self.alarms
                 .duplicate_resource
                 .fetch_add(1, Ordering::Relaxed);
@@ -222,5 +240,49 @@ impl Resources {
             }
         }
         Ok(counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+
+    use crate::config::{GmsConfig, RawConfig};
+
+    fn config(groups: &str) -> GmsConfig {
+        let text = format!("[server]\nnode_id = 01\n{groups}");
+        GmsConfig::from_raw(RawConfig::parse(Path::new("t.ini"), &text).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn alarm_2000_is_raised_once_per_duplicate_not_per_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            crate::store::Embedded::open(dir.path(), Arc::new(crate::clock::ManualClock::new(0)))
+                .unwrap();
+        let resources = super::Resources::new(Arc::new(store));
+        let raised = || {
+            resources
+                .alarms()
+                .duplicate_resource
+                .load(Ordering::Relaxed)
+        };
+        let one = config("[A]\nd1 = 1\n[B]\nx = 1\n");
+        resources.check_config(&one);
+        assert_eq!(raised(), 1);
+        resources.check_config(&one);
+        resources.check_config(&config("[A]\nd1 = 1\n[B]\nx = 1\n"));
+        assert_eq!(
+            raised(),
+            1,
+            "a reload that keeps the duplicate raises nothing"
+        );
+        resources.check_config(&config("[A]\nd1 = 1\nd2 = 2\n[B]\nx = 1\ny = 2\n"));
+        assert_eq!(raised(), 2, "a new duplicate raises once");
+        resources.check_config(&config("[A]\nd1 = 1\n"));
+        resources.check_config(&one);
+        assert_eq!(raised(), 3, "a duplicate that comes back is raised again");
     }
 }

@@ -211,10 +211,15 @@ async fn match_interaction(core: &ServiceCore, call: ServiceCall) -> Result<Repl
     let phone = call.params.get("_phone_number").map(digits);
     let code = call.params.get("_access_code").map(str::to_string);
     let delete_match = call.params.flag("_delete_match")?.unwrap_or(true);
+    let now = core.clock.now_ms();
     let found = core.holding(&number).await?.into_iter().find(|record| {
         let Some(access) = &record.access else {
             return false;
         };
+        // A booking that has lapsed matches nothing: the number may be another service's by now.
+        if access.allocation.pool.is_some() && access.booking_expires_ms <= now {
+            return false;
+        }
         let code_ok = code
             .as_ref()
             .is_none_or(|code| access.code.as_ref() == Some(code));

@@ -295,8 +295,8 @@ pub struct ServiceRecord {
 }
 
 impl AccessInfo {
-    /// Adds `_access_number`, `_access_code` (when there is one) and `_expiration_time` (seconds left on the
-    /// booking at `now_ms`) to `reply`.
+    /// Adds `_access_number`, `_access_code` (when there is one) and, for a booked number, `_expiration_time`
+    /// (seconds left on the booking at `now_ms`) to `reply`.
     pub fn add_to(&self, reply: &mut Reply, now_ms: u64) {
         reply.insert(
             "_access_number".into(),
@@ -305,11 +305,14 @@ impl AccessInfo {
         if let Some(code) = &self.code {
             reply.insert("_access_code".into(), code.clone().into());
         }
-        let left = self
-            .booking_expires_ms
-            .saturating_sub(now_ms)
-            .div_ceil(1000);
-        reply.insert("_expiration_time".into(), left.into());
+        // Only a booked number expires; a RANDOM or backup number is not reserved at all.
+        if self.allocation.pool.is_some() {
+            let left = self
+                .booking_expires_ms
+                .saturating_sub(now_ms)
+                .div_ceil(1000);
+            reply.insert("_expiration_time".into(), left.into());
+        }
     }
 }
 

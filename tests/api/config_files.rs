@@ -64,7 +64,8 @@ fn serve_refuses_a_bad_file_with_its_line() {
     let path = dir.path().join("bad.ini");
     std::fs::write(
         &path,
-        "[server]\nnode_id = 01\nweb_port = eighty\n[service.x]\ntype = builtin\n",
+        "[server]\nnode_id = 01\nweb_port = eighty\n[service.x]\ntype = builtin\n\
+         [service.y]\ntype = builtin\nservice = request-interactoin\n",
     )
     .unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_gms"))
@@ -82,6 +83,10 @@ fn serve_refuses_a_bad_file_with_its_line() {
     );
     assert!(
         stderr.contains("bad.ini:4: option `service` is mandatory in section `service.x`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("bad.ini:6: service `y` names builtin `request-interactoin`"),
         "{stderr}"
     );
     let missing = Command::new(env!("CARGO_BIN_EXE_gms"))

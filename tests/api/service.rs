@@ -480,3 +480,61 @@ async fn request_interaction_needs_no_phone_number_and_a_match_always_names_user
     assert_eq!(status, 200, "{data}");
     assert_eq!(data, serde_json::json!({}));
 }
+
+#[tokio::test]
+async fn a_lapsed_booking_never_matches_and_unreserved_numbers_do_not_expire() {
+    let server = TestServer::start(&options(ONE_LOCAL, "")).await;
+    let request = |phone: &'static str| {
+        let server = &server;
+        async move {
+            let (status, reply) = server
+                .post_form(
+                    "/genesys/1/service/request-interaction",
+                    &[("_phone_number", phone)],
+                )
+                .await;
+            assert_eq!(status, 200, "{reply}");
+            reply
+        }
+    };
+    let first = request("5550001").await;
+    assert_eq!(first["_expiration_time"], 20, "{first}");
+    // A's booking lapses (its service lives on) and B is given the same number.
+    server.advance(std::time::Duration::from_secs(21));
+    let second = request("5550002").await;
+    assert_eq!(second["_access_number"], first["_access_number"]);
+    let number = first["_access_number"].as_str().unwrap();
+    let with_code = |code: &str| {
+        [
+            ("_access_number", number.to_string()),
+            ("_access_code", code.to_string()),
+        ]
+    };
+    let stale = with_code(first["_access_code"].as_str().unwrap());
+    let stale: Vec<(&str, &str)> = stale.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_error(
+        &server
+            .post_internal("/genesys/1/service/match-interaction", &stale)
+            .await,
+        404,
+        "NoMatch",
+    );
+    let live = with_code(second["_access_code"].as_str().unwrap());
+    let live: Vec<(&str, &str)> = live.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, matched) = server
+        .post_internal("/genesys/1/service/match-interaction", &live)
+        .await;
+    assert_eq!(status, 200, "{matched}");
+    assert_eq!(matched["_id"], second["_id"]);
+
+    // A RANDOM group reserves nothing, so its answer has no expiration time.
+    let random = TestServer::start(&options("[Dnis_Pool]\nd1 = 555-0001\n", "")).await;
+    let (status, reply) = random
+        .post_form(
+            "/genesys/1/service/request-interaction",
+            &[("_phone_number", "5550001")],
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(reply.get("_expiration_time").is_none(), "{reply}");
+}
