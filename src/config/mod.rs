@@ -201,6 +201,27 @@ mod tests {
     }
 
     #[test]
+    fn cors_options_are_checked_with_their_line() {
+        let ok = typed("[server]\nnode_id = 01\ncors_allowed_origins = https://a.example, http://b.example:8080\n")
+            .unwrap();
+        assert_eq!(
+            ok.server.cors_allowed_origins,
+            ["https://a.example", "http://b.example:8080"]
+        );
+        let err = typed("[server]\nnode_id = 01\ncors_allowed_origins = a.example\ncors_allowed_methods = get\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("t.ini:3: option `cors_allowed_origins`: `a.example` is no origin"),
+            "{err}"
+        );
+        assert!(
+            err.contains("t.ini:4: option `cors_allowed_methods`: `get` is not a valid entry"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn the_store_section_is_read_and_is_no_resource_group() {
         let config =
             typed("[server]\nnode_id = 01\n[store]\nurl = redis://127.0.0.1:6379\n").unwrap();

@@ -27,6 +27,13 @@ pub struct ServerSection {
     /// `internal_url` (default: `http://` + the bound address of the internal listener): where the other nodes
     /// reach this node's internal listener, when that is not the address it binds to.
     pub internal_url: Option<String>,
+    /// `cors_allowed_origins` (default none): origins whose browser pages may call the public API
+    /// (`https://shop.example.com, https://help.example.com`, or `*` for any); none: no CORS headers at all.
+    pub cors_allowed_origins: Vec<String>,
+    /// `cors_allowed_methods` (default `GET, POST, PUT, DELETE`): methods a preflight allows.
+    pub cors_allowed_methods: Vec<String>,
+    /// `cors_allowed_headers` (default `Content-Type, gms_user`): request headers a preflight allows.
+    pub cors_allowed_headers: Vec<String>,
     /// `drain_timeout` (seconds, default 5): how long a stopping node answers the Node API with 503 `OFFLINE`
     /// before it stops taking requests, so a load balancer's health check sends traffic elsewhere first.
     pub drain_timeout: std::time::Duration,
@@ -59,6 +66,11 @@ impl ServerSection {
             route: None,
             internal_url: None,
             drain_timeout: std::time::Duration::from_secs(5),
+            cors_allowed_origins: Vec::new(),
+            cors_allowed_methods: ["GET", "POST", "PUT", "DELETE"]
+                .map(str::to_string)
+                .to_vec(),
+            cors_allowed_headers: ["Content-Type", "gms_user"].map(str::to_string).to_vec(),
         };
         let Some(section) = section else {
             errors.push(Diagnostic {
@@ -113,6 +125,58 @@ impl ServerSection {
                     server.drain_timeout = std::time::Duration::from_secs(seconds.into())
                 }
                 Err(diagnostic) => errors.push(diagnostic),
+            }
+        }
+        let list = |option: &super::raw::RawOption| -> Vec<String> {
+            option
+                .value
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        if let Some(option) = section.get("cors_allowed_origins") {
+            let origins = list(option);
+            for origin in &origins {
+                let scheme_ok = origin.starts_with("https://") || origin.starts_with("http://");
+                if origin != "*"
+                    && (!scheme_ok || origin.contains(char::is_whitespace) || origin.ends_with('/'))
+                {
+                    errors.push(Diagnostic::at(
+                        option,
+                        format!(
+                            "option `cors_allowed_origins`: `{origin}` is no origin (`https://host[:port]`, or `*`)"
+                        ),
+                    ));
+                }
+            }
+            server.cors_allowed_origins = origins;
+        }
+        for (name, slot, valid) in [
+            (
+                "cors_allowed_methods",
+                &mut server.cors_allowed_methods,
+                (|item: &str| item.bytes().all(|b| b.is_ascii_uppercase())) as fn(&str) -> bool,
+            ),
+            (
+                "cors_allowed_headers",
+                &mut server.cors_allowed_headers,
+                |item: &str| {
+                    item.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                },
+            ),
+        ] {
+            if let Some(option) = section.get(name) {
+                let items = list(option);
+                if let Some(bad) = items.iter().find(|item| !valid(item)) {
+                    errors.push(Diagnostic::at(
+                        option,
+                        format!("option `{name}`: `{bad}` is not a valid entry"),
+                    ));
+                }
+                *slot = items;
             }
         }
         if let Some(app_name) = text("app_name") {

@@ -51,6 +51,7 @@ pub struct Routers {
     ors: Router,
     metrics: Arc<Metrics>,
     openapi: utoipa::openapi::OpenApi,
+    cors: Option<tower_http::cors::CorsLayer>,
 }
 
 /// The finished routers, one per listener.
@@ -86,6 +87,7 @@ impl Routers {
         // A load balancer's health check reaches the public port only; the status says ONLINE or OFFLINE, no more.
         let public = shared.merge(node::public_routes().with_state(state.clone()));
         Routers {
+            cors: cors::layer(&state.config.get().server),
             public,
             internal,
             ors: Router::new(),
@@ -130,8 +132,13 @@ impl Routers {
                 async move { axum::Json(document.as_ref().clone()) }
             }),
         );
+        let public = match self.cors {
+            // Inside the edge, so preflights are counted and logged like every request.
+            Some(cors) => self.public.layer(cors),
+            None => self.public,
+        };
         Listeners {
-            public: finish(self.public, true, self.metrics.clone()),
+            public: finish(public, true, self.metrics.clone()),
             internal: finish(internal, false, self.metrics.clone()),
             ors: finish(self.ors, false, self.metrics),
         }
@@ -172,4 +179,5 @@ mod tests {
     }
 }
 pub mod cometd;
+pub mod cors;
 pub mod notification;

@@ -259,3 +259,74 @@ async fn doubled_and_trailing_slashes_reach_the_same_routes_and_rules() {
         assert_error(&public, 404, "NotFound");
     }
 }
+
+#[tokio::test]
+async fn cors_answers_preflights_for_configured_origins_only() {
+    let options = crate::server::SAMPLE.replace(
+        "app_name = gms",
+        "app_name = gms\ncors_allowed_origins = https://widget.example.com",
+    );
+    assert_ne!(options, crate::server::SAMPLE);
+    let server = TestServer::start(&options).await;
+    let preflight = |origin: &'static str| {
+        server
+            .http
+            .request(
+                reqwest::Method::OPTIONS,
+                server.public_url("/genesys/1/storage/60"),
+            )
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "content-type")
+            .send()
+    };
+    let allowed = preflight("https://widget.example.com").await.unwrap();
+    assert!(allowed.status().is_success(), "{}", allowed.status());
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://widget.example.com"
+    );
+    let methods = allowed.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(methods.contains("POST"), "{methods}");
+    let refused = preflight("https://evil.example.net").await.unwrap();
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    // A real request from the allowed origin carries the header too.
+    let stored = server
+        .http
+        .post(server.public_url("/genesys/1/storage/60"))
+        .header("Origin", "https://widget.example.com")
+        .form(&[("a", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.status(), 200);
+    assert_eq!(
+        stored.headers()["access-control-allow-origin"],
+        "https://widget.example.com"
+    );
+
+    // Nothing is allowed by default.
+    let plain = TestServer::sample().await;
+    let answer = plain
+        .http
+        .post(plain.public_url("/genesys/1/storage/60"))
+        .header("Origin", "https://widget.example.com")
+        .form(&[("a", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        answer
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}

@@ -35,7 +35,7 @@ fn sample_options_wire_every_builtin_service() {
             .unwrap()
             .location
             .to_string()
-            .ends_with("gms.ini:23")
+            .ends_with("gms.ini:35")
     );
 }
 
