@@ -333,6 +333,8 @@ impl App {
             None => format!("http://{}", internal.local_addr()?),
         };
         if let Ok(address) = internal.local_addr() {
+            // orscb events without `orscb.url` go to this node's own `/scxml` routes.
+            self.notify.set_local_ors(format!("http://{address}"));
             // Flows receive BasicHTTP events on the internal listener's `/scxml/basichttp/{id}`.
             self.ors
                 .node

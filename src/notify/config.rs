@@ -185,8 +185,10 @@ impl IosChannel {
 /// An orscb channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrscbChannel {
-    /// `orscb.url` (mandatory): base URL of the ORS HTTP interface (`http://ors:7210`).
-    pub url: String,
+    /// `orscb.url`: base URL of the ORS HTTP interface (`http://ors:7210`); `None` (only in `[push]` itself, not
+    /// for a debug channel or a provider): this node's own (its internal listener, which serves the `/scxml`
+    /// routes), whatever port it listens on.
+    pub url: Option<String>,
 }
 
 /// The options of one enabled channel.
@@ -492,7 +494,9 @@ fn provider_from(
             } else {
                 ""
             };
-            match channel_from(section, kind, prefix) {
+            // Only the production orscb channel of [push] itself may leave its URL to this node's own ORS.
+            let local_ors = name.is_empty() && channel_kind == ChannelKind::Production;
+            match channel_from(section, kind, prefix, local_ors) {
                 Ok(channel) => {
                     channels.insert((kind, channel_kind), channel);
                 }
@@ -515,6 +519,7 @@ fn channel_from(
     section: &SectionInput,
     kind: DeliveryType,
     prefix: &str,
+    local_ors: bool,
 ) -> Result<Channel, String> {
     let value = |name: &str| {
         section
@@ -571,7 +576,11 @@ fn channel_from(
         }
         DeliveryType::Httpcb => Ok(Channel::Httpcb),
         DeliveryType::Orscb => Ok(Channel::Orscb(OrscbChannel {
-            url: mandatory("orscb.url")?.trim_end_matches('/').to_string(),
+            url: match non_empty("orscb.url") {
+                Some(url) => Some(url.trim_end_matches('/').to_string()),
+                None if local_ors => None,
+                None => return Err(format!("{prefix}orscb.url")),
+            },
         })),
         DeliveryType::Comet => Ok(Channel::Comet),
     }

@@ -118,6 +118,8 @@ pub struct Service {
     client: HttpClient,
     cometd: Option<Arc<cometd::Server>>,
     relay: std::sync::OnceLock<Arc<deliver::comet::Relay>>,
+    /// This node's ORS interface (`http://host:port` of the internal listener), the default of `orscb.url`.
+    local_ors: std::sync::OnceLock<String>,
     localization: Option<Localization>,
     fcm: BTreeMap<(String, ChannelKind), Arc<Fcm>>,
     apns: BTreeMap<(String, ChannelKind), Arc<Apns>>,
@@ -174,10 +176,17 @@ impl Service {
             client,
             cometd,
             relay: std::sync::OnceLock::new(),
+            local_ors: std::sync::OnceLock::new(),
             localization,
             fcm,
             apns,
         })
+    }
+
+    /// Sets where this node's own ORS interface listens (once the internal listener is bound): orscb deliveries go
+    /// there when `orscb.url` is not set.
+    pub fn set_local_ors(&self, url: String) {
+        let _ = self.local_ors.set(url);
     }
 
     /// With several nodes: relays comet deliveries for users whose clients are on another node through the
@@ -405,7 +414,14 @@ impl Service {
         match channel {
             Channel::Httpcb => deliver::httpcb::deliver(&self.client, device, outgoing).await,
             Channel::Orscb(orscb) => {
-                deliver::orscb::deliver(&self.client, orscb, device, outgoing).await
+                deliver::orscb::deliver(
+                    &self.client,
+                    orscb,
+                    self.local_ors.get().map(String::as_str),
+                    device,
+                    outgoing,
+                )
+                .await
             }
             Channel::Comet => match &self.cometd {
                 Some(server) => {

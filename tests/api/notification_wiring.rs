@@ -101,3 +101,37 @@ async fn openapi_describes_the_notification_api() {
         document["paths"]
     );
 }
+
+/// The sample options leave `orscb.url` out: orscb events go to this node's own ORS interface, on whatever port
+/// its internal listener got (here a free one), and reach the session.
+#[tokio::test]
+async fn orscb_without_a_url_reaches_this_nodes_own_sessions() {
+    let server = TestServer::sample().await;
+    let (status, started) = server
+        .post_internal(
+            "/scxml/session/start",
+            &[
+                ("src", "scxml/request-outbound-poll.scxml"),
+                ("_phone_number", "5550100"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{started}");
+    let session = started["sessionid"].as_str().unwrap();
+    let (status, subscribed) = post_json(
+        &server,
+        server.public_url("/genesys/1/notification/subscription"),
+        json!({"subscriberId": "flow", "filter": "ors.note.*",
+               "notificationDetails": {"deviceId": session, "type": "orscb"}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{subscribed}");
+    let (status, report) = post_json(
+        &server,
+        server.internal_url("/genesys/1/notification/publish"),
+        json!({"tag": "ors.note.1", "message": "hello"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["deliveries"][0]["status"], "delivered", "{report}");
+}

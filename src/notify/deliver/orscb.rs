@@ -1,5 +1,6 @@
 //! `orscb`: the message becomes an event of the ORS session named by the subscription's `deviceId`, sent as
-//! `POST {orscb.url}/scxml/session/{id}/event/{tag}` with form parameters (the ORS HTTP interface).
+//! `POST {orscb.url}/scxml/session/{id}/event/{tag}` with form parameters (the ORS HTTP interface). Without
+//! `orscb.url`, the base is this node's own ORS interface (its internal listener).
 
 use http_body_util::Full;
 use hyper::Request;
@@ -13,12 +14,18 @@ use crate::outbound::HttpClient;
 pub async fn deliver(
     client: &HttpClient,
     channel: &OrscbChannel,
+    local: Option<&str>,
     session_id: &str,
     outgoing: &Outgoing,
 ) -> Outcome {
+    let Some(base) = channel.url.as_deref().or(local) else {
+        return Outcome::failed(
+            "orscb.url is not set and this node's ORS interface is not listening yet".to_string(),
+        );
+    };
     let url = format!(
         "{}/scxml/session/{}/event/{}",
-        channel.url,
+        base,
         path_segment(session_id),
         path_segment(&outgoing.tag)
     );
