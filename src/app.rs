@@ -410,6 +410,7 @@ impl App {
             }
         });
         let resources = self.state.resources.clone();
+        let notify = self.notify.clone();
         let mut changes = self.state.config.subscribe();
         changes.borrow_and_update();
         let alarm_stop = until_stopped(stopped.clone());
@@ -424,6 +425,7 @@ impl App {
                         }
                         let config = changes.borrow_and_update().clone();
                         resources.check_config(&config);
+                        notify.set_http(crate::outbound::HttpSettings::from_gms(&config.gms));
                     }
                 }
             }

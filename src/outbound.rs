@@ -26,7 +26,7 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
 
 /// The `gms` section options that govern outbound HTTP.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpSettings {
     /// `http.connection_timeout` (default 2 s).
     pub connection_timeout: Duration,

@@ -115,14 +115,55 @@ pub struct PublishReport {
 pub struct Service {
     config: Arc<PushConfig>,
     subscriptions: Arc<dyn SubscriptionStore>,
-    client: HttpClient,
+    /// The outbound clients, rebuilt when the `gms` section's `http.*` options change (they take effect at once).
+    transports: arc_swap::ArcSwap<Transports>,
     cometd: Option<Arc<cometd::Server>>,
     relay: std::sync::OnceLock<Arc<deliver::comet::Relay>>,
     /// This node's ORS interface (`http://host:port` of the internal listener), the default of `orscb.url`.
     local_ors: std::sync::OnceLock<String>,
     localization: Option<Localization>,
+}
+
+/// What deliveries go out through, built from the `http.*` options.
+#[derive(Debug)]
+struct Transports {
+    http: HttpSettings,
+    client: HttpClient,
     fcm: BTreeMap<(String, ChannelKind), Arc<Fcm>>,
     apns: BTreeMap<(String, ChannelKind), Arc<Apns>>,
+}
+
+impl Transports {
+    fn build(config: &PushConfig, http: HttpSettings) -> Transports {
+        let client = HttpClient::new(http.clone());
+        let mut fcm = BTreeMap::new();
+        let mut apns = BTreeMap::new();
+        for (name, provider) in &config.providers {
+            for ((_, kind), channel) in &provider.channels {
+                match channel {
+                    Channel::Android(android) => {
+                        fcm.insert(
+                            (name.clone(), *kind),
+                            Fcm::new(android.clone(), client.clone()),
+                        );
+                    }
+                    Channel::Ios(ios) => {
+                        apns.insert(
+                            (name.clone(), *kind),
+                            Apns::new(ios.clone(), *kind, http.clone()),
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Transports {
+            http,
+            client,
+            fcm,
+            apns,
+        }
+    }
 }
 
 impl Service {
@@ -148,39 +189,27 @@ impl Service {
                         None
                     }
                 });
-        let client = HttpClient::new(http.clone());
-        let mut fcm = BTreeMap::new();
-        let mut apns = BTreeMap::new();
-        for (name, provider) in &config.providers {
-            for ((_, kind), channel) in &provider.channels {
-                match channel {
-                    Channel::Android(android) => {
-                        fcm.insert(
-                            (name.clone(), *kind),
-                            Fcm::new(android.clone(), client.clone()),
-                        );
-                    }
-                    Channel::Ios(ios) => {
-                        apns.insert(
-                            (name.clone(), *kind),
-                            Apns::new(ios.clone(), *kind, http.clone()),
-                        );
-                    }
-                    _ => {}
-                }
-            }
-        }
+        let transports = Transports::build(&config, http);
         Arc::new(Service {
             config: Arc::new(config),
             subscriptions,
-            client,
+            transports: arc_swap::ArcSwap::from_pointee(transports),
             cometd,
             relay: std::sync::OnceLock::new(),
             local_ors: std::sync::OnceLock::new(),
             localization,
-            fcm,
-            apns,
         })
+    }
+
+    /// Applies the `gms` section's `http.*` options to the deliveries from now on (the section takes effect at once,
+    /// as in GMS). Unchanged options keep the current clients and their cached credentials.
+    pub fn set_http(&self, http: HttpSettings) {
+        let current = self.transports.load();
+        if current.http != http {
+            self.transports
+                .store(Arc::new(Transports::build(&self.config, http)));
+            tracing::info!("notification deliveries use the new http.* options");
+        }
     }
 
     /// Sets where this node's own ORS interface listens (once the internal listener is bound): orscb deliveries go
@@ -411,11 +440,12 @@ impl Service {
         };
         let device = subscription.device_id.as_str();
         let key = (provider.to_string(), channel_kind);
+        let transports = self.transports.load_full();
         match channel {
-            Channel::Httpcb => deliver::httpcb::deliver(&self.client, device, outgoing).await,
+            Channel::Httpcb => deliver::httpcb::deliver(&transports.client, device, outgoing).await,
             Channel::Orscb(orscb) => {
                 deliver::orscb::deliver(
-                    &self.client,
+                    &transports.client,
                     orscb,
                     self.local_ors.get().map(String::as_str),
                     device,
@@ -435,11 +465,11 @@ impl Service {
                 }
                 None => Outcome::with(Status::Disabled, "no CometD server on this node"),
             },
-            Channel::Android(_) => match self.fcm.get(&key) {
+            Channel::Android(_) => match transports.fcm.get(&key) {
                 Some(fcm) => fcm.deliver(device, outgoing).await,
                 None => Outcome::with(Status::Disabled, "android channel has no sender"),
             },
-            Channel::Ios(_) => match self.apns.get(&key) {
+            Channel::Ios(_) => match transports.apns.get(&key) {
                 Some(apns) => apns.deliver(device, outgoing).await,
                 None => Outcome::with(Status::Disabled, "ios channel has no sender"),
             },

@@ -135,3 +135,60 @@ async fn orscb_without_a_url_reaches_this_nodes_own_sessions() {
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["deliveries"][0]["status"], "delivered", "{report}");
 }
+
+/// The `gms` section's `http.*` options take effect at once: a callback slower than the connection and socket
+/// timeouts together fails, and succeeds once the option file gives it more time, without a restart.
+#[tokio::test]
+async fn http_options_changed_in_the_file_reach_deliveries_at_once() {
+    let options = crate::server::SAMPLE
+        .replace("http.socket_timeout = 2", "http.socket_timeout = 1")
+        .replace("http.connection_timeout = 2", "http.connection_timeout = 1");
+    assert_ne!(options, crate::server::SAMPLE);
+    let server = TestServer::start(&options).await;
+    // A callback receiver that takes two and a half seconds to answer.
+    let app = axum::Router::new().route(
+        "/slow",
+        post(|| async {
+            tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+            "ok"
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/slow", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (status, created) = post_json(
+        &server,
+        server.public_url("/genesys/1/notification/subscription"),
+        json!({"subscriberId": "slow", "filter": "slow.*",
+               "notificationDetails": {"deviceId": hook, "type": "httpcb"}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let publish = || {
+        post_json(
+            &server,
+            server.internal_url("/genesys/1/notification/publish"),
+            json!({"tag": "slow.1", "message": "m"}),
+        )
+    };
+    let (_, report) = publish().await;
+    assert_ne!(report["deliveries"][0]["status"], "delivered", "{report}");
+    std::fs::write(
+        &server.config_path,
+        options.replace("http.socket_timeout = 1", "http.socket_timeout = 3"),
+    )
+    .unwrap();
+    server.state.config.reload().unwrap();
+    let mut delivered = false;
+    for _ in 0..10 {
+        let (_, report) = publish().await;
+        if report["deliveries"][0]["status"] == "delivered" {
+            delivered = true;
+            break;
+        }
+    }
+    assert!(
+        delivered,
+        "the new socket timeout never reached the deliveries"
+    );
+}
