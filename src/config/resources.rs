@@ -127,16 +127,16 @@ impl ResourcesSection {
                         groups: vec![first_group.clone(), name.to_string()],
                         location: option.location.clone(),
                     });
+                    // Kept in its first group only: one number in two pools would be booked twice at once.
                     warnings.push(Diagnostic::at(
                         option,
                         format!(
-                            "resource `{}` is configured in group `{first_group}` and again in group `{name}` (alarm 2000)",
+                            "resource `{}` is configured in group `{first_group}` and again in group `{name}` \
+                             (alarm 2000); only group `{first_group}` uses it",
                             option.value
                         ),
                     ));
-                    if first_group == name {
-                        continue;
-                    }
+                    continue;
                 } else {
                     seen.insert(option.value.clone(), name.to_string());
                 }

@@ -538,3 +538,26 @@ async fn a_lapsed_booking_never_matches_and_unreserved_numbers_do_not_expire() {
     assert_eq!(status, 200, "{reply}");
     assert!(reply.get("_expiration_time").is_none(), "{reply}");
 }
+
+/// A number listed in two groups (alarm 2000) belongs to its first group only, so two services never hold it at
+/// once.
+#[tokio::test]
+async fn a_number_in_two_groups_is_never_booked_twice() {
+    let groups = "[Dnis_Pool]\n_allocation_strategy = LOCAL\nd1 = 555-0001\n\
+                  [Other_Pool]\n_allocation_strategy = LOCAL\no1 = 555-0001\n";
+    let extra = "[service.other]\ntype = builtin\nservice = request-interaction\nresource_group = Other_Pool\n";
+    let server = TestServer::start(&options(groups, extra)).await;
+    let (status, first) = server
+        .post_form(
+            "/genesys/1/service/request-interaction",
+            &[("_phone_number", "5550001")],
+        )
+        .await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["_access_number"], "555-0001");
+    let (status, second) = server
+        .post_form("/genesys/1/service/other", &[("_phone_number", "5550002")])
+        .await;
+    assert_ne!(second["_access_number"], "555-0001", "{second}");
+    assert_error(&(status, second), 503, "NoMoreResources");
+}
