@@ -24,7 +24,7 @@ use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
 use super::access;
-use super::error::ApiError;
+use super::error::{ApiError, HiddenDetail};
 use super::extract::LoggedParams;
 use super::metrics::Metrics;
 
@@ -136,6 +136,8 @@ pub struct Edge<S> {
 struct Observed {
     method: Method,
     gms_api: bool,
+    /// On the public listener, answers that name internals ([`HiddenDetail`]) are told without them.
+    public: bool,
     metrics: Arc<Metrics>,
     /// When the request came, its path, masked query parameters and the slot the body extractor fills, when the
     /// log line is written.
@@ -186,6 +188,7 @@ where
         let observed = Observed {
             method: request.method().clone(),
             gms_api,
+            public: self.public,
             metrics: self.metrics.clone(),
             logged,
         };
@@ -278,6 +281,7 @@ where
         loop {
             let this = self.as_mut().project();
             let gms_api = this.observed.as_ref().is_some_and(|seen| seen.gms_api);
+            let public = this.observed.as_ref().is_some_and(|seen| seen.public);
             let response = match this.state.project() {
                 EdgeStateProj::Inner { inner } => {
                     match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
@@ -285,6 +289,17 @@ where
                         Ok(Poll::Ready(Ok(response))) => {
                             if gms_api && needs_json_body(&response) {
                                 let converting = Box::pin(json_body(response));
+                                self.as_mut()
+                                    .project()
+                                    .state
+                                    .set(EdgeState::Converting { converting });
+                                continue;
+                            }
+                            if public
+                                && let Some(HiddenDetail(sentence)) =
+                                    response.extensions().get::<HiddenDetail>().copied()
+                            {
+                                let converting = Box::pin(without_detail(response, sentence));
                                 self.as_mut()
                                     .project()
                                     .state
@@ -349,6 +364,40 @@ fn record(observed: Observed, response: &Response) {
         elapsed_us = logged.start.elapsed().as_micros() as u64,
         "request"
     );
+}
+
+/// The answer as the public listener gives it: `sentence` and a request id instead of a message that names
+/// internals; the message goes to the log under that id.
+async fn without_detail(response: Response, sentence: &'static str) -> Response {
+    let status = response.status();
+    let (parts, body) = response.into_parts();
+    let original: serde_json::Value = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default();
+    let bytes: [u8; 8] = rand::random();
+    let request_id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    tracing::warn!(
+        request_id = %request_id,
+        status = status.as_u16(),
+        detail = %original["message"].as_str().unwrap_or_default(),
+        "error answered without its detail on the public listener"
+    );
+    let exception = original["exception"]
+        .as_str()
+        .unwrap_or(ApiError::kind_of(status))
+        .to_string();
+    let body = serde_json::json!({
+        "message": format!("{sentence} (request {request_id}: the server's log has the detail)"),
+        "exception": exception,
+        "requestId": request_id,
+    });
+    let mut answer = (status, axum::Json(body)).into_response();
+    if let Some(tag) = parts.extensions.get::<RouteTag>() {
+        answer.extensions_mut().insert(tag.clone());
+    }
+    answer
 }
 
 /// A 4xx/5xx answer that is not JSON yet.

@@ -16,7 +16,14 @@ pub struct ApiError {
     pub exception: &'static str,
     /// A sentence naming the problem.
     pub message: String,
+    /// What the public listener says instead of `message`, when that names internals.
+    pub public: Option<&'static str>,
 }
+
+/// Carried by an answer whose message names internals: the public listener's edge answers this sentence instead,
+/// with a request id, and logs the message under that id.
+#[derive(Debug, Clone, Copy)]
+pub struct HiddenDetail(pub &'static str);
 
 /// The JSON body of every error answer.
 #[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -38,6 +45,7 @@ impl ApiError {
             status,
             exception,
             message: message.into(),
+            public: None,
         }
     }
 
@@ -113,7 +121,11 @@ impl IntoResponse for ApiError {
             message: self.message,
             exception: self.exception.to_string(),
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(public) = self.public {
+            response.extensions_mut().insert(HiddenDetail(public));
+        }
+        response
     }
 }
 
@@ -149,6 +161,14 @@ impl From<services::Error> for ApiError {
                 "NoMoreResources",
                 error.to_string(),
             ),
+            E::BackendInternal { public, .. } => ApiError {
+                public: Some(public),
+                ..ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    "BackendUnavailable",
+                    error.to_string(),
+                )
+            },
             E::Backend(_) => ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 "BackendUnavailable",

@@ -184,6 +184,14 @@ pub fn service_error(error: OrsError) -> Error {
             problem: message,
         },
         timeout @ OrsError::Timeout { .. } => Error::Timeout(timeout.to_string()),
+        remote @ OrsError::Remote { .. } => Error::BackendInternal {
+            public: "the ORS that runs this service could not be reached",
+            detail: remote.to_string(),
+        },
+        document @ OrsError::Document(_) => Error::BackendInternal {
+            public: "the flow of this service could not be loaded",
+            detail: document.to_string(),
+        },
         other => Error::Backend(other.to_string()),
     }
 }

@@ -83,6 +83,15 @@ pub enum Error {
     /// The peer that runs the service (ORS) failed or cannot be reached.
     #[error("service backend failed: {0}")]
     Backend(String),
+    /// As [`Error::Backend`], with a reason that names internals (a peer's address, a document's path and
+    /// position): told in full on the internal listener and in the log, not on the public listener.
+    #[error("service backend failed: {detail}")]
+    BackendInternal {
+        /// What the public listener says instead.
+        public: &'static str,
+        /// The whole reason.
+        detail: String,
+    },
     /// The peer that runs the service (ORS) did not answer in time (a flow that never answers `gms.start`, an ORS
     /// that stops answering).
     #[error("service backend did not answer in time: {0}")]

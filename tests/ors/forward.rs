@@ -181,8 +181,9 @@ async fn an_unreachable_ors_is_a_clear_502() {
     let port = listener.local_addr().unwrap().port();
     drop(listener);
     let a = TestServer::start(&format!("{SAMPLE}\n[ors]\nurl = http://127.0.0.1:{port}\n")).await;
+    // The internal listener names the ORS; the public one does not give its address away.
     let answer = a
-        .post_form(
+        .post_internal(
             "/genesys/1/service/request-inbound-immediate",
             &[("_phone_number", "1")],
         )
@@ -194,6 +195,16 @@ async fn an_unreachable_ors_is_a_clear_502() {
             .unwrap()
             .contains(&format!("127.0.0.1:{port}"))
     );
+    let public = a
+        .post_form(
+            "/genesys/1/service/request-inbound-immediate",
+            &[("_phone_number", "1")],
+        )
+        .await;
+    assert_error(&public, 502, "BackendUnavailable");
+    let message = public.1["message"].as_str().unwrap();
+    assert!(!message.contains(&port.to_string()), "{public:?}");
+    assert!(message.contains("could not be reached"), "{public:?}");
 }
 
 #[tokio::test]

@@ -108,8 +108,9 @@ async fn a_flow_that_refuses_is_a_clear_error() {
 #[tokio::test]
 async fn a_broken_service_document_names_its_position() {
     let server = server().await;
-    // The app is not at fault: the configured flow is, so the answer is a backend failure naming the position.
-    let answer = server.post_form("/genesys/1/service/broken", &[]).await;
+    // The app is not at fault: the configured flow is, so the answer is a backend failure. The internal listener
+    // names the position; the public one names no file, and gives a request id the log has the detail under.
+    let answer = server.post_internal("/genesys/1/service/broken", &[]).await;
     assert_error(&answer, 502, "BackendUnavailable");
     assert!(
         answer.1["message"]
@@ -118,6 +119,13 @@ async fn a_broken_service_document_names_its_position() {
             .contains("broken.scxml:"),
         "{answer:?}"
     );
+    let public = server.post_form("/genesys/1/service/broken", &[]).await;
+    assert_error(&public, 502, "BackendUnavailable");
+    let message = public.1["message"].as_str().unwrap();
+    assert!(!message.contains("scxml"), "{public:?}");
+    assert!(message.contains("could not be loaded"), "{public:?}");
+    let request_id = public.1["requestId"].as_str().unwrap();
+    assert!(message.contains(request_id), "{public:?}");
 }
 
 #[tokio::test]
