@@ -304,8 +304,11 @@ impl Service {
                 ));
             }
         };
-        if kind == DeliveryType::Httpcb {
-            check_callback_url(&device_id)?;
+        match kind {
+            DeliveryType::Httpcb => check_callback_url(&device_id)?,
+            DeliveryType::Ios => check_device_token(&device_id)?,
+            DeliveryType::Android => check_registration_token(&device_id)?,
+            _ => {}
         }
         let subscription = Subscription {
             id: new_id(),
@@ -493,6 +496,28 @@ fn text_field(value: Option<&Value>, name: &'static str) -> Result<String, Error
         Some(Value::Number(number)) => Ok(number.to_string()),
         Some(_) => Err(Error::WrongType(name, "a string")),
     }
+}
+
+/// An APNs device token is hexadecimal; anything else would change the request's `:path`
+/// (`/3/device/{token}`).
+fn check_device_token(token: &str) -> Result<(), Error> {
+    if token.is_empty() || token.len() > 200 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::InvalidDeviceId(format!(
+            "must be an APNs device token (hexadecimal digits) for ios (found `{token}`)"
+        )));
+    }
+    Ok(())
+}
+
+/// An FCM registration token: letters, digits and `-`, `_`, `:`, `.` (what FCM issues), at most 4,096 of them.
+fn check_registration_token(token: &str) -> Result<(), Error> {
+    let valid = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':' | b'.');
+    if token.is_empty() || token.len() > 4096 || !token.bytes().all(valid) {
+        return Err(Error::InvalidDeviceId(format!(
+            "must be an FCM registration token for android (found `{token}`)"
+        )));
+    }
+    Ok(())
 }
 
 fn check_callback_url(url: &str) -> Result<(), Error> {

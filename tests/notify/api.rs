@@ -329,7 +329,7 @@ async fn bad_input_gets_a_4xx_naming_the_problem() {
         (
             subscription,
             "application/json",
-            r#"{"subscriberId": "s", "filter": "t", "notificationDetails": {"deviceId": "x", "type": "ios"}}"#,
+            r#"{"subscriberId": "s", "filter": "t", "notificationDetails": {"deviceId": "ab12", "type": "ios"}}"#,
             400,
             "TypeDisabled",
         ),
@@ -337,6 +337,21 @@ async fn bad_input_gets_a_4xx_naming_the_problem() {
             subscription,
             "application/json",
             r#"{"subscriberId": "s", "filter": "t", "notificationDetails": {"deviceId": "not a url", "type": "httpcb"}}"#,
+            400,
+            "InvalidDeviceId",
+        ),
+        // A device id that would change the APNs request's path, or an FCM token with a space.
+        (
+            subscription,
+            "application/json",
+            r#"{"subscriberId": "s", "filter": "t", "notificationDetails": {"deviceId": "abc/../../x?y=1", "type": "ios"}}"#,
+            400,
+            "InvalidDeviceId",
+        ),
+        (
+            subscription,
+            "application/json",
+            r#"{"subscriberId": "s", "filter": "t", "notificationDetails": {"deviceId": "a token", "type": "android"}}"#,
             400,
             "InvalidDeviceId",
         ),

@@ -236,8 +236,8 @@ async fn event_sections_layer_the_formatting_per_provider_and_tag() {
         quick_http(),
     )
     .await;
-    node.subscribe_ok(device("ios", "default-device")).await;
-    let mut acme = device("ios", "acme-device");
+    node.subscribe_ok(device("ios", "defa01ded1ce")).await;
+    let mut acme = device("ios", "acbe0ded1ce");
     acme["providerName"] = json!("acme");
     node.subscribe_ok(acme).await;
     node.publish(json!({"tag": "agent.ready", "message": "m"}))
@@ -246,11 +246,11 @@ async fn event_sections_layer_the_formatting_per_provider_and_tag() {
     let body_of =
         |path: &str| requests.iter().find(|r| r.path == path).unwrap().body["aps"].clone();
     assert_eq!(
-        body_of("/3/device/default-device"),
+        body_of("/3/device/defa01ded1ce"),
         json!({"alert": {"body": "for every provider"}, "badge": 2, "sound": "base.caf"})
     );
     assert_eq!(
-        body_of("/3/device/acme-device"),
+        body_of("/3/device/acbe0ded1ce"),
         json!({"alert": {"body": "for acme"}, "badge": 2, "sound": "base.caf"})
     );
 }
