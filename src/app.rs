@@ -399,9 +399,10 @@ impl App {
         );
         let (flow, registry) = (self.ors.kind.clone(), self.state.services.clone());
         let sweep_stop = until_stopped(stopped.clone());
+        let sweep_every = self.cluster.settings().ttl;
         tokio::spawn(async move {
             tokio::pin!(sweep_stop);
-            let mut ticks = tokio::time::interval(crate::cluster::Settings::default().ttl);
+            let mut ticks = tokio::time::interval(sweep_every);
             loop {
                 tokio::select! {
                     _ = &mut sweep_stop => return,

@@ -174,6 +174,11 @@ impl Cluster {
         crate::sync::read(&self.me).clone()
     }
 
+    /// How often this node renews its registration, and how long a registration lives.
+    pub fn settings(&self) -> Settings {
+        self.settings
+    }
+
     /// This node's id.
     pub fn id(&self) -> String {
         crate::sync::read(&self.me).id.clone()

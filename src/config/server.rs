@@ -120,24 +120,13 @@ impl ServerSection {
         }
         server.internal_url = text("internal_url").map(|url| url.trim_end_matches('/').to_string());
         if let Some(option) = section.get("drain_timeout") {
-            match value::integer::<u32>(option, 0, 3600) {
-                Ok(seconds) => {
-                    server.drain_timeout = std::time::Duration::from_secs(seconds.into())
-                }
+            match value::seconds(option, 0, 3600) {
+                Ok(drain) => server.drain_timeout = drain,
                 Err(diagnostic) => errors.push(diagnostic),
             }
         }
-        let list = |option: &super::raw::RawOption| -> Vec<String> {
-            option
-                .value
-                .split(',')
-                .map(str::trim)
-                .filter(|item| !item.is_empty())
-                .map(str::to_string)
-                .collect()
-        };
         if let Some(option) = section.get("cors_allowed_origins") {
-            let origins = list(option);
+            let origins = value::list(option);
             for origin in &origins {
                 let scheme_ok = origin.starts_with("https://") || origin.starts_with("http://");
                 if origin != "*"
@@ -169,7 +158,7 @@ impl ServerSection {
             ),
         ] {
             if let Some(option) = section.get(name) {
-                let items = list(option);
+                let items = value::list(option);
                 if let Some(bad) = items.iter().find(|item| !valid(item)) {
                     errors.push(Diagnostic::at(
                         option,
