@@ -64,6 +64,12 @@ pub enum Error {
     /// The node could not join the nodes of its store.
     #[error(transparent)]
     Cluster(#[from] crate::cluster::Error),
+    /// The HTTPS listener's certificate or key cannot be used.
+    #[error("HTTPS listener: {0}")]
+    Tls(#[from] http::tls::Error),
+    /// The users file of Basic authentication cannot be used.
+    #[error("authentication: {0}")]
+    Auth(#[from] http::auth::Error),
 }
 
 /// The listeners [`App::serve_all`] serves, bound by the caller (so the caller chooses addresses and ports).
@@ -75,6 +81,8 @@ pub struct Bound {
     pub internal: TcpListener,
     /// ORS's own port (`ors/port`), serving the `/scxml/...` routes only.
     pub ors: Option<TcpListener>,
+    /// The HTTPS public listener (`https_port`), served only when the options configure TLS.
+    pub https: Option<TcpListener>,
 }
 
 /// The running application's state.
@@ -94,6 +102,19 @@ pub struct App {
     pub cluster: Arc<Cluster>,
     /// The CometD mode of chats.
     pub chat_comet: Arc<crate::chat::comet::ChatComet>,
+    /// TLS, authentication and rate limits of the public listeners.
+    pub protection: Protection,
+}
+
+/// What protects the listeners, built from the `[server]` options at start.
+#[derive(Debug, Clone, Default)]
+pub struct Protection {
+    /// The certificates of the HTTPS listener (and of the internal one with `tls_internal`).
+    pub certificates: Option<Arc<http::tls::Certificates>>,
+    /// The users of Basic authentication.
+    pub users: Option<Arc<http::auth::Users>>,
+    /// The per-client rate limit.
+    pub limiter: Option<Arc<http::rate_limit::Limiter>>,
 }
 
 /// What the ORS layer adds to the application.
@@ -218,8 +239,27 @@ impl App {
             }),
         };
         let chat_comet = crate::chat::comet::ChatComet::install(cometd.clone(), &chat.chats);
+        let protection = {
+            let security = &config.get().server.security;
+            Protection {
+                certificates: security
+                    .tls
+                    .as_ref()
+                    .map(http::tls::Certificates::load)
+                    .transpose()?,
+                users: security
+                    .auth
+                    .as_ref()
+                    .map(http::auth::Users::load)
+                    .transpose()?,
+                limiter: security
+                    .rate_limit
+                    .map(|limit| http::rate_limit::Limiter::new(limit, options.clock.clone())),
+            }
+        };
 
         Ok(App {
+            protection,
             chat_comet,
             cluster,
             chat,
@@ -247,6 +287,10 @@ impl App {
     /// `.public(router)` for the "Allow" list, `.internal(router)` for internal-only routes.
     pub fn listeners(&self) -> Listeners {
         let listeners = Routers::new(self.state.clone())
+            .protect(
+                self.protection.users.clone(),
+                self.protection.limiter.clone(),
+            )
             .public(crate::http::cometd::router(
                 self.cometd.clone(),
                 &self.state.config.get().server.route(),
@@ -309,6 +353,7 @@ impl App {
                 public,
                 internal,
                 ors: None,
+                https: None,
             },
             shutdown,
         )
@@ -325,21 +370,25 @@ impl App {
             public,
             internal,
             ors,
+            https,
         } = bound;
         let listeners = self.listeners();
         let config = self.state.config.get();
+        let security = config.server.security.clone();
+        let internal_tls = security.tls.as_ref().is_some_and(|tls| tls.internal);
+        let scheme = if internal_tls { "https" } else { "http" };
         let internal_url = match &config.server.internal_url {
             Some(url) => url.clone(),
-            None => format!("http://{}", internal.local_addr()?),
+            None => format!("{scheme}://{}", internal.local_addr()?),
         };
         if let Ok(address) = internal.local_addr() {
             // orscb events without `orscb.url` go to this node's own `/scxml` routes.
-            self.notify.set_local_ors(format!("http://{address}"));
+            self.notify.set_local_ors(format!("{scheme}://{address}"));
             // Flows receive BasicHTTP events on the internal listener's `/scxml/basichttp/{id}`.
             self.ors
                 .node
                 .ors
-                .set_basichttp_base(format!("http://{address}"));
+                .set_basichttp_base(format!("{scheme}://{address}"));
         }
         self.cluster
             .join(&internal_url, &self.ors.node.ors_client)
@@ -431,19 +480,76 @@ impl App {
                 }
             }
         });
+        for watched in [
+            self.protection
+                .certificates
+                .clone()
+                .map(|certificates| certificates.watch(CONFIG_POLL, until_stopped(stopped.clone())))
+                .map(|future| {
+                    Box::pin(future) as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>
+                }),
+            self.protection
+                .users
+                .clone()
+                .map(|users| users.watch(CONFIG_POLL, until_stopped(stopped.clone())))
+                .map(|future| {
+                    Box::pin(future) as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>
+                }),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            tokio::spawn(watched);
+        }
+        let plain = http::serve::Settings::plain(security.idle_timeout);
+        let tls = http::serve::Settings {
+            tls: self.protection.certificates.clone(),
+            ..plain.clone()
+        };
         if let Some(listener) = ors {
             // ORS's own port (7210 on a real ORS) serves the `/scxml` routes only.
-            tokio::spawn(
-                axum::serve(listener, listeners.ors)
-                    .with_graceful_shutdown(until_stopped(stopped.clone()))
-                    .into_future(),
-            );
+            tokio::spawn(http::serve::serve(
+                listener,
+                listeners.ors.clone(),
+                plain.clone(),
+                until_stopped(stopped.clone()),
+            ));
         }
-        let public = axum::serve(public, listeners.public)
-            .with_graceful_shutdown(until_stopped(stopped.clone()));
-        let internal = axum::serve(internal, listeners.internal)
-            .with_graceful_shutdown(until_stopped(stopped));
-        let (public, internal) = tokio::join!(public.into_future(), internal.into_future());
+        // With `https_redirect`, the plain public listener sends every request to the HTTPS one.
+        let mut public_router = listeners.public.clone();
+        let https = match (https, &self.protection.certificates) {
+            (Some(listener), Some(_)) => {
+                if security.tls.as_ref().is_some_and(|tls| tls.redirect) {
+                    public_router = listeners.https_redirect(
+                        listener.local_addr()?.port(),
+                        security.request_body_timeout,
+                    );
+                }
+                Some(tokio::spawn(http::serve::serve(
+                    listener,
+                    listeners.public,
+                    tls.clone(),
+                    until_stopped(stopped.clone()),
+                )))
+            }
+            _ => None,
+        };
+        let public = http::serve::serve(
+            public,
+            public_router,
+            plain.clone(),
+            until_stopped(stopped.clone()),
+        );
+        let internal = http::serve::serve(
+            internal,
+            listeners.internal,
+            if internal_tls { tls } else { plain },
+            until_stopped(stopped),
+        );
+        let (public, internal) = tokio::join!(public, internal);
+        if let Some(https) = https {
+            let _ = https.await;
+        }
         sweeper.abort();
         let _ = heartbeat.await;
         public?;

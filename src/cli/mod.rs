@@ -1,9 +1,10 @@
-//! The command line: `serve`, and the flow-author tools `run`, `validate` and `w3c`.
+//! The command line: `serve`, `hash-password` (a users-file line), and the flow-author tools `run`, `validate` and `w3c`.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod hash_password;
 pub mod run;
 pub mod run_ors;
 pub mod serve;
@@ -29,6 +30,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Run a W3C SCXML IRP test directory and print per-test verdicts and a summary.
     W3c(w3c::W3cArgs),
+    /// Print a users-file line (`NAME:argon2-hash`) for the password read from standard input.
+    HashPassword(hash_password::HashPasswordArgs),
 }
 
 /// Runs one parsed command line and returns the process exit code.
@@ -38,6 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run_chart(args),
         Command::Validate(args) => validate::run(args),
         Command::W3c(args) => w3c::run(args),
+        Command::HashPassword(args) => hash_password::run(args),
     }
 }
 

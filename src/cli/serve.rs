@@ -61,6 +61,10 @@ pub struct ServeArgs {
     /// free port). The internal listener serves those routes too.
     #[arg(long)]
     pub ors_port: Option<u16>,
+    /// Port of the HTTPS public listener (overrides server/https_port, which with the `tls_*` options turns
+    /// HTTPS on; 0 picks a free port).
+    #[arg(long)]
+    pub https_port: Option<u16>,
     /// When the embedded store syncs to the disk: `periodic` (an acknowledged write survives `kill -9`; power
     /// loss may lose the last second) or `commit` (every acknowledged write survives power loss).
     #[arg(long, value_enum, default_value_t = StoreSync::Periodic)]
@@ -141,7 +145,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             },
             redis,
         })
-        .with_context(|| format!("cannot open the store {store_name}"))?;
+        .map_err(|error| match error {
+            crate::app::Error::Store(_) => {
+                anyhow::Error::new(error).context(format!("cannot open the store {store_name}"))
+            }
+            other => anyhow::Error::new(other).context("gms cannot start"),
+        })?;
         let public = tokio::net::TcpListener::bind(public_addr)
             .await
             .with_context(|| format!("cannot listen on {public_addr} (public listener)"))?;
@@ -159,7 +168,22 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
             None => None,
         };
+        let https = match config_tls_port(&app, args.https_port) {
+            Some(port) => {
+                let https_addr = SocketAddr::new(args.bind, port);
+                Some(
+                    tokio::net::TcpListener::bind(https_addr)
+                        .await
+                        .with_context(|| format!("cannot listen on {https_addr} (HTTPS listener)"))?,
+                )
+            }
+            None => None,
+        };
         let ors_addr = match &ors {
+            Some(listener) => listener.local_addr()?.to_string(),
+            None => "none".to_string(),
+        };
+        let https_addr = match &https {
             Some(listener) => listener.local_addr()?.to_string(),
             None => "none".to_string(),
         };
@@ -167,15 +191,31 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             public = %public.local_addr()?,
             internal = %internal.local_addr()?,
             ors = %ors_addr,
+            https = %https_addr,
             config = %path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in sample".into()),
             store = %store_name,
             "gms listening"
         );
-        app.serve_all(Bound { public, internal, ors }, shutdown_signal())
+        app.serve_all(
+            Bound {
+                public,
+                internal,
+                ors,
+                https,
+            },
+            shutdown_signal(),
+        )
             .await
             .context("gms stopped")?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The port of the HTTPS listener: `--https-port` over `https_port`, when the options configure TLS.
+fn config_tls_port(app: &App, flag: Option<u16>) -> Option<u16> {
+    let config = app.state.config.get();
+    let tls = config.server.security.tls.as_ref()?;
+    Some(flag.unwrap_or(tls.https_port))
 }
 
 pub(crate) fn load_config(path: Option<&PathBuf>) -> anyhow::Result<(GmsConfig, Option<PathBuf>)> {

@@ -13,6 +13,7 @@ pub mod gms;
 pub mod raw;
 pub mod reload;
 pub mod resources;
+pub mod security;
 pub mod server;
 pub mod service;
 pub mod value;

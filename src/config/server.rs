@@ -37,6 +37,8 @@ pub struct ServerSection {
     /// `drain_timeout` (seconds, default 5): how long a stopping node answers the Node API with 503 `OFFLINE`
     /// before it stops taking requests, so a load balancer's health check sends traffic elsewhere first.
     pub drain_timeout: std::time::Duration,
+    /// HTTPS, authentication, rate limits and connection timeouts ([`super::security`]).
+    pub security: super::security::Security,
 }
 
 impl ServerSection {
@@ -71,6 +73,7 @@ impl ServerSection {
                 .map(str::to_string)
                 .to_vec(),
             cors_allowed_headers: ["Content-Type", "gms_user"].map(str::to_string).to_vec(),
+            security: super::security::Security::default(),
         };
         let Some(section) = section else {
             errors.push(Diagnostic {
@@ -103,6 +106,7 @@ impl ServerSection {
                 .filter(|v| !v.is_empty())
                 .map(str::to_string)
         };
+        server.security = super::security::Security::from_raw(section, errors);
         server.date_format = text("dateFormat");
         server.web_host = text("web_host");
         server.external_url_base = text("external_url_base");

@@ -27,6 +27,7 @@ use super::access;
 use super::error::{ApiError, HiddenDetail};
 use super::extract::LoggedParams;
 use super::metrics::Metrics;
+use crate::config::ConfigHandle;
 
 /// The route template that answered, carried from the route layer to the outer layer (shared, not copied).
 #[derive(Debug, Clone)]
@@ -102,12 +103,14 @@ where
 #[derive(Debug, Clone)]
 pub struct EdgeLayer {
     metrics: Arc<Metrics>,
-    public: bool,
+    /// On the public listener, the configuration its access rules read (the services' types).
+    public: Option<Arc<ConfigHandle>>,
 }
 
 impl EdgeLayer {
-    /// The layer of the public listener (`public`: the Block list answers 404) or of another listener.
-    pub fn new(metrics: Arc<Metrics>, public: bool) -> EdgeLayer {
+    /// The layer of the public listener (`public`: the configuration of its access rules; paths outside the
+    /// Allow list answer 404) or, with `None`, of another listener.
+    pub fn new(metrics: Arc<Metrics>, public: Option<Arc<ConfigHandle>>) -> EdgeLayer {
         EdgeLayer { metrics, public }
     }
 }
@@ -119,7 +122,7 @@ impl<S> Layer<S> for EdgeLayer {
         Edge {
             inner,
             metrics: self.metrics.clone(),
-            public: self.public,
+            public: self.public.clone(),
         }
     }
 }
@@ -129,7 +132,7 @@ impl<S> Layer<S> for EdgeLayer {
 pub struct Edge<S> {
     inner: S,
     metrics: Arc<Metrics>,
-    public: bool,
+    public: Option<Arc<ConfigHandle>>,
 }
 
 /// What the answer needs once it is there: when the request came, for the counters and the log line.
@@ -188,13 +191,17 @@ where
         let observed = Observed {
             method: request.method().clone(),
             gms_api,
-            public: self.public,
+            public: self.public.is_some(),
             metrics: self.metrics.clone(),
             logged,
         };
-        let state = if self.public && access::is_blocked(request.uri().path()) {
+        let refused = self
+            .public
+            .as_ref()
+            .is_some_and(|config| !access::is_allowed(request.uri().path(), &config.get()));
+        let state = if refused {
             EdgeState::Ready {
-                response: Some(access::blocked(&request)),
+                response: Some(access::refused(&request)),
             }
         } else {
             // A bug must not drop the connection: a handler that panics answers 500 with the JSON body.

@@ -17,6 +17,7 @@
 
 pub mod access;
 pub mod agent_page;
+pub mod auth;
 pub mod chat;
 pub mod contact_center;
 pub mod edge;
@@ -27,10 +28,13 @@ pub mod in_process;
 pub mod metrics;
 pub mod node;
 pub mod openapi;
+pub mod rate_limit;
 pub mod scxml;
+pub mod serve;
 pub mod service;
 pub mod state;
 pub mod storage;
+pub mod tls;
 
 use std::sync::Arc;
 
@@ -52,6 +56,9 @@ pub struct Routers {
     metrics: Arc<Metrics>,
     openapi: utoipa::openapi::OpenApi,
     cors: Option<tower_http::cors::CorsLayer>,
+    config: Arc<crate::config::ConfigHandle>,
+    users: Option<Arc<auth::Users>>,
+    limiter: Option<Arc<rate_limit::Limiter>>,
 }
 
 /// The finished routers, one per listener.
@@ -63,6 +70,24 @@ pub struct Listeners {
     pub internal: Router,
     /// Router of ORS's own port (the `/scxml/...` routes only).
     pub ors: Router,
+    /// The request counters, for routers made later ([`Listeners::https_redirect`]).
+    metrics: Arc<Metrics>,
+}
+
+impl Listeners {
+    /// The router of the plain public listener when `https_redirect` sends every request to the HTTPS listener
+    /// on `port`: 308 (method and body kept) to the same path and query on the host the client asked for.
+    pub fn https_redirect(&self, port: u16, body_timeout: std::time::Duration) -> Router {
+        let redirect =
+            move |request: axum::extract::Request| async move { https_redirect(&request, port) };
+        // Every path is redirected: no routes, only the fallback, with the edge's log line and counters.
+        Router::new()
+            .fallback(redirect)
+            .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+                body_timeout,
+            ))
+            .layer(edge::EdgeLayer::new(self.metrics.clone(), None))
+    }
 }
 
 impl std::fmt::Debug for Routers {
@@ -93,7 +118,21 @@ impl Routers {
             ors: Router::new(),
             metrics: state.metrics.clone(),
             openapi: openapi::document(),
+            config: state.config.clone(),
+            users: None,
+            limiter: None,
         }
+    }
+
+    /// Protects the public listeners with Basic authentication (`users`) and a per-client rate (`limiter`).
+    pub fn protect(
+        mut self,
+        users: Option<Arc<auth::Users>>,
+        limiter: Option<Arc<rate_limit::Limiter>>,
+    ) -> Routers {
+        self.users = users;
+        self.limiter = limiter;
+        self
     }
 
     /// Mounts `router` on both listeners (an area of the "Allow" list).
@@ -132,25 +171,84 @@ impl Routers {
                 async move { axum::Json(document.as_ref().clone()) }
             }),
         );
-        let public = match self.cors {
-            // Inside the edge, so preflights are counted and logged like every request.
-            Some(cors) => self.public.layer(cors),
-            None => self.public,
-        };
+        // Inside the edge, so refused requests are counted and logged like every request. From the inside out:
+        // authentication, CORS (a browser's preflight carries no credentials), the rate (cheaper than a hash).
+        let mut public = self.public;
+        if let Some(users) = self.users {
+            public = public.layer(axum::middleware::from_fn_with_state(
+                users,
+                auth::authenticate,
+            ));
+        }
+        if let Some(cors) = self.cors {
+            public = public.layer(cors);
+        }
+        if let Some(limiter) = self.limiter {
+            public = public.layer(axum::middleware::from_fn_with_state(
+                limiter,
+                rate_limit::limit,
+            ));
+        }
+        let server = self.config.get().server.clone();
+        let body_timeout = server.security.request_body_timeout;
         Listeners {
-            public: finish(public, true, self.metrics.clone()),
-            internal: finish(internal, false, self.metrics.clone()),
-            ors: finish(self.ors, false, self.metrics),
+            public: finish(
+                public,
+                Some(self.config),
+                self.metrics.clone(),
+                body_timeout,
+            ),
+            internal: finish(internal, None, self.metrics.clone(), body_timeout),
+            ors: finish(self.ors, None, self.metrics.clone(), body_timeout),
+            metrics: self.metrics,
         }
     }
+}
+
+/// The plain listener's answer when `https_redirect` is on.
+fn https_redirect(request: &axum::extract::Request, port: u16) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let host = request
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .and_then(|host| host.parse::<axum::http::uri::Authority>().ok())
+        .map(|authority| authority.host().to_string())
+        .unwrap_or_else(|| "localhost".to_string());
+    let path = request
+        .uri()
+        .path_and_query()
+        .map(|path| path.as_str())
+        .unwrap_or("/");
+    let location = if port == 443 {
+        format!("https://{host}{path}")
+    } else {
+        format!("https://{host}:{port}{path}")
+    };
+    (
+        axum::http::StatusCode::PERMANENT_REDIRECT,
+        [(axum::http::header::LOCATION, location)],
+    )
+        .into_response()
 }
 
 async fn no_route(method: Method, uri: Uri) -> ApiError {
     ApiError::not_found(format!("no route for {method} {}", uri.path()))
 }
 
-fn finish(router: Router, public: bool, metrics: Arc<Metrics>) -> Router {
-    let routed = router.route_layer(edge::TagRouteLayer).fallback(no_route);
+fn finish(
+    router: Router,
+    public: Option<Arc<crate::config::ConfigHandle>>,
+    metrics: Arc<Metrics>,
+    body_timeout: std::time::Duration,
+) -> Router {
+    let routed = router
+        .route_layer(edge::TagRouteLayer)
+        .fallback(no_route)
+        // A body that stops arriving fails its request instead of holding it open.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            body_timeout,
+        ));
     // The edge wraps the whole router rather than its routes (`Router::layer` runs after routing), so the path it
     // normalises is the one routing sees.
     Router::new()
@@ -168,7 +266,12 @@ mod tests {
             panic!("boom")
         }
         let router = Router::new().route("/boom", get(boom));
-        let router = finish(router, false, Arc::new(Metrics::default()));
+        let router = finish(
+            router,
+            None,
+            Arc::new(Metrics::default()),
+            std::time::Duration::from_secs(30),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(axum::serve(listener, router).into_future());

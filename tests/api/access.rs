@@ -330,3 +330,42 @@ async fn cors_answers_preflights_for_configured_origins_only() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn the_public_listener_serves_the_allow_shapes_only() {
+    let server = TestServer::start(
+        "[server]\nnode_id = 1\n[service.match2]\ntype = builtin\nservice = match-interaction\n",
+    )
+    .await;
+    // A match-interaction under another section name is still match-interaction: never public.
+    for path in ["/genesys/1/service/match2", "/genesys/1/service/match2/"] {
+        let public = server.post_form(path, &[("_access_number", "1")]).await;
+        assert_error(&public, 404, "NotFound");
+        assert!(
+            public.1["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("no route for POST"),
+            "{public:?}"
+        );
+    }
+    let internal = server
+        .post_internal("/genesys/1/service/match2", &[("_access_number", "1")])
+        .await;
+    assert!(
+        !internal.1["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("no route"),
+        "served internally: {internal:?}"
+    );
+    // Internal areas mounted on the internal listener only are 404 publicly whatever the spelling.
+    for path in [
+        "/genesys/1/contact-center/ewt",
+        "//genesys/1/geo/search?q=x",
+        "/genesys/1/admin/node/changestatus/OFFLINE",
+        "/metrics",
+    ] {
+        assert_error(&server.get(path).await, 404, "NotFound");
+    }
+}

@@ -19,6 +19,7 @@ mod durability;
 mod logs;
 mod notification_wiring;
 mod schemathesis;
+mod security;
 mod serve_defaults;
 mod service;
 mod storage;

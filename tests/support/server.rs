@@ -167,6 +167,8 @@ pub struct Binary {
     pub internal: SocketAddr,
     /// ORS's own port (`/scxml/...` only).
     pub ors: Option<SocketAddr>,
+    /// The HTTPS public listener, when the options configure one.
+    pub https: Option<SocketAddr>,
     /// Every log line so far.
     pub lines: Arc<Mutex<Vec<String>>>,
 }
@@ -235,13 +237,16 @@ impl Binary {
                         let ors = json["fields"]["ors"]
                             .as_str()
                             .and_then(|ors| ors.parse().ok());
-                        let _ = ready.send((public, internal, ors));
+                        let https = json["fields"]["https"]
+                            .as_str()
+                            .and_then(|https| https.parse().ok());
+                        let _ = ready.send((public, internal, ors, https));
                     }
                     lines.lock().unwrap().push(line);
                 }
             });
         }
-        let (public, internal, ors) = addresses
+        let (public, internal, ors, https) = addresses
             .recv_timeout(Duration::from_secs(60))
             .expect("the server reports its listeners");
         Binary {
@@ -249,6 +254,7 @@ impl Binary {
             public,
             internal,
             ors,
+            https,
             lines,
         }
     }
