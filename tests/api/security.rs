@@ -457,3 +457,21 @@ async fn slow_headers_and_unfinished_bodies_are_cut_off() {
     // Others are served meanwhile and after.
     assert_eq!(server.get("/genesys/1/admin/node/status").await.0, 200);
 }
+
+#[test]
+fn the_internal_listener_speaks_tls_when_asked() {
+    let pki = Pki::new();
+    pki.issue("server", false);
+    let (server, _) = start(&pki, &pki.options("tls_internal = true"));
+    let ca = pki.path("ca.pem");
+    let (code, out) = curl(&[
+        "--cacert",
+        ca.to_str().unwrap(),
+        &format!("https://{}/genesys/1/node", server.internal),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let node: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(node["status"], "ONLINE");
+    let (code, _) = curl(&[&format!("http://{}/genesys/1/node", server.internal)]);
+    assert_ne!(code, 0, "plain HTTP is not spoken there");
+}
