@@ -502,9 +502,14 @@ impl App {
             tokio::spawn(watched);
         }
         let plain = http::serve::Settings::plain(security.idle_timeout);
+        // The public listeners hand the client's address to the rate limits.
+        let public_plain = http::serve::Settings {
+            client_address: self.protection.limiter.is_some(),
+            ..plain.clone()
+        };
         let tls = http::serve::Settings {
             tls: self.protection.certificates.clone(),
-            ..plain.clone()
+            ..public_plain.clone()
         };
         if let Some(listener) = ors {
             // ORS's own port (7210 on a real ORS) serves the `/scxml` routes only.
@@ -537,13 +542,20 @@ impl App {
         let public = http::serve::serve(
             public,
             public_router,
-            plain.clone(),
+            public_plain,
             until_stopped(stopped.clone()),
         );
         let internal = http::serve::serve(
             internal,
             listeners.internal,
-            if internal_tls { tls } else { plain },
+            if internal_tls {
+                http::serve::Settings {
+                    client_address: false,
+                    ..tls
+                }
+            } else {
+                plain
+            },
             until_stopped(stopped),
         );
         let (public, internal) = tokio::join!(public, internal);

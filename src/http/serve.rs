@@ -33,6 +33,8 @@ pub struct Settings {
     pub idle_timeout: Duration,
     /// How long a TLS handshake may take.
     pub handshake_timeout: Duration,
+    /// Whether requests carry the client's address (`ConnectInfo<SocketAddr>`), for the rate limits.
+    pub client_address: bool,
 }
 
 impl Settings {
@@ -42,12 +44,13 @@ impl Settings {
             tls: None,
             idle_timeout,
             handshake_timeout: Duration::from_secs(10),
+            client_address: false,
         }
     }
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets the connections finish their requests.
-/// Routes read the client's address as `ConnectInfo<SocketAddr>`.
+/// With [`Settings::client_address`], routes read the client's address as `ConnectInfo<SocketAddr>`.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -88,9 +91,13 @@ pub async fn serve(
         let watcher = graceful.watcher();
         let settings = settings.clone();
         tokio::spawn(async move {
+            let client = settings.client_address.then_some(ConnectInfo(address));
             let service = TowerToHyperService::new(router.map_request(
                 move |mut request: hyper::Request<Incoming>| {
-                    request.extensions_mut().insert(ConnectInfo(address));
+                    // Only when a route reads it: the first extension of a request costs an allocation.
+                    if let Some(client) = client {
+                        request.extensions_mut().insert(client);
+                    }
                     request
                 },
             ));
