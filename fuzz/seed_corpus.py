@@ -104,3 +104,22 @@ seed(
     is_ini,
 )
 seed('dfm_load', sorted(glob.glob('dfm/*.txt')), ['tests/ors/dfm_load.rs'], is_dfm)
+
+# http_body: the first byte picks the content type (0 form, 1 multipart boundary X, 2 JSON, 3 none, 4 multipart
+# with the boundary on the first line, 5 the content type on the first line), as fuzz_targets/http_body.rs reads it.
+http_body = os.path.join('fuzz', 'corpus', 'http_body')
+os.makedirs(http_body, exist_ok=True)
+multipart = (b'--X\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n'
+             b'--X\r\nContent-Disposition: form-data; name="f"; filename="f.png"\r\nContent-Type: image/png\r\n\r\n'
+             b'\x89PNG\r\n--X--\r\n')
+for seed_bytes in [
+    b'\x00_phone_number=5550100&_ttl=30&name=%E2%82%AC+x',
+    b'\x01' + multipart,
+    b'\x02{"_phone_number": "5550100", "n": 1, "nested": {"a": [1, 2]}}',
+    b'\x03',
+    b'\x04X\n' + multipart,
+    b'\x05text/plain; charset=utf-8\nhello',
+    b'\x05application/x-www-form-urlencoded;charset=UTF-8\na=1&b=%0A2',
+]:
+    save(http_body, seed_bytes)
+print(f'{http_body}: {len(os.listdir(http_body))} files')

@@ -30,14 +30,6 @@ pub struct Fields {
     pub body: Vec<(String, Value)>,
 }
 
-fn media_type(parts: &axum::http::request::Parts) -> Option<String> {
-    parts
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(crate::media::essence)
-}
-
 impl FromRequest<AppState> for Fields {
     type Rejection = ApiError;
 
@@ -63,70 +55,84 @@ impl FromRequest<AppState> for Fields {
         if declared.is_some_and(|len| len > limit) {
             return Err(too_large());
         }
-        let media = media_type(&parts);
+        let content_type = parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let bytes: Bytes = axum::body::to_bytes(body, limit)
             .await
             .map_err(|_| too_large())?;
-        match media.as_deref() {
-            None if bytes.is_empty() => {}
-            Some("application/x-www-form-urlencoded") => {
-                fields.body = form_urlencoded::parse(&bytes)
-                    .into_owned()
-                    .map(|(name, value)| (name, Value::text(&value)))
-                    .collect();
-            }
-            Some("multipart/form-data") => {
-                let request = Request::from_parts(parts.clone(), Body::from(bytes));
-                let mut multipart = Multipart::from_request(request, &()).await.map_err(|e| {
-                    ApiError::bad_request(format!("bad multipart body: {}", e.body_text()))
-                })?;
-                while let Some(field) = multipart.next_field().await.map_err(|e| {
-                    ApiError::bad_request(format!("bad multipart body: {}", e.body_text()))
-                })? {
-                    let Some(name) = field.name().map(str::to_string) else {
-                        return Err(ApiError::bad_request("a multipart part has no name"));
-                    };
-                    let file_name = field.file_name().map(str::to_string);
-                    let content_type = field.content_type().map(str::to_string);
-                    let data = field.bytes().await.map_err(|e| {
-                        ApiError::bad_request(format!(
-                            "bad multipart part `{name}`: {}",
-                            e.body_text()
-                        ))
-                    })?;
-                    let value = if file_name.is_none()
-                        && content_type
-                            .as_deref()
-                            .is_none_or(|ct| ct.starts_with("text/plain"))
-                    {
-                        Value {
-                            bytes: data,
-                            content_type: None,
-                            file_name: None,
-                        }
-                    } else {
-                        Value {
-                            bytes: data,
-                            content_type: content_type.or(Some("application/octet-stream".into())),
-                            file_name,
-                        }
-                    };
-                    fields.body.push((name, value));
-                }
-            }
-            other => {
-                return Err(ApiError::unsupported_media_type(format!(
-                    "expected a body of type application/x-www-form-urlencoded or multipart/form-data, got {}",
-                    other.unwrap_or("a body without a content type")
-                )));
-            }
-        }
+        fields.body = body_fields(content_type.as_deref(), bytes).await?;
         if let Some(slot) = parts.extensions.get::<LoggedParams>()
             && let Ok(mut slot) = slot.0.lock()
         {
             *slot = Some(crate::log::mask_params(fields.all_for_log()));
         }
         Ok(fields)
+    }
+}
+
+/// The fields of a request body of type `content_type` (form or multipart; none for an empty body without a
+/// type): 400 for a malformed body, 415 for another type. Multipart files keep their content type and file name.
+pub async fn body_fields(
+    content_type: Option<&str>,
+    bytes: Bytes,
+) -> Result<Vec<(String, Value)>, ApiError> {
+    let media = content_type.map(crate::media::essence);
+    match media.as_deref() {
+        None if bytes.is_empty() => Ok(Vec::new()),
+        Some("application/x-www-form-urlencoded") => Ok(form_urlencoded::parse(&bytes)
+            .into_owned()
+            .map(|(name, value)| (name, Value::text(&value)))
+            .collect()),
+        Some("multipart/form-data") => {
+            let mut request = Request::new(Body::from(bytes));
+            if let Some(content_type) = content_type
+                && let Ok(value) = axum::http::HeaderValue::from_str(content_type)
+            {
+                request.headers_mut().insert(CONTENT_TYPE, value);
+            }
+            let mut fields = Vec::new();
+            let mut multipart = Multipart::from_request(request, &()).await.map_err(|e| {
+                ApiError::bad_request(format!("bad multipart body: {}", e.body_text()))
+            })?;
+            while let Some(field) = multipart.next_field().await.map_err(|e| {
+                ApiError::bad_request(format!("bad multipart body: {}", e.body_text()))
+            })? {
+                let Some(name) = field.name().map(str::to_string) else {
+                    return Err(ApiError::bad_request("a multipart part has no name"));
+                };
+                let file_name = field.file_name().map(str::to_string);
+                let content_type = field.content_type().map(str::to_string);
+                let data = field.bytes().await.map_err(|e| {
+                    ApiError::bad_request(format!("bad multipart part `{name}`: {}", e.body_text()))
+                })?;
+                let value = if file_name.is_none()
+                    && content_type
+                        .as_deref()
+                        .is_none_or(|ct| ct.starts_with("text/plain"))
+                {
+                    Value {
+                        bytes: data,
+                        content_type: None,
+                        file_name: None,
+                    }
+                } else {
+                    Value {
+                        bytes: data,
+                        content_type: content_type.or(Some("application/octet-stream".into())),
+                        file_name,
+                    }
+                };
+                fields.push((name, value));
+            }
+            Ok(fields)
+        }
+        other => Err(ApiError::unsupported_media_type(format!(
+            "expected a body of type application/x-www-form-urlencoded or multipart/form-data, got {}",
+            other.unwrap_or("a body without a content type")
+        ))),
     }
 }
 

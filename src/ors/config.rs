@@ -9,6 +9,9 @@
 //! | `ors/max_sessions` | the most live sessions (200000) |
 //! | `ors/session_ttl` | seconds a session started over `/scxml/session/start` lives (3600) |
 //! | `ors/request_timeout` | seconds a `/request/` waits for the flow (`gms/http.socket_timeout`) |
+//! | `ors/document_roots` | directories local `src` documents may come from, comma-separated (`scxml` under the working directory and under the option file's directory, and the option file's directory itself) |
+//! | `ors/document_max_size` | the largest document read, bytes, from a file or over http(s) (4194304) |
+//! | `ors/document_fetch_timeout` | seconds an http(s) `src` may take to arrive (10) |
 //! | `dfm/<name>` | a DFM file (`file://path` or a path), one option per file; default: the four `dfm/cfg_GSG_*.txt` |
 //!
 //! A bad value is reported with its file and line, and the default is used.
@@ -55,8 +58,31 @@ pub struct OrsSection {
     pub options: OrsOptions,
     /// DFM files to load.
     pub dfm_files: Vec<PathBuf>,
+    /// Where documents named by `src` may be read from.
+    pub documents: DocumentLimits,
     /// Problems found, as `file:line: sentence`.
     pub warnings: Vec<String>,
+}
+
+/// The limits on documents named by `src` (the `ors/document_*` options).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentLimits {
+    /// `document_roots` as written (`None`: the defaults, worked out where the base directories are known).
+    pub roots: Option<Vec<PathBuf>>,
+    /// `document_max_size`, bytes.
+    pub max_size: u64,
+    /// `document_fetch_timeout`.
+    pub fetch_timeout: Duration,
+}
+
+impl Default for DocumentLimits {
+    fn default() -> DocumentLimits {
+        DocumentLimits {
+            roots: None,
+            max_size: 4 * 1024 * 1024,
+            fetch_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// The DFM files shipped in `dfm/`, loaded when no `[dfm]` section names any.
@@ -77,7 +103,24 @@ impl OrsSection {
         };
         let mut url = None;
         let mut port = None;
+        let mut documents = DocumentLimits::default();
         if let Some(section) = config.raw().section("ors") {
+            if let Some(option) = section.get("document_roots") {
+                documents.roots =
+                    Some(value::list(option).into_iter().map(PathBuf::from).collect());
+            }
+            if let Some(option) = section.get("document_max_size") {
+                match value::integer::<u64>(option, 1, 1 << 30) {
+                    Ok(value) => documents.max_size = value,
+                    Err(diagnostic) => warnings.push(diagnostic.to_string()),
+                }
+            }
+            if let Some(option) = section.get("document_fetch_timeout") {
+                match value::seconds(option, 1, 3600) {
+                    Ok(value) => documents.fetch_timeout = value,
+                    Err(diagnostic) => warnings.push(diagnostic.to_string()),
+                }
+            }
             url = section
                 .value("url")
                 .map(str::trim)
@@ -140,6 +183,7 @@ impl OrsSection {
             port,
             options,
             dfm_files,
+            documents,
             warnings,
         }
     }

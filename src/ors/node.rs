@@ -194,7 +194,16 @@ impl OrsNode {
         let wake = modules.wake();
         let ors = Ors::new(Parts {
             options: section.options.clone(),
-            documents: Documents::new(client.clone(), base_dirs),
+            documents: Documents::new(
+                client.clone(),
+                base_dirs.clone(),
+                crate::ors::documents::Limits::new(
+                    section.documents.roots.as_deref(),
+                    &base_dirs,
+                    section.documents.max_size,
+                    section.documents.fetch_timeout,
+                ),
+            ),
             modules,
             io: IoProcessors::new(client.clone()),
             clock: clock.clone(),

@@ -32,7 +32,9 @@ async fn serve_with_no_file_runs_the_sample_flows_from_any_directory() {
 #[tokio::test]
 async fn the_ors_port_serves_the_ors_http_interface_only() {
     let dir = tempfile::tempdir().unwrap();
-    let chart = dir.path().join("wait.scxml");
+    // `scxml/` under the working directory is a document root by default.
+    std::fs::create_dir(dir.path().join("scxml")).unwrap();
+    let chart = dir.path().join("scxml/wait.scxml");
     std::fs::write(
         &chart,
         r#"<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="waiting">

@@ -15,6 +15,7 @@ mod contact_center;
 mod dfm_exec;
 mod dfm_load;
 mod dfm_requests;
+mod documents;
 mod errors;
 mod forward;
 mod geo_config;
