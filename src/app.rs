@@ -212,7 +212,10 @@ impl App {
             notify::Service::new(
                 notify::PushConfig::from_raw(current.raw()),
                 crate::outbound::HttpSettings::from_gms(&current.gms),
-                Arc::new(notify::StoreSubscriptions::new(store.clone())),
+                Arc::new(notify::StoreSubscriptions::new(
+                    store.clone(),
+                    options.clock.clone(),
+                )),
                 Some(cometd.clone()),
             )
         };
@@ -459,6 +462,12 @@ impl App {
                 }
             }
         });
+        // Push deliveries waiting for FCM or APNs to be available again (kept in the store).
+        tokio::spawn(
+            self.notify
+                .clone()
+                .run_retries(Duration::from_secs(1), until_stopped(stopped.clone())),
+        );
         let resources = self.state.resources.clone();
         let notify = self.notify.clone();
         let mut changes = self.state.config.subscribe();

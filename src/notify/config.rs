@@ -130,9 +130,9 @@ pub struct AndroidChannel {
     pub api_key: String,
     /// `android.gcm.legacy` (default false): send with the legacy GCM HTTP form for old deployments.
     pub legacy: bool,
-    /// `android.gcm.retryNumber` (default 3): retries after a 503.
+    /// `android.gcm.retryNumber` (default 3): retries after FCM is unavailable (429, 500, 503).
     pub retry_number: u32,
-    /// `android.unavailability_retry_timeout` (seconds, default 120): wait after a 503 without `Retry-After`.
+    /// `android.unavailability_retry_timeout` (seconds, default 120): first wait after FCM is unavailable without `Retry-After`, doubled at each retry.
     pub unavailability_retry_timeout: Duration,
     /// `android.delayWhileFormatting` (default false): legacy `delay_while_idle`.
     pub delay_while_idle: bool,

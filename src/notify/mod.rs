@@ -6,6 +6,7 @@
 //!   [`stored`]: subscriptions in the shared `store::Store` (the production backend).
 //! - [`service`]: subscribe / unsubscribe / publish ([`Service`]).
 //! - [`deliver`]: one module per delivery type (httpcb, orscb, comet, FCM, APNs).
+//! - [`retry`]: deliveries FCM or APNs could not take yet, kept in the subscription store, and their backoff.
 //! - [`localization`]: the localized message file.
 //!
 //! Outbound HTTP (with the `gms` section's `http.*` options) is [`crate::outbound`], shared with the ORS layer.
@@ -16,6 +17,7 @@
 pub mod config;
 pub mod deliver;
 pub mod localization;
+pub mod retry;
 pub mod service;
 pub mod stored;
 pub mod subscription;

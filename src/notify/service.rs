@@ -1,5 +1,12 @@
 //! The notification service: subscribe, unsubscribe and publish, as the Notification API and DFM actions use
 //! them. Requests arrive as JSON values so every missing or malformed field gets an error naming it.
+//!
+//! After a push service's answer ([`deliver::Sent`]): a dead device token (FCM `UNREGISTERED`, APNs 410 or
+//! `BadDeviceToken`) removes the subscription it was sent to and is reported `unregistered`, as both vendors ask;
+//! "unavailable" (429, 500, 503) is reported `retrying` and kept in the subscription store
+//! ([`super::retry::PendingRetry`]) to be sent again by [`Service::run_retries`] after `Retry-After` or an
+//! exponential backoff, until the channel's attempts are spent (then dropped with a log line). A payload over
+//! 4,096 bytes fails that delivery with the size named; the publish itself still answers 200 with every outcome.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,8 +20,9 @@ use super::config::{
 };
 use super::deliver::apns::Apns;
 use super::deliver::fcm::Fcm;
-use super::deliver::{self, Outcome, Outgoing, Status};
+use super::deliver::{self, Outcome, Outgoing, Sent, Status};
 use super::localization::Localization;
+use super::retry::{self, PendingRetry};
 use super::subscription::{self, StoreError, Subscription, SubscriptionStore};
 use crate::cometd;
 use crate::outbound::{HttpClient, HttpSettings};
@@ -428,6 +436,18 @@ impl Service {
         channel_kind: ChannelKind,
         outgoing: &Outgoing,
     ) -> Outcome {
+        self.deliver_attempt(subscription, channel_kind, outgoing, 1)
+            .await
+    }
+
+    /// Attempt number `attempts` of a delivery (1: the publish itself).
+    async fn deliver_attempt(
+        &self,
+        subscription: &Subscription,
+        channel_kind: ChannelKind,
+        outgoing: &Outgoing,
+        attempts: u32,
+    ) -> Outcome {
         let Some(kind) = subscription.delivery_type() else {
             return Outcome::with(
                 Status::Disabled,
@@ -469,13 +489,150 @@ impl Service {
                 None => Outcome::with(Status::Disabled, "no CometD server on this node"),
             },
             Channel::Android(_) => match transports.fcm.get(&key) {
-                Some(fcm) => fcm.deliver(device, outgoing).await,
+                Some(fcm) => {
+                    let sent = fcm.send(device, outgoing).await;
+                    self.after_push(subscription, outgoing, attempts, fcm.retry_policy(), sent)
+                        .await
+                }
                 None => Outcome::with(Status::Disabled, "android channel has no sender"),
             },
             Channel::Ios(_) => match transports.apns.get(&key) {
-                Some(apns) => apns.deliver(device, outgoing).await,
+                Some(apns) => {
+                    let sent = apns.send(device, outgoing).await;
+                    self.after_push(subscription, outgoing, attempts, apns.retry_policy(), sent)
+                        .await
+                }
                 None => Outcome::with(Status::Disabled, "ios channel has no sender"),
             },
+        }
+    }
+
+    /// What a push service's answer to attempt `attempts` leads to: the subscription removed for a dead token,
+    /// the delivery kept for a later attempt when the service is unavailable (`policy`: base delay, most
+    /// attempts).
+    async fn after_push(
+        &self,
+        subscription: &Subscription,
+        outgoing: &Outgoing,
+        attempts: u32,
+        (base, max_attempts): (Duration, u32),
+        sent: Sent,
+    ) -> Outcome {
+        match sent {
+            Sent::Delivered => Outcome::delivered(),
+            Sent::Failed(detail) => Outcome::failed(detail),
+            Sent::Dead(detail) => {
+                let removed = self.subscriptions.remove(&subscription.id).await;
+                tracing::info!(
+                    subscription = %subscription.id,
+                    removed = removed.as_ref().is_ok_and(|removed| *removed),
+                    "push token is no longer valid ({detail}): subscription removed"
+                );
+                Outcome::with(
+                    Status::Unregistered,
+                    format!("{detail}; the subscription was removed"),
+                )
+            }
+            Sent::Unavailable {
+                retry_after,
+                detail,
+            } => {
+                if attempts > max_attempts {
+                    tracing::warn!(
+                        subscription = %subscription.id,
+                        attempts,
+                        "push service still unavailable ({detail}); message dropped"
+                    );
+                    return Outcome::failed(format!("{detail}; dropped after {attempts} attempts"));
+                }
+                let now = self.subscriptions.now_ms();
+                let delay = retry::backoff(base, attempts, retry_after);
+                let pending = PendingRetry {
+                    id: new_id(),
+                    subscription_id: subscription.id.clone(),
+                    tag: outgoing.tag.clone(),
+                    text: outgoing.text.clone(),
+                    mediatype: outgoing.mediatype.clone(),
+                    expires_at_ms: outgoing
+                        .expire
+                        .map(|expire| now.saturating_add(expire.saturating_mul(1000))),
+                    attempts,
+                    due_ms: now.saturating_add(delay.as_millis() as u64),
+                };
+                match self.subscriptions.save_retry(&pending).await {
+                    Ok(()) => Outcome::with(
+                        Status::Retrying,
+                        format!("{detail}; sending again in {}s", delay.as_secs()),
+                    ),
+                    Err(error) => {
+                        Outcome::failed(format!("{detail}; the retry cannot be kept: {error}"))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends the deliveries whose retry is due now; returns how many were attempted.
+    pub async fn retry_due(&self) -> usize {
+        let now = self.subscriptions.now_ms();
+        let due = match self.subscriptions.take_due_retries(now).await {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::warn!("push retries cannot be read: {error}");
+                return 0;
+            }
+        };
+        let mut attempted = 0;
+        for pending in due {
+            let subscription = match self.subscriptions.get(&pending.subscription_id).await {
+                Ok(Some(subscription)) => subscription,
+                // Removed or expired meanwhile: nothing to send any more.
+                _ => continue,
+            };
+            let expire = match pending.expires_at_ms {
+                Some(at) if at <= now => continue,
+                Some(at) => Some((at - now) / 1000),
+                None => None,
+            };
+            let outgoing = Outgoing {
+                format: self
+                    .config
+                    .format_for(&subscription.provider_name, &pending.tag),
+                tag: pending.tag,
+                text: pending.text,
+                mediatype: pending.mediatype,
+                expire,
+                subscription_id: subscription.id.clone(),
+            };
+            let outcome = self
+                .deliver_attempt(
+                    &subscription,
+                    channel_kind(&subscription),
+                    &outgoing,
+                    pending.attempts + 1,
+                )
+                .await;
+            attempted += 1;
+            tracing::info!(subscription = %subscription.id, attempt = pending.attempts + 1, ?outcome, "push retry");
+        }
+        attempted
+    }
+
+    /// Sends due retries every `every` until `stop` resolves.
+    pub async fn run_retries(
+        self: Arc<Self>,
+        every: Duration,
+        stop: impl std::future::Future<Output = ()>,
+    ) {
+        tokio::pin!(stop);
+        let mut ticks = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = ticks.tick() => {
+                    self.retry_due().await;
+                }
+            }
         }
     }
 }

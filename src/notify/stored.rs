@@ -2,7 +2,8 @@
 //!
 //! Keys (both written in one batch with the subscription's TTL):
 //! - `notify:sub:{id}` → the subscription as JSON;
-//! - `notify:filter:{filter}:{id}` → `{id}`, the index a publish scans for each filter matching its tag.
+//! - `notify:filter:{filter}:{id}` → `{id}`, the index a publish scans for each filter matching its tag;
+//! - `notify:retry:{id}` → a delivery waiting for its next attempt ([`PendingRetry`], kept a day at most).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,8 +11,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 
+use super::retry::PendingRetry;
 use super::subscription::{StoreError, Subscription, SubscriptionStore};
+use crate::clock::Clock;
 use crate::store::{self, Store, WriteOp};
+
+/// How long a waiting delivery is kept at most (its attempts are spaced by an hour at most).
+const RETRY_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// The most subscriptions one filter lists for a publish.
 const SCAN_LIMIT: usize = 100_000;
@@ -20,12 +26,13 @@ const SCAN_LIMIT: usize = 100_000;
 #[derive(Debug, Clone)]
 pub struct StoreSubscriptions {
     store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
 }
 
 impl StoreSubscriptions {
-    /// Subscriptions kept in `store`.
-    pub fn new(store: Arc<dyn Store>) -> StoreSubscriptions {
-        StoreSubscriptions { store }
+    /// Subscriptions kept in `store`, whose TTLs run on `clock`.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> StoreSubscriptions {
+        StoreSubscriptions { store, clock }
     }
 
     async fn load(&self, id: &str) -> Result<Option<Subscription>, StoreError> {
@@ -113,5 +120,46 @@ impl SubscriptionStore for StoreSubscriptions {
         }
         found.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(found)
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Subscription>, StoreError> {
+        self.load(id).await
+    }
+
+    async fn save_retry(&self, retry: &PendingRetry) -> Result<(), StoreError> {
+        let record = serde_json::to_vec(retry).map_err(|error| StoreError(error.to_string()))?;
+        self.store
+            .set(
+                &format!("notify:retry:{}", retry.id),
+                Bytes::from(record),
+                Some(RETRY_TTL),
+            )
+            .await
+            .map_err(failed)
+    }
+
+    async fn take_due_retries(&self, now_ms: u64) -> Result<Vec<PendingRetry>, StoreError> {
+        let entries = self
+            .store
+            .scan_prefix("notify:retry:", SCAN_LIMIT)
+            .await
+            .map_err(failed)?;
+        let mut due = Vec::new();
+        for (key, bytes) in entries {
+            let Ok(retry) = serde_json::from_slice::<PendingRetry>(&bytes) else {
+                tracing::warn!(key = %key, "a stored push retry is corrupt; dropped");
+                let _ = self.store.delete(&key).await;
+                continue;
+            };
+            // Whoever deletes the record sends it: another node sharing the store may be looking too.
+            if retry.due_ms <= now_ms && self.store.delete(&key).await.map_err(failed)? {
+                due.push(retry);
+            }
+        }
+        Ok(due)
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
     }
 }

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::config::DeliveryType;
+use super::retry::PendingRetry;
 use crate::clock::Clock;
 
 /// One live subscription, as stored.
@@ -91,12 +92,22 @@ pub trait SubscriptionStore: Send + Sync + std::fmt::Debug + 'static {
     async fn remove(&self, id: &str) -> Result<bool, StoreError>;
     /// Live subscriptions whose filter is one of `filters`.
     async fn with_filters(&self, filters: &[String]) -> Result<Vec<Subscription>, StoreError>;
+    /// The live subscription `id`.
+    async fn get(&self, id: &str) -> Result<Option<Subscription>, StoreError>;
+    /// Keeps `retry` (replacing the record of the same id).
+    async fn save_retry(&self, retry: &PendingRetry) -> Result<(), StoreError>;
+    /// Takes the retries due at `now_ms` out of the store (each is given to one caller only, as far as the
+    /// store can tell).
+    async fn take_due_retries(&self, now_ms: u64) -> Result<Vec<PendingRetry>, StoreError>;
+    /// Now, in milliseconds, on the clock subscriptions expire on.
+    fn now_ms(&self) -> u64;
 }
 
 /// In-process subscriptions (one node, nothing kept across restarts), expiring on a [`Clock`].
 #[derive(Debug)]
 pub struct MemorySubscriptions {
     entries: Mutex<HashMap<String, (Subscription, u64)>>,
+    retries: Mutex<HashMap<String, PendingRetry>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -111,6 +122,7 @@ impl MemorySubscriptions {
     pub fn with_clock(clock: Arc<dyn Clock>) -> MemorySubscriptions {
         MemorySubscriptions {
             entries: Mutex::new(HashMap::new()),
+            retries: Mutex::new(HashMap::new()),
             clock,
         }
     }
@@ -156,6 +168,34 @@ impl SubscriptionStore for MemorySubscriptions {
             .collect();
         found.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(found)
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Subscription>, StoreError> {
+        let now = self.clock.now_ms();
+        Ok(self
+            .entries()
+            .get(id)
+            .filter(|(_, expiry)| *expiry > now)
+            .map(|(subscription, _)| subscription.clone()))
+    }
+
+    async fn save_retry(&self, retry: &PendingRetry) -> Result<(), StoreError> {
+        crate::sync::lock(&self.retries).insert(retry.id.clone(), retry.clone());
+        Ok(())
+    }
+
+    async fn take_due_retries(&self, now_ms: u64) -> Result<Vec<PendingRetry>, StoreError> {
+        let mut retries = crate::sync::lock(&self.retries);
+        let due: Vec<String> = retries
+            .values()
+            .filter(|retry| retry.due_ms <= now_ms)
+            .map(|retry| retry.id.clone())
+            .collect();
+        Ok(due.iter().filter_map(|id| retries.remove(id)).collect())
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
     }
 }
 

@@ -13,4 +13,5 @@ mod cometd_http;
 mod cometd_interop;
 mod config;
 mod push;
+mod push_errors;
 mod store;

@@ -65,6 +65,11 @@ pub async fn start(sections: &[(&str, &[(&str, &str)])], http: HttpSettings) -> 
         Arc::new(MemorySubscriptions::default()),
         Some(cometd.clone()),
     );
+    tokio::spawn(
+        service
+            .clone()
+            .run_retries(Duration::from_millis(50), std::future::pending()),
+    );
     let public = serve(
         gms::http::notification::public_router(service.clone())
             .merge(gms::http::cometd::router(cometd.clone(), "01")),

@@ -168,7 +168,7 @@ async fn ios_goes_over_http2_with_a_provider_token_and_the_aps_dictionary() {
         statuses,
         vec![
             "\"delivered\" null",
-            "\"failed\" \"APNs answered 400 BadDeviceToken\""
+            "\"unregistered\" \"APNs answered 400 BadDeviceToken; the subscription was removed\""
         ]
     );
     let requests = peer.taken();

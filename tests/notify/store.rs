@@ -27,7 +27,7 @@ async fn subscriptions_live_in_the_store_with_their_expiry() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(1_700_000_000_000);
     let store = Arc::new(Embedded::open(dir.path(), Arc::new(clock.clone())).unwrap());
-    let subscriptions = StoreSubscriptions::new(store);
+    let subscriptions = StoreSubscriptions::new(store, Arc::new(clock.clone()));
     for (id, filter, expire) in [
         ("a", "ors.contact.1", 30),
         ("b", "ors.*", 300),
@@ -105,7 +105,7 @@ async fn comet_deliveries_reach_a_user_connected_to_another_node() {
         let service = Service::new(
             push.clone(),
             HttpSettings::default(),
-            Arc::new(StoreSubscriptions::new(store.clone())),
+            Arc::new(StoreSubscriptions::new(store.clone(), gms::clock::system())),
             Some(server.clone()),
         );
         service.start_comet_relay(store.clone()).await.unwrap();

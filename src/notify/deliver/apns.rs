@@ -2,6 +2,11 @@
 //! (a `.p8` key signing an ES256 JWT, renewed every 50 minutes) or certificate authentication (TLS client
 //! certificate from a PEM keystore). The `aps` dictionary is built from the `apple.*` OS-formatting options;
 //! it has no `alert` entry when no alert option is set.
+//!
+//! What APNs's answers mean here ([`Sent`]): 410 `Unregistered` and 400 `BadDeviceToken` are a dead token; 429,
+//! 500 and 503 are "unavailable", sent again later by the notification service; 403 `ExpiredProviderToken` or
+//! `InvalidProviderToken` drops the cached provider token, which is signed anew once and the send tried again
+//! once. The JSON payload may not exceed 4,096 bytes (checked before sending).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -13,7 +18,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use tokio::sync::Mutex;
 
-use super::{Outcome, Outgoing};
+use super::{MAX_PAYLOAD, Outgoing, Sent};
 use crate::notify::config::{ChannelKind, IosChannel, OsFormat};
 use crate::outbound::{self, HttpClient, HttpSettings};
 
@@ -51,13 +56,55 @@ impl Apns {
         })
     }
 
-    /// Sends `outgoing` to the device `token`.
-    pub async fn deliver(&self, device: &str, outgoing: &Outgoing) -> Outcome {
+    /// The base delay and the most attempts of retries on this channel (APNs has no options of its own for
+    /// them: one second, doubled each time, five attempts).
+    pub fn retry_policy(&self) -> (Duration, u32) {
+        (Duration::from_secs(1), 5)
+    }
+
+    /// Sends `outgoing` to the device `device`.
+    pub async fn send(&self, device: &str, outgoing: &Outgoing) -> Sent {
         let client = match &self.client {
             Ok(client) => client,
-            Err(error) => return Outcome::failed(error.clone()),
+            Err(error) => return Sent::Failed(error.clone()),
         };
         let payload = payload(&outgoing.format, outgoing);
+        let body = payload.to_string();
+        if body.len() > MAX_PAYLOAD {
+            return Sent::Failed(format!(
+                "the payload is {} bytes; APNs accepts at most {MAX_PAYLOAD}",
+                body.len()
+            ));
+        }
+        let mut renewed = false;
+        loop {
+            match self
+                .send_once(client, device, outgoing, &payload, &body)
+                .await
+            {
+                Sent::Failed(detail)
+                    if !renewed
+                        && self.channel.uses_token()
+                        && (detail.contains("ExpiredProviderToken")
+                            || detail.contains("InvalidProviderToken")) =>
+                {
+                    // Signed anew once: a clock step or a rotated key makes the cached token stale early.
+                    *self.token.lock().await = None;
+                    renewed = true;
+                }
+                sent => return sent,
+            }
+        }
+    }
+
+    async fn send_once(
+        &self,
+        client: &HttpClient,
+        device: &str,
+        outgoing: &Outgoing,
+        payload: &Value,
+        body: &str,
+    ) -> Sent {
         let alerting = payload["aps"].get("alert").is_some()
             || payload["aps"].get("sound").is_some()
             || payload["aps"].get("badge").is_some();
@@ -93,15 +140,15 @@ impl Apns {
                     request =
                         request.header(hyper::header::AUTHORIZATION, format!("bearer {token}"))
                 }
-                Err(error) => return Outcome::failed(error),
+                Err(error) => return Sent::Failed(error),
             }
         }
-        let request = match request.body(Full::new(Bytes::from(payload.to_string()))) {
+        let request = match request.body(Full::new(Bytes::from(body.to_string()))) {
             Ok(request) => request,
-            Err(error) => return Outcome::failed(format!("bad APNs request: {error}")),
+            Err(error) => return Sent::Failed(format!("bad APNs request: {error}")),
         };
         match client.send_h2(request).await {
-            Ok(reply) if reply.status == 200 => Outcome::delivered(),
+            Ok(reply) if reply.status == 200 => Sent::Delivered,
             Ok(reply) => {
                 let reason = serde_json::from_slice::<Value>(&reply.body)
                     .ok()
@@ -111,13 +158,19 @@ impl Apns {
                             .map(str::to_string)
                     })
                     .unwrap_or_default();
-                Outcome::failed(
-                    format!("APNs answered {} {reason}", reply.status)
-                        .trim()
-                        .to_string(),
-                )
+                let detail = format!("APNs answered {} {reason}", reply.status)
+                    .trim()
+                    .to_string();
+                match (reply.status, reason.as_str()) {
+                    (410, _) | (400, "BadDeviceToken") => Sent::Dead(detail),
+                    (429 | 500 | 503, _) => Sent::Unavailable {
+                        retry_after: super::retry_after(&reply.headers),
+                        detail,
+                    },
+                    _ => Sent::Failed(detail),
+                }
             }
-            Err(error) => Outcome::failed(format!("APNs unreachable: {error}")),
+            Err(error) => Sent::Failed(format!("APNs unreachable: {error}")),
         }
     }
 

@@ -1,8 +1,12 @@
 //! `android`: Firebase Cloud Messaging HTTP v1 (`projects/{id}/messages:send` with an OAuth2 access token got
 //! by exchanging a service-account JWT signed RS256 at the token endpoint), or the legacy GCM HTTP form when
-//! `android.gcm.legacy` is set. A 503 is honoured: the message is sent again in the background after
-//! `Retry-After` (or `android.unavailability_retry_timeout`), up to `android.gcm.retryNumber` times, so a
-//! publish never waits for it.
+//! `android.gcm.legacy` is set.
+//!
+//! What FCM's answers mean here ([`Sent`]): 404 / `UNREGISTERED` (legacy `NotRegistered`, `InvalidRegistration`)
+//! is a dead token; 429, 500 and 503 are "unavailable", sent again later by the notification service (with
+//! `Retry-After` when FCM gave one); a 401 drops the cached access token, which is renewed once and the send tried
+//! again once. The message's `data` may not exceed 4,096 bytes (checked before sending), and `android.ttl` is
+//! capped at FCM's 28 days.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,9 +18,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use super::{Outcome, Outgoing, Status};
+use super::{MAX_PAYLOAD, Outcome, Outgoing, Sent};
 use crate::notify::config::AndroidChannel;
 use crate::outbound::{HttpClient, Reply};
+
+/// The longest `ttl` FCM accepts: 28 days, in seconds.
+pub const MAX_TTL: u64 = 2_419_200;
 
 /// The OAuth2 scope FCM requires.
 pub const FCM_SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
@@ -84,69 +91,55 @@ impl Fcm {
         })
     }
 
-    /// Sends `outgoing` to the device `token`; on 503 schedules background retries and reports `Retrying`.
-    pub async fn deliver(self: &Arc<Self>, device: &str, outgoing: &Outgoing) -> Outcome {
-        match self.send_once(device, outgoing).await {
-            Attempt::Done(outcome) => outcome,
-            Attempt::Unavailable(delay) => {
-                self.retry_later(device.to_string(), outgoing.clone(), delay, 1);
-                Outcome::with(
-                    Status::Retrying,
-                    format!(
-                        "FCM unavailable (503); sending again in {}s",
-                        delay.as_secs()
-                    ),
-                )
-            }
+    /// Sends `outgoing` to the device `device`.
+    pub async fn send(&self, device: &str, outgoing: &Outgoing) -> Sent {
+        let size = data_payload(outgoing).to_string().len();
+        if size > MAX_PAYLOAD {
+            return Sent::Failed(format!(
+                "the message data is {size} bytes; FCM accepts at most {MAX_PAYLOAD}"
+            ));
+        }
+        let mut renewed = false;
+        loop {
+            let sent = if self.channel.legacy {
+                self.send_legacy(device, outgoing).await
+            } else {
+                self.send_v1(device, outgoing).await
+            };
+            let reply = match sent {
+                Ok(reply) => reply,
+                Err(outcome) => return Sent::Failed(outcome.detail.unwrap_or_default()),
+            };
+            let detail = || format!("FCM answered {}: {}", reply.status, error_text(&reply.body));
+            return match reply.status {
+                200 if self.channel.legacy => legacy_outcome(&reply.body),
+                200 => Sent::Delivered,
+                // The access token was refused (revoked, expired early): a new one, once.
+                401 if !self.channel.legacy && !renewed => {
+                    *self.token.lock().await = None;
+                    renewed = true;
+                    continue;
+                }
+                404 => Sent::Dead(detail()),
+                400 | 403 if fcm_error_code(&reply.body).as_deref() == Some("UNREGISTERED") => {
+                    Sent::Dead(detail())
+                }
+                429 | 500 | 502 | 503 | 504 => Sent::Unavailable {
+                    retry_after: super::retry_after(&reply.headers),
+                    detail: detail(),
+                },
+                _ => Sent::Failed(detail()),
+            };
         }
     }
 
-    fn retry_later(
-        self: &Arc<Self>,
-        device: String,
-        outgoing: Outgoing,
-        delay: Duration,
-        attempt: u32,
-    ) {
-        if attempt > self.channel.retry_number {
-            tracing::warn!(subscription = %outgoing.subscription_id, "FCM still unavailable; message dropped after retries");
-            return;
-        }
-        let sender = self.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            match sender.send_once(&device, &outgoing).await {
-                Attempt::Done(outcome) => {
-                    tracing::info!(subscription = %outgoing.subscription_id, ?outcome, "FCM retry finished");
-                }
-                Attempt::Unavailable(delay) => {
-                    sender.retry_later(device, outgoing, delay, attempt + 1)
-                }
-            }
-        });
-    }
-
-    async fn send_once(&self, device: &str, outgoing: &Outgoing) -> Attempt {
-        let sent = if self.channel.legacy {
-            self.send_legacy(device, outgoing).await
-        } else {
-            self.send_v1(device, outgoing).await
-        };
-        let reply = match sent {
-            Ok(reply) => reply,
-            Err(outcome) => return Attempt::Done(outcome),
-        };
-        match reply.status {
-            200 if self.channel.legacy => Attempt::Done(legacy_outcome(&reply.body)),
-            200 => Attempt::Done(Outcome::delivered()),
-            503 => Attempt::Unavailable(
-                retry_after(&reply).unwrap_or(self.channel.unavailability_retry_timeout),
-            ),
-            status => Attempt::Done(Outcome::failed(format!(
-                "FCM answered {status}: {}",
-                error_text(&reply.body)
-            ))),
-        }
+    /// The base delay and the most attempts of retries on this channel (`android.unavailability_retry_timeout`,
+    /// `android.gcm.retryNumber`).
+    pub fn retry_policy(&self) -> (Duration, u32) {
+        (
+            self.channel.unavailability_retry_timeout,
+            self.channel.retry_number,
+        )
     }
 
     async fn send_v1(&self, device: &str, outgoing: &Outgoing) -> Result<Reply, Outcome> {
@@ -160,7 +153,7 @@ impl Fcm {
             android["collapse_key"] = json!(key);
         }
         if let Some(expire) = outgoing.expire {
-            android["ttl"] = json!(format!("{expire}s"));
+            android["ttl"] = json!(format!("{}s", expire.min(MAX_TTL)));
         }
         let body = json!({
             "message": {
@@ -197,7 +190,7 @@ impl Fcm {
             body["delay_while_idle"] = json!(true);
         }
         if let Some(expire) = outgoing.expire {
-            body["time_to_live"] = json!(expire);
+            body["time_to_live"] = json!(expire.min(MAX_TTL));
         }
         let request = Request::post(self.channel.gcm_url.as_str())
             .header(hyper::header::CONTENT_TYPE, "application/json")
@@ -306,11 +299,6 @@ fn read_service_account(path: &str) -> Result<ServiceAccount, String> {
         .map_err(|error| format!("service account key `{path}` is not valid: {error}"))
 }
 
-enum Attempt {
-    Done(Outcome),
-    Unavailable(Duration),
-}
-
 /// FCM data messages carry only string values.
 fn data_payload(outgoing: &Outgoing) -> Value {
     let mut data = json!({"message": outgoing.text, "tag": outgoing.tag});
@@ -320,14 +308,16 @@ fn data_payload(outgoing: &Outgoing) -> Value {
     data
 }
 
-/// `Retry-After` in seconds (the HTTP-date form falls back to the configured timeout).
-fn retry_after(reply: &Reply) -> Option<Duration> {
-    let value = reply
-        .headers
-        .get(hyper::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+/// The `errorCode` of an FCM v1 error body (`error.details[].errorCode`), or its `error.status`.
+fn fcm_error_code(body: &[u8]) -> Option<String> {
+    let reply: Value = serde_json::from_slice(body).ok()?;
+    let details = reply.pointer("/error/details").and_then(Value::as_array);
+    details
+        .into_iter()
+        .flatten()
+        .find_map(|detail| detail.get("errorCode").and_then(Value::as_str))
+        .or_else(|| reply.pointer("/error/status").and_then(Value::as_str))
+        .map(str::to_string)
 }
 
 fn error_text(body: &[u8]) -> String {
@@ -336,14 +326,23 @@ fn error_text(body: &[u8]) -> String {
 }
 
 /// The legacy API answers 200 with per-device results.
-fn legacy_outcome(body: &[u8]) -> Outcome {
+fn legacy_outcome(body: &[u8]) -> Sent {
     let reply: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     if reply.get("success").and_then(Value::as_u64).unwrap_or(0) > 0 {
-        return Outcome::delivered();
+        return Sent::Delivered;
     }
     let error = reply
         .pointer("/results/0/error")
         .and_then(Value::as_str)
         .unwrap_or("no success in the reply");
-    Outcome::failed(format!("GCM refused the message: {error}"))
+    match error {
+        "NotRegistered" | "InvalidRegistration" => {
+            Sent::Dead(format!("GCM refused the message: {error}"))
+        }
+        "Unavailable" | "InternalServerError" => Sent::Unavailable {
+            retry_after: None,
+            detail: format!("GCM refused the message: {error}"),
+        },
+        _ => Sent::Failed(format!("GCM refused the message: {error}")),
+    }
 }

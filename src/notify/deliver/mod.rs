@@ -26,6 +26,40 @@ pub enum Status {
     Disabled,
     /// No client of the user is on this node: handed to the other nodes (comet).
     Relayed,
+    /// The push service says the device token is dead (FCM `UNREGISTERED`, APNs 410 or `BadDeviceToken`): the
+    /// subscription was removed, and nothing is sent to it again.
+    Unregistered,
+}
+
+/// What a push service (FCM, APNs) made of one send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    /// Accepted.
+    Delivered,
+    /// The device token is dead: its subscription is to be removed.
+    Dead(String),
+    /// Unavailable for now (429, 500, 503): to be sent again, after `Retry-After` when it said.
+    Unavailable {
+        /// `Retry-After`, when the answer had one.
+        retry_after: Option<std::time::Duration>,
+        /// A sentence for the operator.
+        detail: String,
+    },
+    /// Refused or unreachable, for good.
+    Failed(String),
+}
+
+/// The largest payload FCM (the message's data) and APNs (the JSON body) accept, in bytes.
+pub const MAX_PAYLOAD: usize = 4096;
+
+/// `Retry-After` as a number of seconds (the HTTP-date form is not used by FCM or APNs).
+pub fn retry_after(headers: &hyper::HeaderMap) -> Option<std::time::Duration> {
+    let value = headers.get(hyper::header::RETRY_AFTER)?.to_str().ok()?;
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(std::time::Duration::from_secs)
 }
 
 /// The outcome of one delivery.

@@ -27,10 +27,15 @@ pub struct ApnsRequest {
     pub problems: Vec<String>,
 }
 
+/// An answer given instead of the normal one: status, `reason`, `Retry-After`.
+pub type Scripted = (u16, &'static str, Option<&'static str>);
+
 #[derive(Clone)]
 pub struct ApnsPeer {
     pub url: String,
     pub seen: Arc<Mutex<Vec<ApnsRequest>>>,
+    /// Answers given to the next requests, in order.
+    pub scripted: Arc<Mutex<std::collections::VecDeque<Scripted>>>,
 }
 
 fn check_token(authorization: Option<&str>) -> Option<String> {
@@ -61,6 +66,7 @@ fn check_token(authorization: Option<&str>) -> Option<String> {
 
 async fn handle(
     seen: Arc<Mutex<Vec<ApnsRequest>>>,
+    scripted: Arc<Mutex<std::collections::VecDeque<Scripted>>>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, hyper::Error> {
     let (parts, body) = request.into_parts();
@@ -106,6 +112,17 @@ async fn handle(
         body: json,
         problems: problems.clone(),
     });
+    if let Some((status, reason, retry_after)) = scripted.lock().unwrap().pop_front() {
+        let mut response = Response::builder().status(StatusCode::from_u16(status).unwrap());
+        if let Some(seconds) = retry_after {
+            response = response.header("retry-after", seconds);
+        }
+        return Ok(response
+            .body(Full::new(Bytes::from(
+                json!({"reason": reason}).to_string(),
+            )))
+            .unwrap());
+    }
     let response = if !problems.is_empty() {
         Response::builder()
             .status(StatusCode::FORBIDDEN)
@@ -132,23 +149,31 @@ impl ApnsPeer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
+        let scripted = Arc::new(Mutex::new(std::collections::VecDeque::new()));
         let peer_seen = seen.clone();
+        let peer_scripted = scripted.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
                 let seen = peer_seen.clone();
+                let scripted = peer_scripted.clone();
                 tokio::spawn(async move {
-                    let service =
-                        hyper::service::service_fn(move |request| handle(seen.clone(), request));
+                    let service = hyper::service::service_fn(move |request| {
+                        handle(seen.clone(), scripted.clone(), request)
+                    });
                     let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
                 });
             }
         });
-        ApnsPeer { url, seen }
+        ApnsPeer {
+            url,
+            seen,
+            scripted,
+        }
     }
 
     pub fn taken(&self) -> Vec<ApnsRequest> {

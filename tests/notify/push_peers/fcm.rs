@@ -28,6 +28,8 @@ pub struct Seen {
     pub legacy_sends: Vec<(String, Value)>,
     /// How many sends still get a 503.
     pub unavailable: usize,
+    /// Answers given to the next sends instead of the normal one: status, `Retry-After`, body.
+    pub scripted: std::collections::VecDeque<(u16, Option<&'static str>, Value)>,
 }
 
 #[derive(Clone)]
@@ -96,6 +98,16 @@ async fn send(
     let mut seen = state.seen.lock().unwrap();
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     seen.sends.push(body);
+    if let Some((status, retry_after, body)) = seen.scripted.pop_front() {
+        let mut response =
+            (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert("retry-after", seconds.parse().unwrap());
+        }
+        return response;
+    }
     if project != PROJECT {
         return (StatusCode::NOT_FOUND, "unknown project").into_response();
     }
