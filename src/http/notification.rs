@@ -61,8 +61,14 @@ fn service_error(failure: notify::Error) -> Response {
     let status = match &failure {
         notify::Error::NotFound(_) => StatusCode::NOT_FOUND,
         notify::Error::Storage(_) => {
+            // The store's own words (a Redis address, a file) stay in the log.
             tracing::error!(error = %failure, "notification storage failed");
-            StatusCode::SERVICE_UNAVAILABLE
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the subscription storage does not answer, so nothing was done; try again shortly"
+                    .to_string(),
+                failure.kind(),
+            );
         }
         _ => StatusCode::BAD_REQUEST,
     };

@@ -170,7 +170,10 @@ impl FlowService {
 fn cluster_error(error: crate::cluster::Error) -> Error {
     match error {
         crate::cluster::Error::Store(error) => Error::Store(error),
-        other => Error::Backend(other.to_string()),
+        other => Error::BackendInternal {
+            public: "the node that runs this service could not be reached",
+            detail: other.to_string(),
+        },
     }
 }
 
