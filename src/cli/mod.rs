@@ -8,6 +8,7 @@ pub mod hash_password;
 pub mod run;
 pub mod run_ors;
 pub mod serve;
+pub mod test;
 pub mod validate;
 pub mod w3c;
 
@@ -32,6 +33,8 @@ pub enum Command {
     W3c(w3c::W3cArgs),
     /// Print a users-file line (`NAME:argon2-hash`) for the password read from standard input.
     HashPassword(hash_password::HashPasswordArgs),
+    /// Run every chart that has a script beside it; print one line per test and a summary.
+    Test(test::TestArgs),
 }
 
 /// Runs one parsed command line and returns the process exit code.
@@ -42,6 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(args),
         Command::W3c(args) => w3c::run(args),
         Command::HashPassword(args) => hash_password::run(args),
+        Command::Test(args) => test::run(args),
     }
 }
 

@@ -191,7 +191,9 @@ impl Host for CliHost {
                 let step = self.steps.entry(session.sessionid.clone()).or_default();
                 step.insert("event".to_string(), event_json(&event));
             }
-            TraceRecord::Transition { source, targets } => {
+            TraceRecord::Transition {
+                source, targets, ..
+            } => {
                 self.push(
                     session,
                     "transitions",

@@ -84,6 +84,8 @@ pub enum TraceRecord {
     Event(Event),
     /// A transition was taken (source id, target ids, event descriptors).
     Transition {
+        /// The transition's index in the model ([`crate::scxml::Model::transitions`]).
+        index: usize,
         /// The source state id.
         source: String,
         /// Target state ids.

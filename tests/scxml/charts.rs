@@ -127,7 +127,9 @@ impl Host for TestHost {
                 Value::Undefined => format!("event {}", event.name),
                 data => format!("event {} {}", event.name, data.to_json()),
             },
-            TraceRecord::Transition { source, targets } => {
+            TraceRecord::Transition {
+                source, targets, ..
+            } => {
                 format!("take {source} -> {}", targets.join(" "))
             }
             TraceRecord::Exit(state) => format!("exit {state}"),

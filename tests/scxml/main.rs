@@ -7,4 +7,5 @@ mod charts;
 mod cli;
 mod readme_commands;
 mod sessions;
+mod test_command;
 mod w3c;

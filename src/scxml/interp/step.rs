@@ -149,10 +149,11 @@ impl Session {
     /// `microstep(enabledTransitions)`.
     pub(super) fn microstep(&mut self, enabled: &[TransitionId], host: &mut dyn Host) {
         if self.options.trace {
-            for &transition in enabled {
+            for &index in enabled {
                 let model = self.model.clone();
-                let transition = &model.transitions[transition];
+                let transition = &model.transitions[index];
                 let record = TraceRecord::Transition {
+                    index,
                     source: model.state_id(transition.source).to_string(),
                     targets: transition
                         .targets
