@@ -6,6 +6,8 @@
   `=` and a newline) in tests/api/config_*.rs, tests/notify/config.rs and src/config/*.rs (the seed document's
   [Dnis_Pool] example is in src/config/mod.rs).
 - dfm_load: dfm/*.txt and every DFM snippet (a string literal with an element) in tests/ors/dfm_load.rs.
+- http_body: the bodies below (first line the Content-Type, then the body): forms, JSON objects and not objects,
+  multipart bodies with text parts, files, quoted boundaries and a missing end.
 
 Files are named by the SHA-1 of their content, so running it twice adds nothing.
 """
@@ -104,3 +106,31 @@ seed(
     is_ini,
 )
 seed('dfm_load', sorted(glob.glob('dfm/*.txt')), ['tests/ors/dfm_load.rs'], is_dfm)
+
+MULTIPART = (
+    b'--XyZ\r\nContent-Disposition: form-data; name="firstName"\r\n\r\nJohn\r\n'
+    b'--XyZ\r\nContent-Disposition: form-data; name="photo"; filename="a.png"\r\n'
+    b'Content-Type: image/png\r\n\r\n\x89PNG\r\n\x1a\n\r\n'
+    b'--XyZ\r\nContent-Disposition: form-data; name="note"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n'
+    b'caf\xc3\xa9\r\n--XyZ--\r\n'
+)
+HTTP_BODIES = [
+    b'application/x-www-form-urlencoded\nfirstName=John&lastName=Doe&_customer_number=123',
+    b'application/x-www-form-urlencoded; charset=UTF-8\na=%41%zz&b=+x+&&=&c',
+    b'\nkey=value&other=%E2%82%AC',
+    b'application/json\n{"firstName":"John","_provide_code":true,"n":1.5,"list":[1,{"a":null}]}',
+    b'Application/JSON; charset=utf-8\n{"a":"\\ud83d\\ude00","b":{"c":[[],{}]}}',
+    b'application/json\n[1,2,3]',
+    b'application/json\n{"unterminated":',
+    b'text/plain\nhello',
+    b'multipart/form-data; boundary=XyZ\n' + MULTIPART,
+    b'multipart/form-data; boundary="XyZ"\n' + MULTIPART,
+    b'multipart/form-data; boundary=XyZ\n--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\nno end',
+    b'multipart/form-data; boundary=XyZ\n--XyZ\r\nContent-Disposition: form-data\r\n\r\nno name\r\n--XyZ--\r\n',
+    b'multipart/form-data\n--XyZ--\r\n',
+]
+outdir = os.path.join('fuzz', 'corpus', 'http_body')
+os.makedirs(outdir, exist_ok=True)
+for body in HTTP_BODIES:
+    save(outdir, body)
+print(f'{outdir}: {len(os.listdir(outdir))} files')
