@@ -510,7 +510,8 @@ impl App {
         {
             tokio::spawn(watched);
         }
-        let plain = http::serve::Settings::plain(security.idle_timeout);
+        let plain =
+            http::serve::Settings::plain(security.idle_timeout, security.request_body_timeout);
         // The public listeners hand the client's address to the rate limits.
         let public_plain = http::serve::Settings {
             client_address: self.protection.limiter.is_some(),
@@ -534,10 +535,7 @@ impl App {
         let https = match (https, &self.protection.certificates) {
             (Some(listener), Some(_)) => {
                 if security.tls.as_ref().is_some_and(|tls| tls.redirect) {
-                    public_router = listeners.https_redirect(
-                        listener.local_addr()?.port(),
-                        security.request_body_timeout,
-                    );
+                    public_router = listeners.https_redirect(listener.local_addr()?.port());
                 }
                 Some(tokio::spawn(http::serve::serve(
                     listener,

@@ -60,9 +60,17 @@ impl FromRequest<AppState> for Fields {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let bytes: Bytes = axum::body::to_bytes(body, limit)
-            .await
-            .map_err(|_| too_large())?;
+        let bytes: Bytes = axum::body::to_bytes(body, limit).await.map_err(|error| {
+            if super::serve::is_body_timeout(&error) {
+                ApiError::new(
+                    axum::http::StatusCode::REQUEST_TIMEOUT,
+                    "RequestTimeout",
+                    super::serve::BodyTimedOut.to_string(),
+                )
+            } else {
+                too_large()
+            }
+        })?;
         fields.body = body_fields(content_type.as_deref(), bytes).await?;
         if let Some(slot) = parts.extensions.get::<LoggedParams>()
             && let Ok(mut slot) = slot.0.lock()

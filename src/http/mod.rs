@@ -77,15 +77,12 @@ pub struct Listeners {
 impl Listeners {
     /// The router of the plain public listener when `https_redirect` sends every request to the HTTPS listener
     /// on `port`: 308 (method and body kept) to the same path and query on the host the client asked for.
-    pub fn https_redirect(&self, port: u16, body_timeout: std::time::Duration) -> Router {
+    pub fn https_redirect(&self, port: u16) -> Router {
         let redirect =
             move |request: axum::extract::Request| async move { https_redirect(&request, port) };
         // Every path is redirected: no routes, only the fallback, with the edge's log line and counters.
         Router::new()
             .fallback(redirect)
-            .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-                body_timeout,
-            ))
             .layer(edge::EdgeLayer::new(self.metrics.clone(), None))
     }
 }
@@ -189,17 +186,10 @@ impl Routers {
                 rate_limit::limit,
             ));
         }
-        let server = self.config.get().server.clone();
-        let body_timeout = server.security.request_body_timeout;
         Listeners {
-            public: finish(
-                public,
-                Some(self.config),
-                self.metrics.clone(),
-                body_timeout,
-            ),
-            internal: finish(internal, None, self.metrics.clone(), body_timeout),
-            ors: finish(self.ors, None, self.metrics.clone(), body_timeout),
+            public: finish(public, Some(self.config), self.metrics.clone()),
+            internal: finish(internal, None, self.metrics.clone()),
+            ors: finish(self.ors, None, self.metrics.clone()),
             metrics: self.metrics,
         }
     }
@@ -240,15 +230,8 @@ fn finish(
     router: Router,
     public: Option<Arc<crate::config::ConfigHandle>>,
     metrics: Arc<Metrics>,
-    body_timeout: std::time::Duration,
 ) -> Router {
-    let routed = router
-        .route_layer(edge::TagRouteLayer)
-        .fallback(no_route)
-        // A body that stops arriving fails its request instead of holding it open.
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-            body_timeout,
-        ));
+    let routed = router.route_layer(edge::TagRouteLayer).fallback(no_route);
     // The edge wraps the whole router rather than its routes (`Router::layer` runs after routing), so the path it
     // normalises is the one routing sees.
     Router::new()
@@ -266,12 +249,7 @@ mod tests {
             panic!("boom")
         }
         let router = Router::new().route("/boom", get(boom));
-        let router = finish(
-            router,
-            None,
-            Arc::new(Metrics::default()),
-            std::time::Duration::from_secs(30),
-        );
+        let router = finish(router, None, Arc::new(Metrics::default()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(axum::serve(listener, router).into_future());

@@ -445,6 +445,16 @@ async fn slow_headers_and_unfinished_bodies_are_cut_off() {
             )
             .unwrap();
         let body = read_to_close(&mut unfinished);
+        // A connection that sends nothing at all is closed too.
+        let mut idle = TcpStream::connect(public).unwrap();
+        let nothing = read_to_close(&mut idle);
+        assert!(nothing.is_empty(), "{nothing}");
+        // And one whose request has been answered, then stays silent.
+        let mut kept = TcpStream::connect(public).unwrap();
+        kept.write_all(b"GET /genesys/1/admin/node/status HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let answered = read_to_close(&mut kept);
+        assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
         (headers, body)
     })
     .await
@@ -453,7 +463,8 @@ async fn slow_headers_and_unfinished_bodies_are_cut_off() {
         headers.is_empty() || headers.starts_with("HTTP/1.1 408"),
         "{headers}"
     );
-    assert!(body.starts_with("HTTP/1.1 4"), "{body}");
+    assert!(body.starts_with("HTTP/1.1 408"), "{body}");
+    assert!(body.contains("RequestTimeout"), "{body}");
     // Others are served meanwhile and after.
     assert_eq!(server.get("/genesys/1/admin/node/status").await.0, 200);
 }
