@@ -27,6 +27,7 @@ pub mod cometd;
 pub mod config;
 pub mod contact_center;
 pub mod dfm;
+pub mod diagram;
 pub mod geo;
 pub mod http;
 pub mod log;

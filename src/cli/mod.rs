@@ -1,9 +1,11 @@
-//! The command line: `serve`, `hash-password` (a users-file line), and the flow-author tools `run`, `validate` and `w3c`.
+//! The command line: `serve`, `hash-password` (a users-file line), and the flow-author tools `run`, `validate`, `w3c`,
+//! `test` and `diagram`.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod diagram;
 pub mod hash_password;
 pub mod run;
 pub mod run_ors;
@@ -31,6 +33,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Run a W3C SCXML IRP test directory and print per-test verdicts and a summary.
     W3c(w3c::W3cArgs),
+    /// Write a chart's state diagram as SVG.
+    Diagram(diagram::DiagramArgs),
     /// Print a users-file line (`NAME:argon2-hash`) for the password read from standard input.
     HashPassword(hash_password::HashPasswordArgs),
     /// Run every chart that has a script beside it; print one line per test and a summary.
@@ -46,6 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::W3c(args) => w3c::run(args),
         Command::HashPassword(args) => hash_password::run(args),
         Command::Test(args) => test::run(args),
+        Command::Diagram(args) => diagram::run(args),
     }
 }
 

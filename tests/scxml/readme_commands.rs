@@ -216,7 +216,7 @@ fn readme_commands_for_flow_authors_run_as_written() {
         .iter()
         .filter_map(|command| arguments(command).into_iter().next())
         .collect();
-    for documented in ["validate", "run", "w3c"] {
+    for documented in ["validate", "run", "w3c", "test", "diagram"] {
         assert!(
             subcommands.iter().any(|name| name == documented),
             "README's `{SECTION}` no longer shows `{documented}`: {commands:#?}"
