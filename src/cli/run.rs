@@ -11,7 +11,6 @@
 //! flow on the engine alone, as W3C SCXML; `--dialect ors` reads a chart without the namespace in the ORS dialect,
 //! on the engine alone.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -20,6 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use serde::Deserialize;
 
+use crate::scxml::trace_lines::TraceLines;
 use crate::scxml::{
     self, Event, Host, Model, Session, SessionInfo, SessionOptions, TraceRecord, Value,
 };
@@ -64,6 +64,10 @@ pub struct RunArgs {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Script {
+    /// ORS flows: session parameters (an addition to the SCION format), as `--param NAME=VALUE` gives them;
+    /// a `--param` of the same name wins.
+    #[serde(default)]
+    pub params: std::collections::BTreeMap<String, String>,
     /// Atomic states expected after start.
     pub initial_configuration: Vec<String>,
     /// The steps.
@@ -118,7 +122,7 @@ impl StepReport {
 pub struct CliHost {
     trace: bool,
     quiet: bool,
-    steps: BTreeMap<Arc<str>, serde_json::Map<String, serde_json::Value>>,
+    lines: TraceLines,
 }
 
 impl CliHost {
@@ -126,43 +130,17 @@ impl CliHost {
         CliHost {
             trace,
             quiet,
-            steps: BTreeMap::new(),
+            lines: TraceLines::default(),
         }
     }
 
     /// Prints what is left of unfinished macrosteps (the one that halted a session ends without a
     /// configuration record).
     pub fn flush(&mut self) {
-        for (_, step) in std::mem::take(&mut self.steps) {
-            if !step.is_empty() {
-                println!("{}", serde_json::Value::Object(step));
-            }
+        for line in self.lines.flush() {
+            println!("{line}");
         }
     }
-
-    fn push(&mut self, session: &SessionInfo, key: &str, value: serde_json::Value) {
-        let step = self.steps.entry(session.sessionid.clone()).or_default();
-        match step.get_mut(key) {
-            Some(serde_json::Value::Array(items)) => items.push(value),
-            _ => {
-                step.insert(key.to_string(), serde_json::Value::Array(vec![value]));
-            }
-        }
-    }
-}
-
-fn event_json(event: &Event) -> serde_json::Value {
-    let mut out = serde_json::json!({"name": &*event.name, "type": event.kind.as_str()});
-    if event.data != Value::Undefined {
-        out["data"] = event.data.to_json();
-    }
-    if let Some(sendid) = &event.sendid {
-        out["sendid"] = serde_json::Value::from(&**sendid);
-    }
-    if let Some(invokeid) = &event.invokeid {
-        out["invokeid"] = serde_json::Value::from(&**invokeid);
-    }
-    out
 }
 
 impl Host for CliHost {
@@ -186,52 +164,8 @@ impl Host for CliHost {
             }
             return;
         }
-        match record {
-            TraceRecord::Event(event) => {
-                let step = self.steps.entry(session.sessionid.clone()).or_default();
-                step.insert("event".to_string(), event_json(&event));
-            }
-            TraceRecord::Transition {
-                source, targets, ..
-            } => {
-                self.push(
-                    session,
-                    "transitions",
-                    serde_json::json!({"source": source, "targets": targets}),
-                );
-            }
-            TraceRecord::Exit(state) => {
-                self.push(session, "exited", serde_json::Value::from(state))
-            }
-            TraceRecord::Enter(state) => {
-                self.push(session, "entered", serde_json::Value::from(state))
-            }
-            TraceRecord::Send {
-                event,
-                target,
-                delay,
-            } => {
-                self.push(
-                    session,
-                    "sends",
-                    serde_json::json!({"event": &*event, "target": &*target, "delay": delay}),
-                );
-            }
-            TraceRecord::Log { label, message } => {
-                self.push(
-                    session,
-                    "logs",
-                    serde_json::json!({"label": label, "message": message}),
-                );
-            }
-            TraceRecord::Configuration(states) => {
-                let mut step = self.steps.remove(&session.sessionid).unwrap_or_default();
-                if let Some(invokeid) = &session.invokeid {
-                    step.insert("invokeid".to_string(), serde_json::Value::from(&**invokeid));
-                }
-                step.insert("configuration".to_string(), serde_json::json!(states));
-                println!("{}", serde_json::Value::Object(step));
-            }
+        if let Some(line) = self.lines.record(session, record) {
+            println!("{line}");
         }
     }
 }

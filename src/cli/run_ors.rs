@@ -2,12 +2,14 @@
 //! binary's own ORS runtime with the whole GMS built in-process and no listener, so a flow author tests a flow
 //! offline. DFM actions addressed to GMS are served by the in-process router (storage, notification,
 //! request-access...), the contact center is the simulator of the options, the store is a fresh one in a
-//! temporary directory.
+//! temporary directory. The chart's own directory is a document root of the run (the author named the file),
+//! besides the `ors/document_roots` of the options. A script may give session parameters in `params`.
 //!
 //! Each event is sent the way GMS sends it, as an ORS request (`_event.sendid` is the request id); when the flow
 //! answers it with `<ws:response>` the answer is printed. After each event the run waits until the session has
 //! settled (module calls completed and their events processed), then reads its configuration, which a SCION
-//! script checks. Time is the wall clock: delayed sends and the simulator's ring and handle times really pass
+//! script checks. `--trace` prints each macrostep of the flow as `gms run --trace` does for any chart, before the
+//! line of the step that set it off. Time is the wall clock: delayed sends and the simulator's ring and handle times really pass
 //! (a script step's `after` waits for them).
 
 use std::path::{Path, PathBuf};
@@ -17,12 +19,14 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use tokio::sync::broadcast;
 
 use crate::app::{App, AppOptions};
 use crate::clock::SystemClock;
 use crate::config::ServiceConfig;
 use crate::contact_center::ContactCenter as _;
 use crate::ors::node::OrsNode;
+use crate::ors::trace::{TraceLine, Watch};
 use crate::ors::{Answer, OrsError};
 use crate::scxml::Value;
 use crate::services::ServiceRecord;
@@ -126,6 +130,37 @@ async fn ready_now<T>(future: &mut std::pin::Pin<&mut impl Future<Output = T>>) 
     }
 }
 
+/// `--trace`: prints the macrosteps of the run's sessions as they come, each line before the step's own.
+struct Tracer {
+    lines: Option<broadcast::Receiver<Arc<TraceLine>>>,
+    /// The session the run started; lines of any other (started by the flow) name their `sessionid`.
+    main: Option<String>,
+}
+
+impl Tracer {
+    /// Prints the lines that have come so far (the worker publishes a step before the run sees it settled).
+    fn print(&mut self) {
+        let Some(lines) = &mut self.lines else {
+            return;
+        };
+        loop {
+            match lines.try_recv() {
+                Ok(traced) => {
+                    let mut line = traced.line.clone();
+                    if self.main.as_deref() != Some(&*traced.session) {
+                        line["sessionid"] = serde_json::Value::from(&*traced.session);
+                    }
+                    println!("{line}");
+                }
+                Err(broadcast::error::TryRecvError::Lagged(missed)) => {
+                    println!("{}", serde_json::json!({ "missed": missed }));
+                }
+                Err(_) => return,
+            }
+        }
+    }
+}
+
 /// What a run drives: the ORS layer and the internal API of the GMS built in-process.
 struct Harness {
     node: OrsNode,
@@ -224,18 +259,19 @@ pub fn run(args: RunArgs, script: Option<Script>) -> anyhow::Result<ExitCode> {
             args.chart.display()
         );
     }
-    if args.trace {
-        anyhow::bail!(
-            "{}: --trace is not available for ORS flows; each step prints the flow's answer and configuration",
-            args.chart.display()
-        );
-    }
     let (config, config_path) = super::serve::load_config(args.config.as_ref())?;
     let mut params = args
         .params
         .iter()
         .map(|arg| parse_param(arg))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    if let Some(script) = &script {
+        for (name, value) in &script.params {
+            if !params.iter().any(|(given, _)| given == name) {
+                params.push((name.clone(), Value::string(value.as_str())));
+            }
+        }
+    }
     let service = match &args.service {
         Some(name) => Some(
             config
@@ -259,7 +295,23 @@ pub fn run(args: RunArgs, script: Option<Script>) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let code = runtime.block_on(async {
         let app = App::build(AppOptions {
-            overrides: Default::default(),
+            // The author named the chart: its directory is a document root, wherever it is.
+            overrides: crate::config::Overrides {
+                document_roots: args
+                    .chart
+                    .parent()
+                    .map(|dir| {
+                        if dir.as_os_str().is_empty() {
+                            Path::new(".")
+                        } else {
+                            dir
+                        }
+                    })
+                    .map(Path::to_path_buf)
+                    .into_iter()
+                    .collect(),
+                ..Default::default()
+            },
             redis: None,
             store: Default::default(),
             config,
@@ -277,6 +329,11 @@ pub fn run(args: RunArgs, script: Option<Script>) -> anyhow::Result<ExitCode> {
         let ors = harness.node.ors.clone();
         let src = chart_src(&args.chart);
         let ttl = ttl_of(&params, service.as_ref());
+        // Watching before the start traces the first macrostep too.
+        let mut tracer = Tracer {
+            lines: args.trace.then(|| ors.watch(Watch::All)),
+            main: None,
+        };
         let id = ors
             .start(&src, params.clone(), Some(ttl))
             .await
@@ -303,9 +360,11 @@ pub fn run(args: RunArgs, script: Option<Script>) -> anyhow::Result<ExitCode> {
             .await
             .context("cannot save the service record")?;
         let (initial, ended) = settled(&harness.node, &id).await?;
+        tracer.main = Some(id.clone());
+        tracer.print();
         match &script {
-            Some(script) => run_script(&harness, &id, script, initial).await,
-            None => run_events(&harness, &id, &args.events, initial, ended).await,
+            Some(script) => run_script(&harness, &id, script, initial, &mut tracer).await,
+            None => run_events(&harness, &id, &args.events, initial, ended, &mut tracer).await,
         }
     });
     drop(runtime);
@@ -363,6 +422,7 @@ async fn run_script(
     id: &str,
     script: &Script,
     initial: Vec<String>,
+    tracer: &mut Tracer,
 ) -> anyhow::Result<ExitCode> {
     let mut expected = script.initial_configuration.clone();
     expected.sort();
@@ -385,6 +445,7 @@ async fn run_script(
             .map(Value::from_json)
             .unwrap_or(Value::Object(Vec::new()));
         let outcome = harness.step(id, &scripted.event.name, data).await?;
+        tracer.print();
         let mut expected = scripted.next_configuration.clone();
         expected.sort();
         let report = StepReport {
@@ -421,6 +482,7 @@ async fn run_events(
     events: &[String],
     initial: Vec<String>,
     mut ended: bool,
+    tracer: &mut Tracer,
 ) -> anyhow::Result<ExitCode> {
     println!(
         "{}",
@@ -432,6 +494,7 @@ async fn run_events(
         }
         let (name, data) = event_of(arg)?;
         let outcome = harness.step(id, &name, data).await?;
+        tracer.print();
         ended = outcome.ended;
         println!(
             "{}",
@@ -446,6 +509,7 @@ async fn run_events(
     if !ended {
         // Ends the session, as a service's DELETE would.
         let _ = harness.node.ors.terminate(id).await;
+        tracer.print();
     }
     Ok(ExitCode::SUCCESS)
 }

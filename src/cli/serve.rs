@@ -142,6 +142,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             overrides: crate::config::Overrides {
                 node_id: args.node_id,
                 ors_url: args.ors_url.clone(),
+                ..Default::default()
             },
             redis,
         })

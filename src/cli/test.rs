@@ -7,9 +7,10 @@
 //! ORS runtime with GMS in-process, on the wall clock), in a child process of this binary.
 //!
 //! One line per test, then a summary; the exit code is non-zero when a test failed. `--junit FILE` writes the
-//! results as JUnit XML for CI systems. `--coverage` reports, per W3C chart, the states its scripts never entered
+//! results as JUnit XML for CI systems. `--coverage` reports, per chart, the states its scripts never entered
 //! and the transitions they never took (initial and history-default transitions are taken by entering their
-//! state, so they are not counted apart).
+//! state, so they are not counted apart), read from the trace of each run (an ORS flow's child prints it with
+//! `--trace`); `--coverage-svg DIR` also draws each chart with those parts in red.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -20,6 +21,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
+use crate::diagram::{Marks, render};
 use crate::scxml::model::StateKind;
 use crate::scxml::{self, Host, Model, SessionInfo, SessionOptions, TraceRecord};
 
@@ -34,6 +36,10 @@ pub struct TestArgs {
     /// Report the states never entered and the transitions never taken by each chart's scripts.
     #[arg(long)]
     pub coverage: bool,
+    /// With `--coverage`: write each chart's state diagram to DIR/NAME.svg, its missed states and transitions
+    /// in red.
+    #[arg(long, value_name = "DIR", requires = "coverage")]
+    pub coverage_svg: Option<PathBuf>,
 }
 
 /// One chart and one of its scripts.
@@ -179,7 +185,7 @@ fn run_checked(case: &TestCase, reached: &mut Reached) -> anyhow::Result<(Option
         .with_context(|| format!("reading {}", case.chart.display()))?;
     let script = super::run::read_script(&case.script)?;
     if crate::ors::dialect::is_ors_document(&text) {
-        return run_ors_case(case);
+        return run_ors_case(case, reached);
     }
     let model = parse(&case.chart, &text)?;
     let options = SessionOptions {
@@ -209,22 +215,39 @@ fn parse(chart: &Path, text: &str) -> anyhow::Result<Arc<Model>> {
     scxml::parse_source(text, &source).map_err(|errors| anyhow::anyhow!("{errors}"))
 }
 
-/// An ORS flow's test: `gms run CHART --script SCRIPT` in a child process, each of its step lines checked.
-fn run_ors_case(case: &TestCase) -> anyhow::Result<(Option<String>, usize)> {
+/// An ORS flow's test: `gms run CHART --script SCRIPT --trace` in a child process, each of its step lines
+/// checked; its trace lines tell what the flow reached.
+fn run_ors_case(case: &TestCase, reached: &mut Reached) -> anyhow::Result<(Option<String>, usize)> {
     let exe = std::env::current_exe().context("finding this program")?;
     let output = std::process::Command::new(exe)
         .arg("run")
         .arg(&case.chart)
         .arg("--script")
         .arg(&case.script)
+        .arg("--trace")
         .output()
         .context("running the flow")?;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let steps: Vec<serde_json::Value> = stdout
+    let (steps, traced): (Vec<serde_json::Value>, Vec<serde_json::Value>) = stdout
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|line| line.get("ok").is_some())
-        .collect();
+        .partition(|line| line.get("ok").is_some());
+    for line in &traced {
+        // Other sessions (started by the flow) and invoked children are charts of their own.
+        if line.get("sessionid").is_some() || line.get("invokeid").is_some() {
+            continue;
+        }
+        for state in line["entered"].as_array().into_iter().flatten() {
+            if let Some(state) = state.as_str() {
+                reached.states.insert(state.to_string());
+            }
+        }
+        for transition in line["transitions"].as_array().into_iter().flatten() {
+            if let Some(index) = transition["index"].as_u64() {
+                reached.transitions.insert(index as usize);
+            }
+        }
+    }
     let failure = steps
         .iter()
         .find(|step| step["ok"] != true)
@@ -399,8 +422,11 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     }
     let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
     if args.coverage {
+        if let Some(dir) = &args.coverage_svg {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
         for (chart, reached) in &per_chart {
-            print_coverage(chart, reached);
+            print_coverage(chart, reached, args.coverage_svg.as_deref())?;
         }
     }
     println!(
@@ -420,21 +446,32 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn print_coverage(chart: &Path, reached: &Reached) {
+/// Prints the coverage of one chart and, with `svg`, writes its diagram with the missed parts marked.
+fn print_coverage(chart: &Path, reached: &Reached, svg: Option<&Path>) -> anyhow::Result<()> {
+    // A chart that does not read or parse has failed its tests already, with its errors.
     let Ok(text) = std::fs::read_to_string(chart) else {
-        return;
+        return Ok(());
     };
-    if crate::ors::dialect::is_ors_document(&text) {
-        println!(
-            "coverage {}: not measured (an ORS flow runs on the ORS runtime)",
-            chart.display()
-        );
-        return;
-    }
     let Ok(model) = parse(chart, &text) else {
-        return;
+        return Ok(());
     };
     let (states, transitions) = missed(&model, reached);
+    if let Some(dir) = svg {
+        let marks = Marks {
+            missed_states: states
+                .iter()
+                .filter_map(|(id, _)| model.find_state(id))
+                .collect(),
+            missed_transitions: transitions.iter().map(|(index, _, _)| *index).collect(),
+            ..Marks::default()
+        };
+        let stem = chart
+            .file_stem()
+            .map_or_else(|| "chart".into(), |stem| stem.to_string_lossy());
+        let path = dir.join(format!("{stem}.svg"));
+        std::fs::write(&path, render(&model, &marks))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     let counted_states = model
         .states
         .iter()
@@ -470,4 +507,5 @@ fn print_coverage(chart: &Path, reached: &Reached) {
     for (_, transition, line) in &transitions {
         println!("     transition never taken: {transition} (line {line})");
     }
+    Ok(())
 }

@@ -33,6 +33,9 @@ pub struct Overrides {
     pub node_id: Option<u8>,
     /// `--ors-url`: replaces `ors/url` (the ORS that runs every `type=ors` service of this node).
     pub ors_url: Option<String>,
+    /// Directories added to `ors/document_roots` (`gms run` and `gms test` add the chart's own directory: the
+    /// author named that file).
+    pub document_roots: Vec<std::path::PathBuf>,
 }
 
 impl Overrides {
@@ -48,6 +51,11 @@ impl ConfigHandle {
     /// Wraps `config`, read from `path` (`None`: nothing to reload from).
     pub fn new(config: GmsConfig, path: Option<PathBuf>) -> ConfigHandle {
         ConfigHandle::with_overrides(config, path, Overrides::default())
+    }
+
+    /// The command-line options applied over the option file.
+    pub fn overrides(&self) -> &Overrides {
+        &self.overrides
     }
 
     /// Wraps `config` as [`ConfigHandle::new`] does, with `overrides` applied to it and to every reload.

@@ -92,6 +92,18 @@ impl Limits {
         }
     }
 
+    /// Adds `dirs` to the roots (those that exist).
+    pub fn add_roots(&mut self, dirs: &[PathBuf]) {
+        for dir in dirs {
+            if let Ok(root) = std::fs::canonicalize(dir)
+                && root.is_dir()
+                && !self.roots.contains(&root)
+            {
+                self.roots.push(root);
+            }
+        }
+    }
+
     fn allows(&self, canonical: &Path) -> bool {
         self.roots.iter().any(|root| canonical.starts_with(root))
     }

@@ -8,6 +8,7 @@
 //! - [`exchange`]: what sessions exchange (inputs, answers, the error type, completions) and the [`Runtime`]
 //!   trait through which modules and I/O processors reach the runtime. A leaf: it imports no other file here.
 //! - [`runtime`]: [`Ors`], the registry of live sessions (cap, pending requests, `idealtime` starts).
+//! - [`trace`]: watchers of sessions' macrosteps ([`trace::TraceHub`]), for `gms run --trace` and the console.
 //! - [`worker`]: worker threads; each owns its sessions and one ECMAScript runtime, fires timers and TTLs on the
 //!   injected clock, and is the [`crate::scxml::Host`] of its sessions.
 //! - [`modules`]: one file per module namespace (`ws`, `session`, `queue`, `interaction`, `dialog`,
@@ -36,6 +37,7 @@ pub mod ioproc;
 pub mod modules;
 pub mod node;
 pub mod runtime;
+pub mod trace;
 pub mod wire;
 pub mod worker;
 

@@ -194,16 +194,16 @@ impl OrsNode {
         let wake = modules.wake();
         let ors = Ors::new(Parts {
             options: section.options.clone(),
-            documents: Documents::new(
-                client.clone(),
-                base_dirs.clone(),
-                crate::ors::documents::Limits::new(
+            documents: Documents::new(client.clone(), base_dirs.clone(), {
+                let mut limits = crate::ors::documents::Limits::new(
                     section.documents.roots.as_deref(),
                     &base_dirs,
                     section.documents.max_size,
                     section.documents.fetch_timeout,
-                ),
-            ),
+                );
+                limits.add_roots(&config.overrides().document_roots);
+                limits
+            }),
             modules,
             io: IoProcessors::new(client.clone()),
             clock: clock.clone(),

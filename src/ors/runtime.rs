@@ -21,6 +21,7 @@ use crate::ors::documents::Documents;
 use crate::ors::exchange::{Answer, BoxFuture, OrsError, Runtime, SessionInput};
 use crate::ors::ioproc::IoProcessors;
 use crate::ors::modules::Modules;
+use crate::ors::trace::{TraceHub, TraceLine, Watch};
 use crate::ors::worker::{self, Command, Registry, WorkerParts};
 use crate::scxml::{Event, Model, Value};
 use crate::sync::lock;
@@ -71,6 +72,8 @@ struct Shared {
     scheduled: Mutex<HashSet<String>>,
     /// Told the id of every session that ends, however it ends (the Service API releases what its instance held).
     end_listener: OnceLock<SessionEndListener>,
+    /// Who watches which session's steps.
+    trace: Arc<TraceHub>,
 }
 
 impl Runtime for Shared {
@@ -313,6 +316,7 @@ impl Ors {
             started: AtomicU64::new(0),
             scheduled: Mutex::new(HashSet::new()),
             end_listener: OnceLock::new(),
+            trace: Arc::new(TraceHub::default()),
         });
         for (index, receiver) in receivers.into_iter().enumerate() {
             let registry = Arc::downgrade(&shared);
@@ -321,12 +325,19 @@ impl Ors {
                 modules: shared.modules.clone(),
                 io: shared.io.clone(),
                 clock: shared.clock.clone(),
+                trace: shared.trace.clone(),
             };
             let _ = std::thread::Builder::new()
                 .name(format!("ors-worker-{index}"))
                 .spawn(move || worker::run(registry, receiver, parts));
         }
         Ors { shared }
+    }
+
+    /// Receives the macrosteps of `which` as trace lines, from their next step on, and a last line
+    /// `{"ended": true, "halt"}` when a watched session ends.
+    pub fn watch(&self, which: Watch) -> tokio::sync::broadcast::Receiver<Arc<TraceLine>> {
+        self.shared.trace.watch(which)
     }
 
     /// A handle that does not keep the runtime alive.

@@ -17,10 +17,12 @@ use crate::clock::Clock;
 use crate::ors::exchange::{Runtime, SessionInput};
 use crate::ors::ioproc::IoProcessors;
 use crate::ors::modules::Modules;
+use crate::ors::trace::TraceHub;
 use crate::scxml::datamodel::ecmascript::{EcmaScriptRuntime, GlobalsHook, ScriptLimits};
-use crate::scxml::host::{ActionScope, Host, HostError, OutgoingSend, SessionInfo};
+use crate::scxml::host::{ActionScope, Host, HostError, OutgoingSend, SessionInfo, TraceRecord};
 use crate::scxml::model::CustomAction;
-use crate::scxml::{Event, Model, Session, SessionOptions, Value};
+use crate::scxml::trace_lines::TraceLines;
+use crate::scxml::{Event, Halt, Model, Session, SessionOptions, Value};
 
 /// What a worker's inbox carries.
 #[derive(Debug)]
@@ -66,6 +68,8 @@ pub struct WorkerParts {
     pub io: Arc<IoProcessors>,
     /// The clock of timers and TTLs.
     pub clock: Arc<dyn Clock>,
+    /// Who watches which session's steps.
+    pub trace: Arc<TraceHub>,
 }
 
 struct Slot {
@@ -144,11 +148,13 @@ impl<'a, R: Registry> Worker<'a, R> {
         }
     }
 
-    fn host(&self) -> WorkerHost<'a, R> {
+    fn host(&self, session: &str) -> WorkerHost<'a, R> {
         WorkerHost {
             registry: self.registry,
             reach: self.reach,
             parts: self.parts,
+            session: Arc::from(session),
+            lines: TraceLines::default(),
         }
     }
 
@@ -164,6 +170,7 @@ impl<'a, R: Registry> Worker<'a, R> {
                 let options = SessionOptions {
                     sessionid: Some(id.clone()),
                     ecmascript: Some(self.runtime.clone()),
+                    trace: self.parts.trace.watching(&id),
                     ..SessionOptions::default()
                 };
                 let mut session = Session::new(model, options);
@@ -176,8 +183,9 @@ impl<'a, R: Registry> Worker<'a, R> {
                         .map(|(name, value)| (Arc::from(name.as_str()), value))
                         .collect(),
                 );
-                let mut host = self.host();
+                let mut host = self.host(&id);
                 session.start(&mut host);
+                host.finish();
                 self.settle(
                     id,
                     Slot {
@@ -199,14 +207,17 @@ impl<'a, R: Registry> Worker<'a, R> {
                     }
                     return;
                 };
-                let mut host = self.host();
+                slot.session.set_trace(self.parts.trace.watching(&id));
+                let mut host = self.host(&id);
                 match input {
                     SessionInput::External(event) | SessionInput::Request(event) => {
                         slot.session.advance(self.parts.clock.now_ms(), &mut host);
                         slot.session.feed(event, &mut host);
+                        host.finish();
                     }
                     SessionInput::Terminate(reply) => {
                         slot.session.cancel(&mut host);
+                        host.finish();
                         // Answer once the session is forgotten, so the caller sees its place freed.
                         self.settle(id, slot);
                         if let Some(reply) = reply {
@@ -226,6 +237,17 @@ impl<'a, R: Registry> Worker<'a, R> {
     /// Keeps a session that is still running (with its next deadline) or lets one that halted go.
     fn settle(&mut self, id: String, mut slot: Slot) {
         if !slot.session.is_running() {
+            if self.parts.trace.watching(&id) {
+                let halt = match slot.session.halt() {
+                    Some(Halt::Final(state)) => format!("final {state}"),
+                    Some(Halt::Cancelled) | None => "cancelled".to_string(),
+                    Some(Halt::Runaway(steps)) => format!("runaway after {steps} steps"),
+                };
+                self.parts.trace.publish(
+                    &Arc::from(id.as_str()),
+                    serde_json::json!({"ended": true, "halt": halt}),
+                );
+            }
             self.registry.ended(&id);
             return;
         }
@@ -258,7 +280,8 @@ impl<'a, R: Registry> Worker<'a, R> {
                 self.slots.insert(id, slot);
                 continue;
             }
-            let mut host = self.host();
+            slot.session.set_trace(self.parts.trace.watching(&id));
+            let mut host = self.host(&id);
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 if slot.expires <= now {
                     slot.session.cancel(&mut host);
@@ -266,6 +289,7 @@ impl<'a, R: Registry> Worker<'a, R> {
                     slot.session.advance(now, &mut host);
                 }
             }));
+            host.finish();
             if outcome.is_err() {
                 tracing::error!(session = %id, "the session failed and was stopped");
                 self.registry.ended(&id);
@@ -305,11 +329,30 @@ struct WorkerHost<'a, R> {
     registry: &'a R,
     reach: &'a Arc<dyn Runtime>,
     parts: &'a WorkerParts,
+    /// The session the host serves now (its invoked children's lines go to its watchers too).
+    session: Arc<str>,
+    /// Macrosteps of watched sessions being collected.
+    lines: TraceLines,
+}
+
+impl<R> WorkerHost<'_, R> {
+    /// Publishes what is left of unfinished macrosteps (a session that halted ends without a configuration).
+    fn finish(mut self) {
+        for line in self.lines.flush() {
+            self.parts.trace.publish(&self.session, line);
+        }
+    }
 }
 
 impl<R: Registry> Host for WorkerHost<'_, R> {
     fn log(&mut self, session: &SessionInfo, label: &str, message: &str) {
         tracing::info!(target: "gms::ors::flow", session = %session.sessionid, label, "{message}");
+    }
+
+    fn trace(&mut self, session: &SessionInfo, record: TraceRecord) {
+        if let Some(line) = self.lines.record(session, record) {
+            self.parts.trace.publish(&self.session, line);
+        }
     }
 
     fn send(&mut self, session: &SessionInfo, send: OutgoingSend) -> Result<(), HostError> {

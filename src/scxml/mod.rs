@@ -9,6 +9,7 @@
 //! - [`datamodel`]: the [`datamodel::Datamodel`] seam; `null` and `ecmascript` (boa).
 //! - [`host`]: the [`Host`] trait: sends, invokes and custom actions the engine does not own, logs.
 //! - [`event`], [`value`]: events and datamodel-independent values.
+//! - [`trace_lines`]: a session's trace as one JSON line per macrostep.
 //!
 //! # Host integration
 //! - A [`Session`] is synchronous: [`Session::start`], [`Session::feed`] (an external event),
@@ -58,6 +59,7 @@ pub mod host;
 pub mod interp;
 pub mod model;
 pub mod parse;
+pub mod trace_lines;
 pub mod value;
 
 pub use datamodel::ecmascript::{EcmaScriptRuntime, GlobalsHook, ScriptLimits};

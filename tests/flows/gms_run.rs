@@ -150,3 +150,82 @@ fn virtual_time_is_refused_for_ors_flows() {
     assert_eq!(code, 1);
     assert!(stderr.contains("--virtual-time"), "{stderr}");
 }
+
+#[test]
+fn trace_prints_each_macrostep_of_an_ors_flow_before_its_step() {
+    let (code, lines, stderr) = gms_run(&[
+        "scxml/request-inbound-immediate.scxml",
+        "--param",
+        "_phone_number=5551234",
+        "--event",
+        "gms.start",
+        "--event",
+        "cancel",
+        "--trace",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    // The first macrostep enters the start state, before the load line.
+    assert!(lines[0]["step"].is_null(), "{lines:?}");
+    assert!(
+        lines[0]["entered"]
+            .as_array()
+            .unwrap()
+            .contains(&"waiting_for_start".into()),
+        "{lines:?}"
+    );
+    assert_eq!(lines[1]["step"], "load", "{lines:?}");
+    // gms.start's macrostep names its event and its transitions by index, source and targets.
+    let start = lines
+        .iter()
+        .position(|line| line["event"]["name"] == "gms.start")
+        .expect("a macrostep of gms.start");
+    let taken = &lines[start]["transitions"][0];
+    assert!(
+        taken["index"].is_u64() && taken["source"].is_string(),
+        "{lines:?}"
+    );
+    let start_step = lines
+        .iter()
+        .position(|line| line["step"] == "gms.start")
+        .unwrap();
+    assert!(start < start_step, "{lines:?}");
+    // cancel ends the flow: its last macrostep, then the end, then the step's own line.
+    let n = lines.len();
+    assert_eq!(lines[n - 2]["ended"], true, "{lines:?}");
+    assert_eq!(lines[n - 2]["halt"], "final done", "{lines:?}");
+    assert_eq!(lines[n - 1]["step"], "cancel", "{lines:?}");
+}
+
+#[test]
+fn gms_test_measures_the_coverage_of_an_ors_flow_and_draws_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = dir.path().join("request-inbound-immediate.scxml");
+    std::fs::copy("scxml/request-inbound-immediate.scxml", &flow).unwrap();
+    // Parameters from the script; the flow is only started and cancelled.
+    std::fs::write(
+        dir.path().join("request-inbound-immediate.json"),
+        r#"{"params": {"_phone_number": "5551234"}, "initialConfiguration": ["waiting_for_start"], "events": [
+            {"event": {"name": "cancel"}, "nextConfiguration": []}]}"#,
+    )
+    .unwrap();
+    let svg = dir.path().join("svg");
+    let output = Command::new(env!("CARGO_BIN_EXE_gms"))
+        .args(["test", "--coverage", "--coverage-svg"])
+        .arg(&svg)
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{out}");
+    let coverage = out
+        .lines()
+        .find(|line| line.starts_with("coverage "))
+        .expect("a coverage line");
+    // service, waiting_for_start and done entered, the transition of cancel taken, the rest missed.
+    assert!(coverage.contains(": states 3/6, transitions 1/"), "{out}");
+    assert!(out.contains("     state never entered: booking"), "{out}");
+    assert!(out.contains("on `gms.start`"), "{out}");
+    assert!(!out.contains("on `cancel`"), "{out}");
+    let drawn = std::fs::read_to_string(svg.join("request-inbound-immediate.svg")).unwrap();
+    assert!(drawn.contains("missed"), "{drawn}");
+}

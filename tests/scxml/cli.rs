@@ -73,7 +73,7 @@ fn run_with_events_and_trace() {
     assert_eq!(lines[1]["event"]["name"], "next");
     assert_eq!(
         lines[1]["transitions"],
-        serde_json::json!([{"source": "w1", "targets": ["w2"]}])
+        serde_json::json!([{"index": 2, "source": "w1", "targets": ["w2"]}])
     );
     assert_eq!(lines[1]["exited"], serde_json::json!(["w1"]));
     assert_eq!(

@@ -59,7 +59,17 @@ fn passing_failing_and_broken_charts_are_reported_with_junit_and_coverage() {
     // A chart without a script is no test.
     write(root, "alone.scxml", LIGHT);
 
-    let (code, out) = gms_test(&[".", "--coverage", "--junit", "junit.xml"], root);
+    let (code, out) = gms_test(
+        &[
+            ".",
+            "--coverage",
+            "--coverage-svg",
+            "svg",
+            "--junit",
+            "junit.xml",
+        ],
+        root,
+    );
     assert_eq!(code, 1, "{out}");
     let lines: Vec<&str> = out.lines().collect();
     assert!(
@@ -96,6 +106,30 @@ fn passing_failing_and_broken_charts_are_reported_with_junit_and_coverage() {
             "     transition never taken: green -> broken on `panic` (line 5)",
         ]
     );
+
+    // The coverage diagram marks exactly those as missed.
+    let svg = std::fs::read_to_string(root.join("svg/light.svg")).unwrap();
+    let missed: Vec<&str> = svg
+        .split("<g class=\"")
+        .skip(1)
+        .filter(|group| {
+            group
+                .split('"')
+                .next()
+                .unwrap()
+                .split(' ')
+                .any(|c| c == "missed")
+        })
+        .map(|group| {
+            let attr = if group.starts_with("state") {
+                "data-state=\""
+            } else {
+                "data-event=\""
+            };
+            group.split(attr).nth(1).unwrap().split('"').next().unwrap()
+        })
+        .collect();
+    assert_eq!(missed, ["broken", "panic"], "{svg}");
 
     // The JUnit file is well-formed XML with one testcase per test and the failures marked.
     let xml = std::fs::read_to_string(root.join("junit.xml")).unwrap();

@@ -238,6 +238,11 @@ impl Session {
         self.now = now;
     }
 
+    /// Turns [`Host::trace`] calls on or off from the next step on (a host watches a running session).
+    pub fn set_trace(&mut self, on: bool) {
+        self.options.trace = on;
+    }
+
     /// The session's current time in milliseconds.
     pub fn now(&self) -> u64 {
         self.now
