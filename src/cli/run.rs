@@ -160,13 +160,37 @@ impl Host for CliHost {
                 && event.name.starts_with("error.")
                 && !self.quiet
             {
-                eprintln!("{}: {}", event.name, event.data.display());
+                eprintln!("{}", describe_error(event));
             }
             return;
         }
         if let Some(line) = self.lines.record(session, record) {
             println!("{line}");
         }
+    }
+}
+
+/// An `error.*` event as an author reads it: `error.execution: line 12, column 7, <assign>: reason` when its data
+/// says where (W3C charts' `tagname`, `line`, `column`, `reason`), else its name and data.
+fn describe_error(event: &Event) -> String {
+    let field = |name: &str| match &event.data {
+        Value::Object(entries) => entries
+            .iter()
+            .find(|(key, _)| &**key == name)
+            .map(|(_, value)| value.display()),
+        _ => None,
+    };
+    match (
+        field("tagname"),
+        field("line"),
+        field("column"),
+        field("reason"),
+    ) {
+        (Some(tagname), Some(line), Some(column), Some(reason)) => format!(
+            "{}: line {line}, column {column}, <{tagname}>: {reason}",
+            event.name
+        ),
+        _ => format!("{}: {}", event.name, event.data.display()),
     }
 }
 

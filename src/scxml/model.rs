@@ -128,6 +128,8 @@ pub enum Action {
     Raise {
         /// The event name.
         event: Arc<str>,
+        /// Where the element is.
+        pos: Pos,
     },
     /// `<log label expr>`.
     Log {
@@ -135,6 +137,8 @@ pub enum Action {
         label: Option<Arc<str>>,
         /// The expression.
         expr: Option<Expr>,
+        /// Where the element is.
+        pos: Pos,
     },
     /// `<assign location expr>` or with child content.
     Assign {
@@ -142,6 +146,8 @@ pub enum Action {
         location: Expr,
         /// The value: an expression or inline content.
         value: AssignValue,
+        /// Where the element is.
+        pos: Pos,
     },
     /// `<script>` (inline, or from `src` loaded at parse time).
     Script {
@@ -152,6 +158,8 @@ pub enum Action {
     If {
         /// (condition, body); the `<else>` branch has no condition.
         branches: Vec<(Option<Expr>, Block)>,
+        /// Where the element is.
+        pos: Pos,
     },
     /// `<foreach>`.
     Foreach {
@@ -163,6 +171,8 @@ pub enum Action {
         index: Option<Expr>,
         /// The body.
         body: Block,
+        /// Where the element is.
+        pos: Pos,
     },
     /// `<send>`.
     Send(Arc<Send>),
@@ -170,6 +180,8 @@ pub enum Action {
     Cancel {
         /// `sendid` or `sendidexpr`.
         sendid: ValueOrExpr,
+        /// Where the element is.
+        pos: Pos,
     },
     /// An element in a foreign namespace, handed to the host.
     Custom(Arc<CustomAction>),

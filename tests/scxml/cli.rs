@@ -157,3 +157,22 @@ fn run_on_virtual_time_traces_the_halting_macrostep() {
         serde_json::json!({"final": "done"})
     );
 }
+
+#[test]
+fn run_tells_where_an_error_was_raised() {
+    let dir = temp_dir("run-error");
+    let chart = dir.join("bad.scxml");
+    std::fs::write(
+        &chart,
+        "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\" version=\"1.0\" datamodel=\"ecmascript\">\n  <state id=\"s\">\n    <onentry>\n      <assign location=\"nosuch.x\" expr=\"1\"/>\n    </onentry>\n  </state>\n</scxml>\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = gms(&["run", chart.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(
+            "error.execution: line 4, column 7, <assign>: evaluating \"nosuch.x = 1\" failed"
+        ),
+        "{stderr}"
+    );
+}

@@ -6,6 +6,7 @@ mod bad_input;
 mod charts;
 mod cli;
 mod diagram;
+mod errors;
 mod readme_commands;
 mod sessions;
 mod test_command;

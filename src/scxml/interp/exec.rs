@@ -65,20 +65,14 @@ impl Session {
     /// first expression attribute.
     fn note_site(&mut self, action: &Action) {
         let (element, pos) = match action {
-            Action::Raise { .. } => ("raise", self.site.1),
-            Action::Log { expr, .. } => ("log", expr.as_ref().map_or(self.site.1, |e| e.pos)),
-            Action::Assign { location, .. } => ("assign", location.pos),
+            Action::Raise { pos, .. } => ("raise", *pos),
+            Action::Log { pos, .. } => ("log", *pos),
+            Action::Assign { pos, .. } => ("assign", *pos),
             Action::Script { code } => ("script", code.pos),
-            Action::If { branches } => (
-                "if",
-                branches
-                    .first()
-                    .and_then(|(cond, _)| cond.as_ref())
-                    .map_or(self.site.1, |cond| cond.pos),
-            ),
-            Action::Foreach { array, .. } => ("foreach", array.pos),
+            Action::If { pos, .. } => ("if", *pos),
+            Action::Foreach { pos, .. } => ("foreach", *pos),
             Action::Send(send) => ("send", send.pos),
-            Action::Cancel { .. } => ("cancel", self.site.1),
+            Action::Cancel { pos, .. } => ("cancel", *pos),
             Action::Custom(custom) => ("custom", custom.pos),
         };
         self.at(element, pos);
@@ -95,12 +89,12 @@ impl Session {
     fn execute_action(&mut self, action: &Action, host: &mut dyn Host) -> Flow {
         self.note_site(action);
         match action {
-            Action::Raise { event } => {
+            Action::Raise { event, .. } => {
                 self.internal
                     .push_back(Event::new(event.clone(), EventKind::Internal));
                 Ok(())
             }
-            Action::Log { label, expr } => {
+            Action::Log { label, expr, .. } => {
                 let message = match expr {
                     Some(expr) => match self.datamodel.eval(expr) {
                         Ok(value) => value.display(),
@@ -116,7 +110,9 @@ impl Session {
                 });
                 Ok(())
             }
-            Action::Assign { location, value } => {
+            Action::Assign {
+                location, value, ..
+            } => {
                 let result = match value {
                     AssignValue::Expr(expr) => self.datamodel.assign_expr(location, expr),
                     AssignValue::Content(content) => {
@@ -133,11 +129,19 @@ impl Session {
                 Ok(()) => Ok(()),
                 Err(message) => self.fail(message),
             },
-            Action::If { branches } => {
-                for (cond, body) in branches {
+            Action::If { branches, pos } => {
+                for (branch, (cond, body)) in branches.iter().enumerate() {
                     let taken = match cond {
                         None => true,
-                        Some(cond) => match self.datamodel.eval_bool(cond) {
+                        Some(cond) => match {
+                            // An `<elseif>`'s condition is placed at its own attribute.
+                            if branch > 0 {
+                                self.at("elseif", cond.pos);
+                            } else {
+                                self.at("if", *pos);
+                            }
+                            self.datamodel.eval_bool(cond)
+                        } {
                             Ok(value) => value,
                             Err(message) => return self.fail(message),
                         },
@@ -153,6 +157,7 @@ impl Session {
                 item,
                 index,
                 body,
+                pos,
             } => {
                 let n_items = match self.datamodel.foreach_begin(array) {
                     Ok(n_items) => n_items,
@@ -160,6 +165,8 @@ impl Session {
                 };
                 let mut flow = Ok(());
                 for position in 0..n_items {
+                    // The body has moved the site: an error of the next item is the `<foreach>`'s.
+                    self.at("foreach", *pos);
                     if let Err(message) =
                         self.datamodel.foreach_step(item, index.as_ref(), position)
                     {
@@ -175,7 +182,7 @@ impl Session {
                 flow
             }
             Action::Send(send) => self.execute_send(send, host),
-            Action::Cancel { sendid } => {
+            Action::Cancel { sendid, .. } => {
                 let sendid = match sendid {
                     ValueOrExpr::Value(value) => value.to_string(),
                     ValueOrExpr::Expr(expr) => match self.datamodel.eval_string(expr) {

@@ -31,6 +31,7 @@ impl Session {
     }
 
     fn invoke(&mut self, state: StateId, invoke: &Arc<Invoke>, host: &mut dyn Host) {
+        self.at("invoke", invoke.pos);
         let invokeid: Arc<str> = match &invoke.id {
             Some(id) => id.clone(),
             None => {

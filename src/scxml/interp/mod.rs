@@ -102,6 +102,8 @@ struct Timer {
     seq: u64,
     sendid: Arc<str>,
     delivery: send::Delivery,
+    /// The `<send>`, where a failed delivery is reported.
+    pos: crate::scxml::error::Pos,
 }
 
 /// An active invocation of the state `state`.

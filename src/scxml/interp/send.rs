@@ -124,6 +124,7 @@ impl Session {
                             seq: self.timer_seq,
                             sendid,
                             delivery,
+                            pos: send.pos,
                         });
                     }
                     None => return self.deliver(delivery, true, host),
@@ -351,6 +352,7 @@ impl Session {
                 .map(|(idx, _)| idx);
             let Some(idx) = next else { break };
             let timer = self.timers.remove(idx);
+            self.at("send", timer.pos);
             let _ = self.deliver(timer.delivery, false, host);
         }
         self.run_queues(host);

@@ -129,6 +129,13 @@ impl Session {
         let mut n_events: u64 = 0;
         while self.halt.is_none() {
             let mut progressed = self.run_children(host);
+            // An error raised between macrosteps (a delayed send that could not be delivered when it fell due)
+            // waits on the internal queue: it is processed now, not at the next external event.
+            if self.running && !self.internal.is_empty() {
+                self.run_internal(host);
+                progressed = true;
+                continue;
+            }
             if let Some(event) = self.external.pop_front() {
                 n_events += 1;
                 if n_events > self.options.max_microsteps {
@@ -291,7 +298,24 @@ impl Session {
                 ),
             ])
         } else {
-            Value::string(message)
+            // Where, for an author: the element's name, line and column, and why.
+            let (element, pos) = self.site;
+            let tagname = match &self.site_custom {
+                Some(custom) => custom.name.to_string(),
+                None => element.to_string(),
+            };
+            Value::Object(vec![
+                (std::sync::Arc::from("tagname"), Value::string(tagname)),
+                (
+                    std::sync::Arc::from("line"),
+                    Value::Number(f64::from(pos.line)),
+                ),
+                (
+                    std::sync::Arc::from("column"),
+                    Value::Number(f64::from(pos.column)),
+                ),
+                (std::sync::Arc::from("reason"), Value::string(message)),
+            ])
         };
         self.internal.push_back(event);
     }

@@ -349,6 +349,7 @@ impl<'a> Builder<'a> {
                 match element.attr("event") {
                     Some(event) => Action::Raise {
                         event: Arc::from(event),
+                        pos: element.pos,
                     },
                     None => {
                         self.error(element.pos, "<raise> must have an `event`.");
@@ -364,6 +365,7 @@ impl<'a> Builder<'a> {
                     expr: self
                         .expr(element, "expr")
                         .filter(|expr| !expr.text.trim().is_empty()),
+                    pos: element.pos,
                 }
             }
             "assign" => {
@@ -391,7 +393,11 @@ impl<'a> Builder<'a> {
                     }
                     None => AssignValue::Content(self.content_of(idx)),
                 };
-                Action::Assign { location, value }
+                Action::Assign {
+                    location,
+                    value,
+                    pos: element.pos,
+                }
             }
             "script" => self.script(idx),
             "if" => {
@@ -432,6 +438,7 @@ impl<'a> Builder<'a> {
                         .into_iter()
                         .map(|(cond, body)| (cond, Arc::from(body)))
                         .collect(),
+                    pos: element.pos,
                 }
             }
             "elseif" | "else" => {
@@ -453,6 +460,7 @@ impl<'a> Builder<'a> {
                         item,
                         index,
                         body,
+                        pos: element.pos,
                     },
                     _ => {
                         self.error(element.pos, "<foreach> must have `array` and `item`.");
@@ -464,7 +472,10 @@ impl<'a> Builder<'a> {
             "cancel" => {
                 self.check_attrs(idx, &["sendid", "sendidexpr"]);
                 match self.value_or_expr(element, "sendid") {
-                    Some(sendid) => Action::Cancel { sendid },
+                    Some(sendid) => Action::Cancel {
+                        sendid,
+                        pos: element.pos,
+                    },
                     None => {
                         self.error(element.pos, "<cancel> must have `sendid` or `sendidexpr`.");
                         return None;
