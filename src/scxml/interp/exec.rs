@@ -133,18 +133,18 @@ impl Session {
                 for (branch, (cond, body)) in branches.iter().enumerate() {
                     let taken = match cond {
                         None => true,
-                        Some(cond) => match {
+                        Some(cond) => {
                             // An `<elseif>`'s condition is placed at its own attribute.
                             if branch > 0 {
                                 self.at("elseif", cond.pos);
                             } else {
                                 self.at("if", *pos);
                             }
-                            self.datamodel.eval_bool(cond)
-                        } {
-                            Ok(value) => value,
-                            Err(message) => return self.fail(message),
-                        },
+                            match self.datamodel.eval_bool(cond) {
+                                Ok(value) => value,
+                                Err(message) => return self.fail(message),
+                            }
+                        }
                     };
                     if taken {
                         return self.execute_actions(body, host);
