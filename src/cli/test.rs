@@ -283,7 +283,7 @@ pub fn missed(model: &Model, reached: &Reached) -> Missed {
             )
         })
         .filter(|state| !reached.states.contains(&state.id))
-        .map(|state| (state.id.clone(), state.pos.line))
+        .map(|state| (state.id.clone(), model.included.place(state.pos).1.line))
         .collect();
     let initial: BTreeSet<usize> = model
         .states
@@ -302,7 +302,13 @@ pub fn missed(model: &Model, reached: &Reached) -> Missed {
                 )
                 && !reached.transitions.contains(index)
         })
-        .map(|(index, transition)| (index, describe(model, index), transition.pos.line))
+        .map(|(index, transition)| {
+            (
+                index,
+                describe(model, index),
+                model.included.place(transition.pos).1.line,
+            )
+        })
         .collect();
     (states, transitions)
 }

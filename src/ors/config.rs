@@ -12,6 +12,7 @@
 //! | `ors/document_roots` | directories local `src` documents may come from, comma-separated (`scxml` under the working directory and under the option file's directory, and the option file's directory itself) |
 //! | `ors/document_max_size` | the largest document read, bytes, from a file or over http(s) (4194304) |
 //! | `ors/document_fetch_timeout` | seconds an http(s) `src` may take to arrive (10) |
+//! | `ors/route_points` | strategies started on inbound calls, `DN=src` comma-separated: a call to `DN` that no service's booking matches starts a session of `src` and offers it the call as `interaction.added`, as ORS does for a routing point (none) |
 //! | `dfm/<name>` | a DFM file (`file://path` or a path), one option per file; default: the four `dfm/cfg_GSG_*.txt` |
 //!
 //! A bad value is reported with its file and line, and the default is used.
@@ -60,6 +61,8 @@ pub struct OrsSection {
     pub dfm_files: Vec<PathBuf>,
     /// Where documents named by `src` may be read from.
     pub documents: DocumentLimits,
+    /// `route_points`: (DN, src) of the strategies started on inbound calls.
+    pub route_points: Vec<(String, String)>,
     /// Problems found, as `file:line: sentence`.
     pub warnings: Vec<String>,
 }
@@ -104,10 +107,24 @@ impl OrsSection {
         let mut url = None;
         let mut port = None;
         let mut documents = DocumentLimits::default();
+        let mut route_points = Vec::new();
         if let Some(section) = config.raw().section("ors") {
             if let Some(option) = section.get("document_roots") {
                 documents.roots =
                     Some(value::list(option).into_iter().map(PathBuf::from).collect());
+            }
+            if let Some(option) = section.get("route_points") {
+                for item in value::list(option) {
+                    match item.split_once('=') {
+                        Some((dn, src)) if !dn.trim().is_empty() && !src.trim().is_empty() => {
+                            route_points.push((dn.trim().to_string(), src.trim().to_string()));
+                        }
+                        _ => warnings.push(format!(
+                            "{}: route_points: `{item}` is not DN=src.",
+                            option.location
+                        )),
+                    }
+                }
             }
             if let Some(option) = section.get("document_max_size") {
                 match value::integer::<u64>(option, 1, 1 << 30) {
@@ -184,6 +201,7 @@ impl OrsSection {
             options,
             dfm_files,
             documents,
+            route_points,
             warnings,
         }
     }

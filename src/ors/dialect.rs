@@ -13,7 +13,8 @@
 //! **What the host adds.** Start parameters go in through [`crate::scxml::Session::set_params`]. `_data` and
 //! `_genesys` are host globals, installed in every ECMAScript runtime of the ORS layer through the engine's
 //! globals hook ([`GLOBALS`], plus `_genesys.statistic.sData` over the contact center in
-//! [`crate::ors::modules`]).
+//! [`crate::ors::modules`]). An `interaction.added` fills `_genesys.ixn.interactions[id]`
+//! ([`register_interaction`]) before the flow sees it.
 
 /// Installed into every ECMAScript runtime of the ORS layer (before any chart data): `_data` (the session's
 /// datamodel: a live session's data items are the globals of its runtime) and the static parts of `_genesys`.
@@ -22,11 +23,55 @@ Object.defineProperty(globalThis, '_data', { get: function () { return globalThi
 var _genesys = {
   session: { tenant: 'Environment', setTenant: function (name) { this.tenant = name; },
              server: { name: 'gms', cluster: 'gms', url: '' } },
-  ixn: { interactions: {} },
+  ixn: { interactions: {},
+         getuData: function (id, key) {
+           var ixn = this.interactions[id];
+           if (!ixn) { return undefined; }
+           return key === undefined ? ixn.udata : ixn.udata[key];
+         },
+         setuData: function (id, data) {
+           var ixn = this.interactions[id];
+           if (!ixn) { return false; }
+           for (var key in data) { ixn.udata[key] = data[key]; }
+           return true;
+         } },
   queue: {},
   statistic: {}
 };
+// SpiderMonkey's toSource, which ORS 8.1 embedded and Composer's logs call (`_event.toSource()`).
+Object.defineProperty(Object.prototype, 'toSource', {
+  value: function () { try { return '(' + JSON.stringify(this) + ')'; } catch (e) { return '({})'; } },
+  writable: true, configurable: true, enumerable: false
+});
 "#;
+
+/// Fills `_genesys.ixn.interactions[id]` from the data of an `interaction.added` event (`interactionid`, `ani`,
+/// `dnis`, `media`, `udata`), as ORS does before the event reaches the strategy; the script to evaluate in the
+/// session, or `None` when the data names no interaction.
+pub fn register_interaction(data: &serde_json::Value) -> Option<String> {
+    let id = data.get("interactionid")?.as_str()?;
+    let text = |name: &str| data.get(name).and_then(|v| v.as_str()).unwrap_or_default();
+    let media = match text("media") {
+        "" => "voice",
+        media => media,
+    };
+    let mut ixn = serde_json::json!({
+        "id": id,
+        "media": media,
+        "type": "Inbound",
+        "parentid": "",
+        "udata": data.get("udata").cloned().unwrap_or_else(|| serde_json::json!({})),
+    });
+    if media == "voice" {
+        ixn["voice"] = serde_json::json!({
+            "type": "Inbound", "ani": text("ani"), "dnis": text("dnis"), "callid": id,
+        });
+    }
+    Some(format!(
+        "(_genesys.ixn.interactions[{}] = {ixn}, true)",
+        serde_json::Value::from(id)
+    ))
+}
 
 /// True when the root element declares a Genesys module namespace.
 pub fn is_ors_document(text: &str) -> bool {

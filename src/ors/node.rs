@@ -190,7 +190,8 @@ impl OrsNode {
             dfm,
             executor,
             Some(simulator.clone() as Arc<dyn ContactCenter>),
-        );
+        )
+        .with_route_points(section.route_points.clone());
         let wake = modules.wake();
         let ors = Ors::new(Parts {
             options: section.options.clone(),

@@ -14,6 +14,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use crate::clock::Clock;
+use crate::ors::dialect::register_interaction;
 use crate::ors::exchange::{Runtime, SessionInput};
 use crate::ors::ioproc::IoProcessors;
 use crate::ors::modules::Modules;
@@ -212,6 +213,12 @@ impl<'a, R: Registry> Worker<'a, R> {
                 match input {
                     SessionInput::External(event) | SessionInput::Request(event) => {
                         slot.session.advance(self.parts.clock.now_ms(), &mut host);
+                        if &*event.name == "interaction.added"
+                            && let Some(script) = register_interaction(&event.data.to_json())
+                            && let Err(error) = slot.session.eval(&script)
+                        {
+                            tracing::warn!(session = %id, %error, "cannot record the interaction");
+                        }
                         slot.session.feed(event, &mut host);
                         host.finish();
                     }

@@ -375,6 +375,9 @@ pub struct Model {
     pub uses_in: bool,
     /// True when some code could read `_event` (the event object is then built for each event).
     pub uses_event: bool,
+    /// The files it included (Composer's `<xi:include>`), for placing positions of included elements
+    /// ([`crate::scxml::parse::xinclude::Included::place`]).
+    pub included: crate::scxml::parse::xinclude::Included,
 }
 
 impl Model {

@@ -11,6 +11,7 @@ mod sample_flows;
 mod server;
 
 mod basichttp;
+mod composer;
 mod contact_center;
 mod dfm_exec;
 mod dfm_load;

@@ -38,6 +38,8 @@ pub struct Modules {
     namespaces: Vec<(&'static str, Box<dyn Module>)>,
     dfm: DfmActions,
     contact: Arc<Contact>,
+    /// (DN, src): strategies started on calls to a routing point (`ors/route_points`).
+    route_points: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for Modules {
@@ -82,7 +84,14 @@ impl Modules {
             namespaces,
             dfm: DfmActions { dfm, executor },
             contact,
+            route_points: Vec::new(),
         }
+    }
+
+    /// Sets the strategies started on calls to routing points: (DN, src).
+    pub fn with_route_points(mut self, route_points: Vec<(String, String)>) -> Modules {
+        self.route_points = route_points;
+        self
     }
 
     /// Notified after every contact-center call, for the driver that ticks its clock.
@@ -132,9 +141,22 @@ impl Modules {
                 udata,
             } => {
                 let code = udata.get("access_code").cloned();
-                let Some(session) = self.dfm.match_interaction(&dnis, &ani, code).await else {
-                    tracing::info!(%dnis, %ani, "no service holds the dialled access number");
-                    return;
+                let session = match self.dfm.match_interaction(&dnis, &ani, code).await {
+                    Some(session) => session,
+                    None => match self.route_points.iter().find(|(dn, _)| *dn == dnis) {
+                        // A routing point: its strategy starts and is offered the call, as in ORS.
+                        Some((_, src)) => match runtime.start(src.clone(), Vec::new()).await {
+                            Ok(session) => session,
+                            Err(error) => {
+                                tracing::warn!(%dnis, %src, %error, "the routing point's strategy did not start");
+                                return;
+                            }
+                        },
+                        None => {
+                            tracing::info!(%dnis, %ani, "no service holds the dialled access number");
+                            return;
+                        }
+                    },
                 };
                 let data = contact::call_added(interaction, ani, dnis, udata);
                 (session, "interaction.added".to_string(), data)

@@ -281,11 +281,16 @@ impl Session {
                 Some(custom) => custom.name.to_string(),
                 None => element.to_string(),
             };
-            let document = self
-                .model
-                .file
-                .as_ref()
-                .map(|file| file.display().to_string())
+            // An element included from another file (Composer's workflows) names that file.
+            let (included, pos) = self.model.included.place(pos);
+            let document = included
+                .map(str::to_string)
+                .or_else(|| {
+                    self.model
+                        .file
+                        .as_ref()
+                        .map(|file| file.display().to_string())
+                })
                 .or_else(|| self.model.name.as_deref().map(str::to_string))
                 .unwrap_or_default();
             Value::Object(vec![
@@ -300,6 +305,7 @@ impl Session {
         } else {
             // Where, for an author: the element's name, line and column, and why.
             let (element, pos) = self.site;
+            let (_, pos) = self.model.included.place(pos);
             let tagname = match &self.site_custom {
                 Some(custom) => custom.name.to_string(),
                 None => element.to_string(),

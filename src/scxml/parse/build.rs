@@ -130,7 +130,8 @@ impl<'a> Builder<'a> {
                 ),
             );
         }
-        self.check_attrs(
+        // `profile` is the 2009 draft's word for the datamodel, which Composer still writes.
+        self.check_attrs_dialect(
             root,
             &[
                 "initial",
@@ -140,6 +141,7 @@ impl<'a> Builder<'a> {
                 "binding",
                 "exmode",
             ],
+            &["profile"],
         );
         if let Some(version) = element.attr("version")
             && version != "1.0"
@@ -149,7 +151,11 @@ impl<'a> Builder<'a> {
                 format!("`version` must be \"1.0\", not \"{version}\"."),
             );
         }
-        let datamodel = match element.attr("datamodel") {
+        let ors = self.source.dialect == crate::scxml::parse::Dialect::Ors;
+        let datamodel_attr = element
+            .attr("datamodel")
+            .or_else(|| element.attr("profile").filter(|_| ors));
+        let datamodel = match datamodel_attr {
             None | Some("ecmascript") => DatamodelKind::EcmaScript,
             Some("null") => DatamodelKind::Null,
             Some(other) => {
@@ -171,17 +177,19 @@ impl<'a> Builder<'a> {
                 Binding::Early
             }
         };
-        let mut script = None;
+        let mut scripts = Vec::new();
         self.build_state(root, None, StateKind::Root, 0);
         for child in element.child_elements() {
             if self.is_scxml(child) && self.el(child).local == "script" {
-                if script.is_some() {
+                // ORS runs each of a document's top-level scripts in order (Composer writes one per
+                // included JavaScript file); W3C SCXML allows one.
+                if !scripts.is_empty() && !ors {
                     self.error(self.el(child).pos, "<scxml> may hold only one <script>.");
                 }
-                let action = self.script(child);
-                script = Some(Arc::from(vec![action]));
+                scripts.push(self.script(child));
             }
         }
+        let script = (!scripts.is_empty()).then(|| Arc::from(scripts));
         self.resolve();
         let name = element.attr("name").map(Arc::from);
         Model {
@@ -195,6 +203,7 @@ impl<'a> Builder<'a> {
             dialect: self.source.dialect,
             uses_in: self.uses_in,
             uses_event: self.uses_event,
+            included: Default::default(),
         }
     }
 
@@ -245,7 +254,14 @@ impl<'a> Builder<'a> {
         let element = self.el(idx);
         match element.attr("id") {
             Some(id) => {
-                if !is_xml_id(id) {
+                // A Composer workflow read on its own still holds the placeholder its include replaces.
+                let ors = self.source.dialect == crate::scxml::parse::Dialect::Ors;
+                let checked = if ors {
+                    id.replace(super::xinclude::PLACEHOLDER, "P")
+                } else {
+                    id.to_string()
+                };
+                if !is_xml_id(&checked) {
                     self.error(element.pos, format!("\"{id}\" is not a valid state id."));
                 }
                 if self.ids.contains_key(id) {

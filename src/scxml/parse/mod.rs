@@ -1,10 +1,12 @@
-//! Parsing: XML text → positioned elements ([`xml`]) → validated, resolved [`Model`] ([`build`]).
+//! Parsing: XML text → positioned elements ([`xml`]) → includes resolved ([`xinclude`]) → validated, resolved
+//! [`Model`] ([`build`]).
 //!
 //! Every rejected document yields [`ParseErrors`], each `file:line:column: sentence`. No input makes
 //! the parser panic; nesting is bounded by [`xml::MAX_DEPTH`] so nothing recurses deeply.
 
 pub mod build;
 mod content;
+pub mod xinclude;
 pub mod xml;
 
 use std::path::{Path, PathBuf};
@@ -85,11 +87,32 @@ pub fn parse_file_with(
 
 /// Parses `text`, naming it after `source` in errors.
 pub fn parse_source(text: &str, source: &Source) -> Result<Arc<Model>, ParseErrors> {
-    let doc = match xml::read(text) {
+    let mut doc = match xml::read(text) {
         Ok(doc) => doc,
         Err((pos, message)) => return Err(one(source, pos, &message)),
     };
-    build::build(&doc, doc.root, source).map(Arc::new)
+    let included = if text.contains(xinclude::XI_NS) {
+        xinclude::expand(&mut doc, source.file.as_deref(), &source.name).map_err(ParseErrors)?
+    } else {
+        xinclude::Included::default()
+    };
+    match build::build(&doc, doc.root, source) {
+        Ok(mut model) => {
+            model.included = included;
+            Ok(Arc::new(model))
+        }
+        Err(mut errors) => {
+            // Errors in included elements name the included file and the line there.
+            for error in &mut errors.0 {
+                let (file, pos) = included.place(error.pos);
+                if let Some(file) = file {
+                    error.file = file.to_string();
+                }
+                error.pos = pos;
+            }
+            Err(errors)
+        }
+    }
 }
 
 fn one(source: &Source, pos: Pos, message: &str) -> ParseErrors {
