@@ -16,10 +16,10 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
-use tokio::sync::watch;
 
 use super::error::{ApiError, ErrorBody};
 use super::state::AppState;
+pub use super::state::NodeStatus;
 
 /// The node and metrics routes (internal listener).
 pub fn routes() -> Router<AppState> {
@@ -37,38 +37,6 @@ pub fn routes() -> Router<AppState> {
 /// balancer's health check (Apache `mod_proxy_hcheck`, `hcuri`) reaches a node.
 pub fn public_routes() -> Router<AppState> {
     Router::new().route("/genesys/1/admin/node/status", get(status))
-}
-
-/// Whether this node takes traffic: ONLINE until it starts stopping, then OFFLINE for good.
-#[derive(Debug)]
-pub struct NodeStatus {
-    offline: watch::Sender<bool>,
-}
-
-impl Default for NodeStatus {
-    fn default() -> Self {
-        NodeStatus {
-            offline: watch::Sender::new(false),
-        }
-    }
-}
-
-impl NodeStatus {
-    /// Marks the node OFFLINE (the drain starts). Returns whether it was ONLINE.
-    pub fn go_offline(&self) -> bool {
-        !self.offline.send_replace(true)
-    }
-
-    /// Whether the node is OFFLINE.
-    pub fn is_offline(&self) -> bool {
-        *self.offline.borrow()
-    }
-
-    /// Resolves once the node is OFFLINE.
-    pub async fn offline(&self) {
-        let mut changes = self.offline.subscribe();
-        let _ = changes.wait_for(|offline| *offline).await;
-    }
 }
 
 /// Why the node cannot serve, if it cannot: OFFLINE, or its store does not answer.

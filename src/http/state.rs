@@ -1,9 +1,12 @@
-//! `AppState`: the handles every handler gets, built once in `app.rs`. Axum clones a handler's state for every
+//! `AppState`: the handles every handler gets, built once in `app.rs`, and the node's ONLINE/OFFLINE switch
+//! ([`NodeStatus`]), which the Node API and the drain share. Axum clones a handler's state for every
 //! request, so the handles sit behind one `Arc`: a clone is one reference count, not one per handle (seven
 //! atomic increments and decrements per request showed up in profiles of the storage GET path).
 
 use std::ops::Deref;
 use std::sync::Arc;
+
+use tokio::sync::watch;
 
 use super::metrics::Metrics;
 use crate::clock::Clock;
@@ -31,7 +34,7 @@ pub struct Handles {
     /// Request and store metrics.
     pub metrics: Arc<Metrics>,
     /// ONLINE, or OFFLINE once the node is stopping.
-    pub status: Arc<super::node::NodeStatus>,
+    pub status: Arc<NodeStatus>,
 }
 
 /// The state of the API routes: the node's [`Handles`], cheap to clone.
@@ -50,5 +53,37 @@ impl Deref for AppState {
 
     fn deref(&self) -> &Handles {
         &self.0
+    }
+}
+
+/// Whether this node takes traffic: ONLINE until it starts stopping, then OFFLINE for good.
+#[derive(Debug)]
+pub struct NodeStatus {
+    offline: watch::Sender<bool>,
+}
+
+impl Default for NodeStatus {
+    fn default() -> Self {
+        NodeStatus {
+            offline: watch::Sender::new(false),
+        }
+    }
+}
+
+impl NodeStatus {
+    /// Marks the node OFFLINE (the drain starts). Returns whether it was ONLINE.
+    pub fn go_offline(&self) -> bool {
+        !self.offline.send_replace(true)
+    }
+
+    /// Whether the node is OFFLINE.
+    pub fn is_offline(&self) -> bool {
+        *self.offline.borrow()
+    }
+
+    /// Resolves once the node is OFFLINE.
+    pub async fn offline(&self) {
+        let mut changes = self.offline.subscribe();
+        let _ = changes.wait_for(|offline| *offline).await;
     }
 }
