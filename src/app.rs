@@ -319,6 +319,12 @@ impl App {
             .internal(http::chat::internal_router(self.chat.clone()))
             .internal(http::agent_page::routes())
             .describe(http::agent_page::describe())
+            .internal(http::console::routes(http::console::Console {
+                ors: self.ors.node.ors.clone(),
+                app: self.state.clone(),
+                notify: self.notify.clone(),
+            }))
+            .describe(http::console::describe())
             .describe(http::chat::describe())
             .build();
         let server = &self.state.config.get().server;

@@ -19,6 +19,7 @@ pub mod access;
 pub mod agent_page;
 pub mod auth;
 pub mod chat;
+pub mod console;
 pub mod contact_center;
 pub mod edge;
 pub mod error;

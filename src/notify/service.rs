@@ -351,6 +351,11 @@ impl Service {
         Ok(subscription)
     }
 
+    /// Live subscriptions, by id, at most `limit` of them (the console lists them).
+    pub async fn subscriptions(&self, limit: usize) -> Result<Vec<Subscription>, Error> {
+        Ok(self.subscriptions.all(limit).await?)
+    }
+
     /// Removes subscription `id`.
     pub async fn unsubscribe(&self, id: &str) -> Result<(), Error> {
         if self.subscriptions.remove(id).await? {

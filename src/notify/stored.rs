@@ -126,6 +126,19 @@ impl SubscriptionStore for StoreSubscriptions {
         self.load(id).await
     }
 
+    async fn all(&self, limit: usize) -> Result<Vec<Subscription>, StoreError> {
+        let entries = self
+            .store
+            .scan_prefix("notify:sub:", limit)
+            .await
+            .map_err(failed)?;
+        // A corrupt record is left for `load` to report; the listing shows what it can read.
+        Ok(entries
+            .into_iter()
+            .filter_map(|(_, bytes)| serde_json::from_slice(&bytes).ok())
+            .collect())
+    }
+
     async fn save_retry(&self, retry: &PendingRetry) -> Result<(), StoreError> {
         let record = serde_json::to_vec(retry).map_err(|error| StoreError(error.to_string()))?;
         self.store

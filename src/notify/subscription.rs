@@ -94,6 +94,8 @@ pub trait SubscriptionStore: Send + Sync + std::fmt::Debug + 'static {
     async fn with_filters(&self, filters: &[String]) -> Result<Vec<Subscription>, StoreError>;
     /// The live subscription `id`.
     async fn get(&self, id: &str) -> Result<Option<Subscription>, StoreError>;
+    /// Live subscriptions, by id, at most `limit` of them (for the console).
+    async fn all(&self, limit: usize) -> Result<Vec<Subscription>, StoreError>;
     /// Keeps `retry` (replacing the record of the same id).
     async fn save_retry(&self, retry: &PendingRetry) -> Result<(), StoreError>;
     /// Takes the retries due at `now_ms` out of the store (each is given to one caller only, as far as the
@@ -177,6 +179,19 @@ impl SubscriptionStore for MemorySubscriptions {
             .get(id)
             .filter(|(_, expiry)| *expiry > now)
             .map(|(subscription, _)| subscription.clone()))
+    }
+
+    async fn all(&self, limit: usize) -> Result<Vec<Subscription>, StoreError> {
+        let now = self.clock.now_ms();
+        let mut found: Vec<Subscription> = self
+            .entries()
+            .values()
+            .filter(|(_, expiry)| *expiry > now)
+            .map(|(subscription, _)| subscription.clone())
+            .collect();
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        found.truncate(limit);
+        Ok(found)
     }
 
     async fn save_retry(&self, retry: &PendingRetry) -> Result<(), StoreError> {

@@ -51,11 +51,33 @@ pub struct Parts {
     pub handle: tokio::runtime::Handle,
 }
 
+/// What the registry keeps of a live session: its worker, and for the console its chart and start.
+struct Live {
+    worker: usize,
+    model: Arc<Model>,
+    started_ms: u64,
+}
+
+/// A live session as [`Ors::sessions`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SessionSummary {
+    /// The session id.
+    pub id: String,
+    /// The `name` of the chart's `<scxml>`.
+    pub name: Option<String>,
+    /// The file the chart was read from, when it came from a file.
+    pub file: Option<String>,
+    /// When the session was started (or, for one waiting for its `idealtime`, reserved), ms since the epoch.
+    pub started_ms: u64,
+    /// True while it waits for its `idealtime`: nothing reaches it yet.
+    pub scheduled: bool,
+}
+
 /// State shared by the handles, the workers and the module tasks.
 struct Shared {
     options: OrsOptions,
     workers: Vec<mpsc::Sender<Command>>,
-    sessions: Mutex<HashMap<String, usize>>,
+    sessions: Mutex<HashMap<String, Live>>,
     live: AtomicUsize,
     next_id: AtomicU64,
     pending: Mutex<HashMap<String, PendingRequest>>,
@@ -82,7 +104,7 @@ impl Runtime for Shared {
             // Not started yet (`idealtime` to come): as if it did not exist.
             return false;
         }
-        let worker = lock(&self.sessions).get(id).copied();
+        let worker = lock(&self.sessions).get(id).map(|live| live.worker);
         match worker {
             Some(worker) => self.workers[worker]
                 .send(Command::Deliver {
@@ -198,7 +220,14 @@ impl Shared {
         }
         let id = self.new_id("");
         let worker = (self.next_id.load(Ordering::Relaxed) as usize) % self.workers.len();
-        lock(&self.sessions).insert(id.clone(), worker);
+        lock(&self.sessions).insert(
+            id.clone(),
+            Live {
+                worker,
+                model: model.clone(),
+                started_ms: self.clock.now_ms(),
+            },
+        );
         let command = Command::Start {
             id: id.clone(),
             model,
@@ -348,6 +377,45 @@ impl Ors {
     /// How many sessions are alive.
     pub fn live(&self) -> usize {
         self.shared.live.load(Ordering::SeqCst)
+    }
+
+    /// The live sessions (those waiting for their `idealtime` too), oldest first.
+    pub fn sessions(&self) -> Vec<SessionSummary> {
+        let scheduled = lock(&self.shared.scheduled).clone();
+        let mut sessions: Vec<SessionSummary> = lock(&self.shared.sessions)
+            .iter()
+            .map(|(id, live)| SessionSummary {
+                id: id.clone(),
+                name: live.model.name.as_deref().map(str::to_string),
+                file: live
+                    .model
+                    .file
+                    .as_deref()
+                    .map(|file| file.display().to_string()),
+                started_ms: live.started_ms,
+                scheduled: scheduled.contains(id),
+            })
+            .collect();
+        sessions.sort_by(|a, b| (a.started_ms, &a.id).cmp(&(b.started_ms, &b.id)));
+        sessions
+    }
+
+    /// The chart session `id` runs, while it is alive.
+    pub fn model(&self, id: &str) -> Option<Arc<Model>> {
+        lock(&self.shared.sessions)
+            .get(id)
+            .map(|live| live.model.clone())
+    }
+
+    /// True while session `id` is alive (or waits for its `idealtime`).
+    pub fn is_alive(&self, id: &str) -> bool {
+        self.shared.is_alive(id)
+    }
+
+    /// True while someone watches session `id`'s steps ([`Ors::watch`]); a watcher that has dropped its
+    /// receiver no longer counts.
+    pub fn is_traced(&self, id: &str) -> bool {
+        self.shared.trace.watching(id)
     }
 
     /// Wakes every worker to fire what has come due: for tests that move a manual clock by hand (the system clock

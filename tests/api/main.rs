@@ -15,6 +15,7 @@ mod chat;
 mod config_files;
 mod config_fuzz;
 mod config_reload;
+mod console;
 mod durability;
 mod logs;
 mod notification_wiring;
