@@ -80,15 +80,7 @@ fn answer_json(answer: &Answer) -> serde_json::Value {
 }
 
 fn configuration(state: &serde_json::Value) -> Vec<String> {
-    let mut states: Vec<String> = state["states"]
-        .as_array()
-        .map(|states| {
-            states
-                .iter()
-                .filter_map(|state| state.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut states = crate::ors::runtime::active_states(state);
     states.sort();
     states
 }

@@ -271,43 +271,43 @@ fn run_ors_case(case: &TestCase, reached: &mut Reached) -> anyhow::Result<(Optio
 /// The parts of a chart its scripts never reached.
 pub type Missed = (Vec<(String, u32)>, Vec<(usize, String, u32)>);
 
+/// What coverage counts: every state but the root and history pseudo-states, and every transition but those
+/// taken by entering a state (initial and history-default transitions).
+fn counted(model: &Model) -> (Vec<usize>, Vec<usize>) {
+    let pseudo = |kind: &StateKind| {
+        matches!(
+            kind,
+            StateKind::Root | StateKind::HistoryShallow | StateKind::HistoryDeep
+        )
+    };
+    let states = (0..model.states.len())
+        .filter(|&state| !pseudo(&model.states[state].kind))
+        .collect();
+    let initial: BTreeSet<usize> = model.states.iter().filter_map(|s| s.initial).collect();
+    let transitions = (0..model.transitions.len())
+        .filter(|index| {
+            !initial.contains(index)
+                && !pseudo(&model.states[model.transitions[*index].source].kind)
+        })
+        .collect();
+    (states, transitions)
+}
+
 /// The parts of `model` its scripts never reached: states (id, line) and transitions (index, description, line).
 pub fn missed(model: &Model, reached: &Reached) -> Missed {
-    let states = model
-        .states
-        .iter()
-        .filter(|state| {
-            !matches!(
-                state.kind,
-                StateKind::Root | StateKind::HistoryShallow | StateKind::HistoryDeep
-            )
-        })
+    let (states, transitions) = counted(model);
+    let states = states
+        .into_iter()
+        .map(|state| &model.states[state])
         .filter(|state| !reached.states.contains(&state.id))
         .map(|state| (state.id.clone(), model.included.place(state.pos).1.line))
         .collect();
-    let initial: BTreeSet<usize> = model
-        .states
-        .iter()
-        .filter_map(|state| state.initial)
-        .collect();
-    let transitions = model
-        .transitions
-        .iter()
-        .enumerate()
-        .filter(|(index, transition)| {
-            !initial.contains(index)
-                && !matches!(
-                    model.states[transition.source].kind,
-                    StateKind::HistoryShallow | StateKind::HistoryDeep
-                )
-                && !reached.transitions.contains(index)
-        })
-        .map(|(index, transition)| {
-            (
-                index,
-                describe(model, index),
-                model.included.place(transition.pos).1.line,
-            )
+    let transitions = transitions
+        .into_iter()
+        .filter(|index| !reached.transitions.contains(index))
+        .map(|index| {
+            let line = model.included.place(model.transitions[index].pos).1.line;
+            (index, describe(model, index), line)
         })
         .collect();
     (states, transitions)
@@ -478,29 +478,8 @@ fn print_coverage(chart: &Path, reached: &Reached, svg: Option<&Path>) -> anyhow
         std::fs::write(&path, render(&model, &marks))
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    let counted_states = model
-        .states
-        .iter()
-        .filter(|s| {
-            !matches!(
-                s.kind,
-                StateKind::Root | StateKind::HistoryShallow | StateKind::HistoryDeep
-            )
-        })
-        .count();
-    let initial: BTreeSet<usize> = model.states.iter().filter_map(|s| s.initial).collect();
-    let counted_transitions = model
-        .transitions
-        .iter()
-        .enumerate()
-        .filter(|(index, t)| {
-            !initial.contains(index)
-                && !matches!(
-                    model.states[t.source].kind,
-                    StateKind::HistoryShallow | StateKind::HistoryDeep
-                )
-        })
-        .count();
+    let (counted_states, counted_transitions) = counted(&model);
+    let (counted_states, counted_transitions) = (counted_states.len(), counted_transitions.len());
     println!(
         "coverage {}: states {}/{counted_states}, transitions {}/{counted_transitions}",
         chart.display(),

@@ -162,12 +162,7 @@ async fn session(
     State(console): State<Console>,
     Path(id): Path<String>,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let summary = console
-        .ors
-        .sessions()
-        .into_iter()
-        .find(|session| session.id == id)
-        .ok_or_else(|| session_gone(&id))?;
+    let summary = console.ors.session(&id).ok_or_else(|| session_gone(&id))?;
     let (states, data) = if summary.scheduled {
         (json!([]), json!({}))
     } else {
@@ -198,15 +193,7 @@ async fn diagram(
     let model = console.ors.model(&id).ok_or_else(|| session_gone(&id))?;
     // A session waiting for its `idealtime` has no state yet: its chart is drawn unmarked.
     let active: Vec<String> = match console.ors.query(&id).await {
-        Ok(state) => state["states"]
-            .as_array()
-            .map(|states| {
-                states
-                    .iter()
-                    .filter_map(|state| state.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        Ok(state) => crate::ors::runtime::active_states(&state),
         Err(_) if console.ors.is_alive(&id) => Vec::new(),
         Err(error) => return Err(ors_error(&id, error)),
     };

@@ -58,6 +58,22 @@ struct Live {
     started_ms: u64,
 }
 
+impl Live {
+    fn summary(&self, id: &str, scheduled: bool) -> SessionSummary {
+        SessionSummary {
+            id: id.to_string(),
+            name: self.model.name.as_deref().map(str::to_string),
+            file: self
+                .model
+                .file
+                .as_deref()
+                .map(|file| file.display().to_string()),
+            started_ms: self.started_ms,
+            scheduled,
+        }
+    }
+}
+
 /// A live session as [`Ors::sessions`] lists it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SessionSummary {
@@ -384,20 +400,18 @@ impl Ors {
         let scheduled = lock(&self.shared.scheduled).clone();
         let mut sessions: Vec<SessionSummary> = lock(&self.shared.sessions)
             .iter()
-            .map(|(id, live)| SessionSummary {
-                id: id.clone(),
-                name: live.model.name.as_deref().map(str::to_string),
-                file: live
-                    .model
-                    .file
-                    .as_deref()
-                    .map(|file| file.display().to_string()),
-                started_ms: live.started_ms,
-                scheduled: scheduled.contains(id),
-            })
+            .map(|(id, live)| live.summary(id, scheduled.contains(id)))
             .collect();
         sessions.sort_by(|a, b| (a.started_ms, &a.id).cmp(&(b.started_ms, &b.id)));
         sessions
+    }
+
+    /// Session `id` as [`Ors::sessions`] lists it, while it is alive.
+    pub fn session(&self, id: &str) -> Option<SessionSummary> {
+        let scheduled = lock(&self.shared.scheduled).contains(id);
+        lock(&self.shared.sessions)
+            .get(id)
+            .map(|live| live.summary(id, scheduled))
     }
 
     /// The chart session `id` runs, while it is alive.
@@ -585,4 +599,17 @@ impl Ors {
         }
         answer.await.map_err(|_| OrsError::NotFound(id.to_string()))
     }
+}
+
+/// The active atomic states in an answer of [`Ors::query`], in document order.
+pub fn active_states(state: &serde_json::Value) -> Vec<String> {
+    state["states"]
+        .as_array()
+        .map(|states| {
+            states
+                .iter()
+                .filter_map(|state| state.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -74,9 +74,9 @@ fn the_project_validates_draws_runs_and_tests() {
     );
     let logs: Vec<&str> = lines
         .iter()
-        .flat_map(|line| line["logs"].as_array().cloned().unwrap_or_default())
-        .filter_map(|log| log["message"].as_str().map(str::to_string))
-        .map(|message| &*Box::leak(message.into_boxed_str()))
+        .filter_map(|line| line["logs"].as_array())
+        .flatten()
+        .filter_map(|log| log["message"].as_str())
         .collect();
     // The project's scripts ran, `_event.toSource()` printed the event, `_my_prefix` matched the resolveid.
     assert!(logs.contains(&"Greeting1: sales"), "{logs:?}");

@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn gms(args: &[&str]) -> (i32, String, String) {
+/// Runs this build's `gms` with `args`: exit code, stdout, stderr.
+pub(crate) fn gms(args: &[&str]) -> (i32, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_gms"))
         .args(args)
         .output()

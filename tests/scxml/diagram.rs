@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use crate::cli::gms;
 use gms::cli::validate::dialect_of;
 use gms::diagram::{Marks, render};
 use gms::scxml::model::Model;
@@ -331,18 +332,6 @@ fn marks_become_classes_and_red_arrowheads() {
     assert!(svg.contains("url(#arrow-missed)"));
     let plain = render(&model, &Marks::default());
     assert!(!plain.contains(" active\"") && !plain.contains(" missed\""));
-}
-
-fn gms(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_gms"))
-        .args(args)
-        .output()
-        .expect("gms runs");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
 }
 
 fn out_dir(name: &str) -> PathBuf {

@@ -104,29 +104,10 @@ struct Expander {
 }
 
 impl Expander {
-    /// The name of file number `number` (0: the document).
-    fn file_name(&self, number: u32) -> String {
-        match number {
-            0 => self.name.clone(),
-            n => self
-                .included
-                .files
-                .get(n as usize - 1)
-                .cloned()
-                .unwrap_or_default(),
-        }
-    }
-
     fn error(&mut self, pos: Pos, message: String) {
-        let number = pos.line >> LINE_BITS;
-        self.errors.push(ParseError {
-            file: self.file_name(number),
-            pos: Pos {
-                line: pos.line & ((1 << LINE_BITS) - 1),
-                column: pos.column,
-            },
-            message,
-        });
+        let (file, pos) = self.included.place(pos);
+        let file = file.map_or_else(|| self.name.clone(), str::to_string);
+        self.errors.push(ParseError { file, pos, message });
     }
 
     /// Expands the includes in the subtree of `top`, whose elements come from `file`.
@@ -271,7 +252,7 @@ impl Expander {
         }
         let base = file.parent().unwrap_or(Path::new("."));
         let path = std::fs::canonicalize(base.join(href))
-            .map_err(|error| format!("{}", error).to_lowercase())?;
+            .map_err(|error| error.to_string().to_lowercase())?;
         if !path.starts_with(project) {
             return Err(format!("it is outside the project {}", project.display()));
         }
